@@ -1,0 +1,26 @@
+// `danlu devices`: the CUDA devices this build can use, or one line saying
+// why there are none and that training will run on the CPU.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "engine/device.h"
+
+namespace danlu::cli {
+
+void add_devices_command(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand("devices", "List CUDA devices usable for training");
+  cmd->callback([] {
+    const std::vector<CudaDeviceInfo> devices = cuda_devices();
+    if (devices.empty()) {
+      std::printf("no usable GPU: %s; training will use the CPU\n",
+                  cuda_unavailable_reason().c_str());
+      return;
+    }
+    for (const CudaDeviceInfo& d : devices)
+      std::printf("cuda:%d  %s  %.1f GiB  compute capability %d.%d  %d SMs\n", d.index,
+                  d.name.c_str(), d.total_memory_bytes / 1073741824.0, d.compute_major,
+                  d.compute_minor, d.multiprocessors);
+  });
+}
+
+}  // namespace danlu::cli

@@ -1,0 +1,24 @@
+// 2-d convolution (cross-correlation, as PyTorch) with stride, padding,
+// dilation and groups.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "engine/tensor.h"
+
+namespace danlu {
+
+struct Conv2dParams {
+  std::array<int64_t, 2> stride{1, 1};
+  std::array<int64_t, 2> padding{0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+  int64_t groups = 1;
+};
+
+// x (N, C, H, W), weight (O, C/groups, KH, KW), bias (O) or undefined
+// -> (N, O, OH, OW) with OH = (H + 2*pad - dil*(KH-1) - 1) / stride + 1.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+              const Conv2dParams& params = {});
+
+}  // namespace danlu

@@ -1,0 +1,25 @@
+// Normalisation: batch norm over (N, C, ...) and layer norm over trailing dims.
+#pragma once
+
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace danlu {
+
+// x (N, C) or (N, C, ...). Training: normalises with the biased batch
+// variance and, when the running tensors are defined, updates them in place:
+// running = (1 - momentum) * running + momentum * batch_stat, where the
+// variance fed to running_var is the unbiased one (as PyTorch).
+// Eval: normalises with running_mean/running_var. weight/bias (C) may be undefined.
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training,
+                  double momentum = 0.1, double eps = 1e-5);
+
+// Normalises over the last normalized_shape.size() dims (biased variance);
+// weight/bias have shape normalized_shape and may be undefined.
+Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
+                  const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
+                  double eps = 1e-5);
+
+}  // namespace danlu

@@ -1,0 +1,93 @@
+// sum/mean over dimensions: each reduced dimension is one pass of the
+// (outer, reduce, inner) kernel; the backward broadcasts the gradient back.
+#include "engine/ops/reduce.h"
+
+#include <algorithm>
+
+#include "engine/ops/dispatch.h"
+#include "engine/ops/elementwise.h"
+#include "kernels/reduce.h"
+
+namespace danlu {
+
+using namespace ops_detail;
+
+namespace {
+
+// Sorted, unique, non-negative dims; throws on out-of-range ones.
+std::vector<int> normalize_dims(const std::vector<int64_t>& dims, int ndim, const char* op) {
+  std::vector<int> out;
+  for (int64_t d : dims) out.push_back(normalize_dim(d, ndim, op));
+  std::sort(out.begin(), out.end());
+  DANLU_CHECK(std::adjacent_find(out.begin(), out.end()) == out.end(), op,
+              ": a dimension appears twice in the list");
+  return out;
+}
+
+// Sum over `dims` keeping them as size-1 dimensions.
+Tensor sum_keepdim(const Tensor& x, const std::vector<int>& dims) {
+  Tensor cur = x;
+  for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
+    const int d = *it;
+    Shape out_shape = cur.shape();
+    out_shape[d] = 1;
+    Tensor next = empty_with(out_shape, cur);
+    dispatch_floating(cur.dtype(), "sum", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::sum_middle<T>(cur.data<T>(), next.data<T>(), cur.shape().numel(0, d),
+                                  cur.shape()[d], cur.shape().numel(d + 1, cur.dim()));
+    });
+    cur = next;
+  }
+  return dims.empty() ? x.detach().clone() : cur;
+}
+
+// `g` (reduced shape) broadcast back to `shape`, times `scale`.
+Tensor expand_back(const Tensor& g, const Shape& keep_shape, const Shape& shape, double scale) {
+  Tensor ones = Tensor::full(shape, scale, TensorOptions(g.dtype()).device(g.device()));
+  return mul(ones, g.reshape(keep_shape.vec()));
+}
+
+Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, bool average,
+              const char* op) {
+  check_defined(op, x, "input");
+  std::vector<int> ds = normalize_dims(dims, x.dim(), op);
+  int64_t count = 1;
+  for (int d : ds) count *= x.shape()[d];
+  Tensor kept;
+  {
+    NoGradGuard no_grad;
+    kept = sum_keepdim(x, ds);
+    if (average) kept = mul(kept, 1.0 / static_cast<double>(count));
+  }
+  const Shape keep_shape = kept.shape();
+  std::vector<int64_t> out_sizes;
+  for (int d = 0; d < x.dim(); ++d)
+    if (keepdim || !std::binary_search(ds.begin(), ds.end(), d))
+      out_sizes.push_back(keep_shape[d]);
+  Tensor out = kept.reshape(out_sizes);
+  const Shape in_shape = x.shape();
+  const double scale = average ? 1.0 / static_cast<double>(count) : 1.0;
+  return record(out, op, {x}, [keep_shape, in_shape, scale](const Tensor& g) {
+    return std::vector<Tensor>{expand_back(g, keep_shape, in_shape, scale)};
+  });
+}
+
+std::vector<int64_t> all_dims(const Tensor& x) {
+  std::vector<int64_t> dims(x.dim());
+  for (int d = 0; d < x.dim(); ++d) dims[d] = d;
+  return dims;
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x) { return reduce(x, all_dims(x), false, false, "sum"); }
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  return reduce(x, dims, keepdim, false, "sum");
+}
+Tensor mean(const Tensor& x) { return reduce(x, all_dims(x), false, true, "mean"); }
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  return reduce(x, dims, keepdim, true, "mean");
+}
+
+}  // namespace danlu
