@@ -1,0 +1,112 @@
+// IDX: a big-endian header (magic 0x0000TTDD: type TT, DD dimensions, then
+// one u32 per dimension) followed by the raw data. zlib's gzread reads gzip
+// and plain files alike.
+#include "engine/io/idx.h"
+
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "engine/error.h"
+
+namespace danlu::io {
+
+namespace {
+
+constexpr int kUbyteType = 0x08;
+
+std::string missing_hint(const std::string& path) {
+  if (path.find("fashion") != std::string::npos)
+    return "; Fashion-MNIST comes with the Debian package dataset-fashion-mnist "
+           "(apt-get install dataset-fashion-mnist)";
+  return "; check the data path";
+}
+
+struct GzCloser {
+  void operator()(gzFile_s* f) const { gzclose(f); }
+};
+
+// Reads exactly n bytes or throws a "truncated" error.
+void read_exactly(gzFile f, void* out, size_t n, const std::string& path, const char* what) {
+  size_t got = 0;
+  while (got < n) {
+    const unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - got, 1u << 30));
+    const int r = gzread(f, static_cast<char*>(out) + got, chunk);
+    if (r <= 0) {
+      int code = 0;
+      const char* msg = gzerror(f, &code);
+      DANLU_FAIL(path, " is truncated or corrupt: expected ", n, " bytes of ", what, ", got ",
+                 got, code < 0 && code != Z_BUF_ERROR ? std::string(" (") + msg + ")" : "",
+                 missing_hint(path));
+    }
+    got += r;
+  }
+}
+
+uint32_t big_endian(const unsigned char* b) {
+  return (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
+}
+
+// `base` itself or `base`.gz, whichever exists.
+std::string find_file(const std::string& base) {
+  if (std::filesystem::exists(base + ".gz")) return base + ".gz";
+  if (std::filesystem::exists(base)) return base;
+  DANLU_FAIL("cannot find ", base, ".gz (nor ", base, ")", missing_hint(base));
+}
+
+}  // namespace
+
+IdxArray read_idx(const std::string& path) {
+  std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
+  DANLU_CHECK(f, "cannot open ", path, ": ", std::strerror(errno), missing_hint(path));
+  unsigned char magic[4];
+  read_exactly(f.get(), magic, 4, path, "header");
+  DANLU_CHECK(magic[0] == 0 && magic[1] == 0, path, " is not an IDX file (bad magic number)");
+  DANLU_CHECK(magic[2] == kUbyteType, path, ": IDX element type 0x", std::hex, int(magic[2]),
+              " is not supported; only unsigned bytes (0x08) are");
+  IdxArray out;
+  const int ndim = magic[3];
+  DANLU_CHECK(ndim >= 1 && ndim <= 4, path, ": IDX file with ", ndim, " dimensions");
+  int64_t count = 1;
+  for (int d = 0; d < ndim; ++d) {
+    unsigned char b[4];
+    read_exactly(f.get(), b, 4, path, "header");
+    out.dims.push_back(big_endian(b));
+    count *= out.dims.back();
+  }
+  out.data.resize(count);
+  read_exactly(f.get(), out.data.data(), count, path, "data");
+  return out;
+}
+
+ImageDataset load_mnist(const std::string& dir, const std::string& split, int64_t limit) {
+  DANLU_CHECK(split == "train" || split == "t10k", "load_mnist: split must be train or t10k, got '",
+              split, "'");
+  const std::string image_path = find_file(dir + "/" + split + "-images-idx3-ubyte");
+  const std::string label_path = find_file(dir + "/" + split + "-labels-idx1-ubyte");
+  IdxArray images = read_idx(image_path);
+  IdxArray labels = read_idx(label_path);
+  DANLU_CHECK(images.dims.size() == 3, image_path, ": expected 3 dimensions (N, H, W), got ",
+              images.dims.size());
+  DANLU_CHECK(labels.dims.size() == 1, label_path, ": expected 1 dimension (N), got ",
+              labels.dims.size());
+  DANLU_CHECK(images.dims[0] == labels.dims[0], image_path, " holds ", images.dims[0],
+              " images but ", label_path, " holds ", labels.dims[0], " labels");
+  int64_t n = images.dims[0];
+  if (limit >= 0 && limit < n) n = limit;
+  const int64_t h = images.dims[1], w = images.dims[2];
+
+  ImageDataset ds;
+  ds.images = Tensor::empty({n, 1, h, w});
+  ds.labels = Tensor::empty({n}, DType::i64);
+  float* px = ds.images.data<float>();
+  for (int64_t i = 0; i < n * h * w; ++i) px[i] = images.data[i] / 255.0f;
+  int64_t* py = ds.labels.data<int64_t>();
+  for (int64_t i = 0; i < n; ++i) py[i] = labels.data[i];
+  return ds;
+}
+
+}  // namespace danlu::io

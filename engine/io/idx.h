@@ -1,0 +1,38 @@
+// Readers for the IDX format of MNIST and Fashion-MNIST (plain or gzip).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace danlu::io {
+
+// The Debian package `dataset-fashion-mnist` installs the dataset here.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+// An IDX file of unsigned bytes: its dimensions and its data, row-major.
+struct IdxArray {
+  std::vector<int64_t> dims;
+  std::vector<uint8_t> data;
+};
+
+// Reads an IDX file (ubyte data), gzip-compressed or not. A missing,
+// truncated or malformed file throws danlu::Error naming the path.
+IdxArray read_idx(const std::string& path);
+
+// One split of an MNIST-style dataset: images (N, 1, H, W) f32 in [0, 1] and
+// labels (N) i64.
+struct ImageDataset {
+  Tensor images;
+  Tensor labels;
+  int64_t size() const { return labels.numel(); }
+};
+
+// Loads `split` ("train" or "t10k") from `dir`, which holds
+// <split>-images-idx3-ubyte[.gz] and <split>-labels-idx1-ubyte[.gz].
+// limit >= 0 keeps only the first `limit` examples.
+ImageDataset load_mnist(const std::string& dir, const std::string& split, int64_t limit = -1);
+
+}  // namespace danlu::io
