@@ -1,6 +1,8 @@
 // Host side of the Philox streams.
 #include "engine/random.h"
 
+#include <utility>
+
 #include "kernels/philox.h"
 
 namespace danlu {
@@ -30,6 +32,13 @@ uint64_t Generator::random_below(uint64_t bound) {
   uint64_t bits = (static_cast<uint64_t>(kernels::philox_word(seed_, offset, 0)) << 32) |
                   kernels::philox_word(seed_, offset, 1);
   return bound ? bits % bound : 0;
+}
+
+std::vector<int64_t> Generator::randperm(int64_t n) {
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[random_below(i + 1)]);
+  return order;
 }
 
 Generator& default_generator() {

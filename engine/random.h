@@ -26,6 +26,8 @@ class Generator {
   std::vector<double> uniform(int64_t n);  // [0, 1)
   std::vector<double> normal(int64_t n);   // N(0, 1)
   uint64_t random_below(uint64_t bound);   // uniform integer in [0, bound)
+  // A uniformly random permutation of 0..n-1 (Fisher-Yates), e.g. an epoch's order.
+  std::vector<int64_t> randperm(int64_t n);
 
  private:
   uint64_t seed_;

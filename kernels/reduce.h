@@ -10,4 +10,8 @@ namespace danlu::kernels::cpu {
 template <class T>
 void sum_middle(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner);
 
+// y[o, i] = argmax_r x[o, r, i] (first maximum on ties).
+template <class T>
+void argmax_middle(const T* x, int64_t* y, int64_t outer, int64_t reduce, int64_t inner);
+
 }  // namespace danlu::kernels::cpu

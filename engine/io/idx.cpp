@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -107,6 +108,30 @@ ImageDataset load_mnist(const std::string& dir, const std::string& split, int64_
   int64_t* py = ds.labels.data<int64_t>();
   for (int64_t i = 0; i < n; ++i) py[i] = labels.data[i];
   return ds;
+}
+
+ImageDataset gather(const ImageDataset& ds, const int64_t* indices, int64_t count) {
+  const Shape& s = ds.images.shape();
+  const int64_t example = s.numel(1, s.size());
+  ImageDataset out;
+  out.images = Tensor::empty({count, s[1], s[2], s[3]});
+  out.labels = Tensor::empty({count}, DType::i64);
+  const float* src = ds.images.data<float>();
+  float* dst = out.images.data<float>();
+  for (int64_t i = 0; i < count; ++i) {
+    DANLU_CHECK(indices[i] >= 0 && indices[i] < ds.size(), "gather: index ", indices[i],
+                " is outside the dataset of ", ds.size(), " examples");
+    std::copy(src + indices[i] * example, src + (indices[i] + 1) * example, dst + i * example);
+    out.labels.data<int64_t>()[i] = ds.labels.data<int64_t>()[indices[i]];
+  }
+  return out;
+}
+
+void normalize_(ImageDataset& ds, double mean, double std) {
+  DANLU_CHECK(std > 0, "normalize_: std must be positive, got ", std);
+  float* p = ds.images.data<float>();
+  const float m = static_cast<float>(mean), inv = static_cast<float>(1.0 / std);
+  for (int64_t i = 0; i < ds.images.numel(); ++i) p[i] = (p[i] - m) * inv;
 }
 
 }  // namespace danlu::io

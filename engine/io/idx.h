@@ -35,4 +35,14 @@ struct ImageDataset {
 // limit >= 0 keeps only the first `limit` examples.
 ImageDataset load_mnist(const std::string& dir, const std::string& split, int64_t limit = -1);
 
+// The examples at `indices` (e.g. one shuffled mini-batch) as a new dataset.
+ImageDataset gather(const ImageDataset& ds, const int64_t* indices, int64_t count);
+
+// Standardises images in place: x = (x - mean) / std.
+void normalize_(ImageDataset& ds, double mean, double std);
+
+// Per-channel statistics of Fashion-MNIST's training split (as torchvision uses).
+inline constexpr double kFashionMnistMean = 0.2860;
+inline constexpr double kFashionMnistStd = 0.3530;
+
 }  // namespace danlu::io

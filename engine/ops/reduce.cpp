@@ -90,4 +90,20 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   return reduce(x, dims, keepdim, true, "mean");
 }
 
+Tensor argmax(const Tensor& x, int64_t dim) {
+  check_defined("argmax", x, "input");
+  const int d = normalize_dim(dim, x.dim(), "argmax");
+  DANLU_CHECK(x.shape()[d] > 0, "argmax: dimension ", dim, " of ", x.shape(), " is empty");
+  std::vector<int64_t> out_sizes;
+  for (int k = 0; k < x.dim(); ++k)
+    if (k != d) out_sizes.push_back(x.shape()[k]);
+  Tensor out = Tensor::empty(Shape(out_sizes), TensorOptions(DType::i64).device(x.device()));
+  dispatch_floating(x.dtype(), "argmax", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::argmax_middle<T>(x.data<T>(), out.data<int64_t>(), x.shape().numel(0, d),
+                                   x.shape()[d], x.shape().numel(d + 1, x.dim()));
+  });
+  return out;
+}
+
 }  // namespace danlu

@@ -17,6 +17,20 @@ void sum_middle(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner) 
   }
 }
 
+template <class T>
+void argmax_middle(const T* x, int64_t* y, int64_t outer, int64_t reduce, int64_t inner) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      const T* base = x + o * reduce * inner + i;
+      int64_t best = 0;
+      for (int64_t r = 1; r < reduce; ++r)
+        if (base[r * inner] > base[best * inner]) best = r;
+      y[o * inner + i] = best;
+    }
+}
+
+template void argmax_middle<float>(const float*, int64_t*, int64_t, int64_t, int64_t);
+template void argmax_middle<double>(const double*, int64_t*, int64_t, int64_t, int64_t);
 template void sum_middle<float>(const float*, float*, int64_t, int64_t, int64_t);
 template void sum_middle<double>(const double*, double*, int64_t, int64_t, int64_t);
 

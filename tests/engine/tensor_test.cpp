@@ -1,6 +1,7 @@
 // Tensor factories, metadata, conversions, views and shape errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "danlu.h"
@@ -97,6 +98,29 @@ TEST(Device, ParseAndAvailabilityNeverThrows) {
   const bool available = cuda_available();  // must not throw on driverless machines
   EXPECT_EQ(available, cuda_device_count() > 0);
   EXPECT_EQ(available, cuda_unavailable_reason().empty());
+}
+
+}  // namespace
+}  // namespace danlu
+
+namespace danlu {
+namespace {
+
+TEST(Reduce, ArgmaxPicksTheFirstMaximum) {
+  Tensor x = Tensor::from_vector(std::vector<double>{1, 5, 5, 0, 2, -1}, {2, 3});
+  EXPECT_EQ(argmax(x, 1).to_vector(), (std::vector<double>{1, 1}));
+  EXPECT_EQ(argmax(x, 0).to_vector(), (std::vector<double>{0, 0, 0}));
+  EXPECT_EQ(argmax(x, -1).dtype(), DType::i64);
+}
+
+TEST(Random, RandpermIsAPermutationAndSeeded) {
+  Generator a(5), b(5);
+  std::vector<int64_t> p = a.randperm(1000);
+  EXPECT_EQ(p, b.randperm(1000));
+  std::vector<int64_t> sorted = p;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 1000; ++i) EXPECT_EQ(sorted[i], i);
+  EXPECT_NE(p, sorted);
 }
 
 }  // namespace

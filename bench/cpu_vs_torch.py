@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""One forward+backward step of the Fashion-MNIST CNN on the CPU, danlu vs
+PyTorch, measured in the same run with the same thread count.
+
+    /usr/bin/python3 bench/cpu_vs_torch.py [--danlu build/default/cpu_vs_torch]
+        [--batch 128] [--steps 20] [--threads N]
+
+Prints images/s for both and the ratio danlu / PyTorch (higher is better for
+danlu). Needs PyTorch (Debian: python3-torch); danlu itself never does.
+"""
+import argparse
+import json
+import os
+import subprocess
+import time
+
+import torch
+import torch.nn as nn
+
+
+def fashion_cnn():
+    # The network of configs/fashion_cnn.json and samples/fashion_mnist_cnn.cpp.
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 10))
+
+
+def torch_images_per_second(batch, steps, warmup):
+    torch.manual_seed(0)
+    model = fashion_cnn().train()
+    x = torch.rand(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+    loss_fn = nn.CrossEntropyLoss()
+    for i in range(warmup + steps):
+        if i == warmup:
+            start = time.perf_counter()
+        model.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+    return batch * steps / (time.perf_counter() - start)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--danlu", default=os.path.join(here, "..", "build", "default", "cpu_vs_torch"))
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
+    out = subprocess.run([args.danlu, "--batch", str(args.batch), "--steps", str(args.steps),
+                          "--warmup", str(args.warmup)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    ours = json.loads(out.strip().splitlines()[-1])["images_per_second"]
+    theirs = torch_images_per_second(args.batch, args.steps, args.warmup)
+    print(f"Fashion-MNIST CNN, batch {args.batch}, forward+backward, {args.threads} threads")
+    print(f"  danlu    {ours:10.1f} images/s")
+    print(f"  PyTorch  {theirs:10.1f} images/s  (torch {torch.__version__})")
+    print(f"  ratio danlu/PyTorch = {ours / theirs:.2f}")
+
+
+if __name__ == "__main__":
+    main()

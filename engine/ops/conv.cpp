@@ -1,0 +1,105 @@
+// conv2d: argument checks, then the im2col + GEMM kernels for the forward
+// and one backward call that computes only the gradients the inputs need
+// (a network's first conv never computes d(input)).
+#include "engine/ops/conv.h"
+
+#include "engine/ops/dispatch.h"
+#include "kernels/conv.h"
+
+namespace danlu {
+
+using namespace ops_detail;
+
+namespace {
+
+std::string pair_str(const std::array<int64_t, 2>& a) {
+  return detail::concat("(", a[0], ", ", a[1], ")");
+}
+
+kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                const Conv2dParams& p) {
+  const char* op = "conv2d";
+  check_defined(op, x, "input");
+  check_defined(op, weight, "weight");
+  check_same_kind(op, {&x, &weight, &bias});
+  DANLU_CHECK(x.device().is_cpu(), op, ": only the CPU backend is implemented, got input on ",
+              x.device().str());
+  check_dim(op, x, 4, "input (N, C, H, W)");
+  check_dim(op, weight, 4, "weight (O, C/groups, KH, KW)");
+  DANLU_CHECK(p.stride[0] >= 1 && p.stride[1] >= 1, op, ": stride must be >= 1, got ",
+              pair_str(p.stride));
+  DANLU_CHECK(p.dilation[0] >= 1 && p.dilation[1] >= 1, op, ": dilation must be >= 1, got ",
+              pair_str(p.dilation));
+  DANLU_CHECK(p.padding[0] >= 0 && p.padding[1] >= 0, op, ": padding must be >= 0, got ",
+              pair_str(p.padding));
+  DANLU_CHECK(p.groups >= 1, op, ": groups must be >= 1, got ", p.groups);
+
+  const Shape& xs = x.shape();
+  const Shape& ws = weight.shape();
+  DANLU_CHECK(ws[0] % p.groups == 0, op, ": weight ", ws, " has ", ws[0],
+              " output channels, which groups=", p.groups, " does not divide");
+  DANLU_CHECK(xs[1] == ws[1] * p.groups, op, ": input ", xs, " has ", xs[1],
+              " channels but weight ", ws, " with groups=", p.groups, " expects ",
+              ws[1] * p.groups);
+  if (bias.defined()) {
+    DANLU_CHECK(bias.dim() == 1 && bias.shape()[0] == ws[0], op, ": bias ", bias.shape(),
+                " does not match weight ", ws, ": expected (", ws[0], ")");
+  }
+
+  kernels::Conv2dShape s;
+  s.n = xs[0], s.c = xs[1], s.h = xs[2], s.w = xs[3];
+  s.o = ws[0], s.kh = ws[2], s.kw = ws[3];
+  s.stride_h = p.stride[0], s.stride_w = p.stride[1];
+  s.pad_h = p.padding[0], s.pad_w = p.padding[1];
+  s.dil_h = p.dilation[0], s.dil_w = p.dilation[1];
+  s.groups = p.groups;
+  const int64_t span_h = s.dil_h * (s.kh - 1) + 1, span_w = s.dil_w * (s.kw - 1) + 1;
+  DANLU_CHECK(s.h + 2 * s.pad_h >= span_h && s.w + 2 * s.pad_w >= span_w && s.kh >= 1 &&
+                  s.kw >= 1,
+              op, ": input ", xs, " with padding ", pair_str(p.padding),
+              " is smaller than the kernel of weight ", ws, " with dilation ",
+              pair_str(p.dilation), " (spans ", span_h, "x", span_w, ")");
+  s.oh = (s.h + 2 * s.pad_h - span_h) / s.stride_h + 1;
+  s.ow = (s.w + 2 * s.pad_w - span_w) / s.stride_w + 1;
+  return s;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              const Conv2dParams& params) {
+  const kernels::Conv2dShape s = conv_shape(x, weight, bias, params);
+  Tensor y = empty_with({s.n, s.o, s.oh, s.ow}, x);
+  {
+    Tensor workspace = empty_with({kernels::cpu::conv2d_workspace(s)}, x);
+    dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::conv2d_forward<T>(x.data<T>(), weight.data<T>(),
+                                      bias.defined() ? bias.data<T>() : nullptr, y.data<T>(),
+                                      workspace.data<T>(), s);
+    });
+  }
+  const bool need_dx = x.requires_grad(), need_dw = weight.requires_grad();
+  const bool need_db = bias.defined() && bias.requires_grad();
+  // Save only what the needed gradients read: x for dweight, weight for dx.
+  Tensor saved_x = need_dw ? x.detach() : Tensor();
+  Tensor saved_w = need_dx ? weight.detach() : Tensor();
+  return record(y, "conv2d", {x, weight, bias},
+                [=](const Tensor& g) {
+                  Tensor dx = need_dx ? empty_with({s.n, s.c, s.h, s.w}, g) : Tensor();
+                  Tensor dw = need_dw ? empty_with({s.o, s.c / s.groups, s.kh, s.kw}, g)
+                                      : Tensor();
+                  Tensor db = need_db ? empty_with({s.o}, g) : Tensor();
+                  Tensor workspace = empty_with({kernels::cpu::conv2d_workspace(s)}, g);
+                  dispatch_floating(g.dtype(), "conv2d backward", [&](auto tag) {
+                    using T = decltype(tag);
+                    auto ptr = [](const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
+                    kernels::cpu::conv2d_backward<T>(ptr(saved_x), ptr(saved_w), g.data<T>(),
+                                                     ptr(dx), ptr(dw), ptr(db),
+                                                     workspace.data<T>(), s);
+                  });
+                  return std::vector<Tensor>{dx, dw, db};
+                });
+}
+
+}  // namespace danlu

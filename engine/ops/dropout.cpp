@@ -1,0 +1,43 @@
+// Inverted dropout. The node keeps only (seed, offset, p): the backward
+// regenerates the forward's mask from the same Philox stream.
+#include "engine/ops/dropout.h"
+
+#include "engine/ops/dispatch.h"
+#include "engine/random.h"
+#include "kernels/dropout.h"
+
+namespace danlu {
+
+using namespace ops_detail;
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+  const char* name = "dropout";
+  check_defined(name, x, "input");
+  DANLU_CHECK(p >= 0.0 && p <= 1.0, name, ": probability p must be in [0, 1], got ", p,
+              " (input ", x.shape(), ")");
+  if (!training || p == 0.0) return x;
+
+  Generator& g = gen ? *gen : default_generator();
+  const uint64_t seed = g.seed();
+  const uint64_t offset = g.reserve(static_cast<uint64_t>(x.numel()));
+  const float threshold = static_cast<float>(p);
+  const double scale = p == 1.0 ? 0.0 : 1.0 / (1.0 - p);
+  const int64_t n = x.numel();
+  Tensor y = empty_like(x);
+  dispatch_floating(x.dtype(), name, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::dropout_forward<T>(x.data<T>(), y.data<T>(), n, threshold,
+                                     static_cast<T>(scale), seed, offset);
+  });
+  return record(y, name, {x}, [=](const Tensor& grad) {
+    Tensor dx = empty_like(grad);
+    dispatch_floating(grad.dtype(), name, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::dropout_backward<T>(grad.data<T>(), dx.data<T>(), n, threshold,
+                                        static_cast<T>(scale), seed, offset);
+    });
+    return std::vector<Tensor>{dx};
+  });
+}
+
+}  // namespace danlu

@@ -1,0 +1,31 @@
+// Pointwise activation kernels, forward and backward, with PyTorch's
+// formulas (GELU in both its exact erf form and its tanh approximation).
+#pragma once
+
+#include <cstdint>
+
+namespace danlu::kernels {
+
+enum class Activation { relu, leaky_relu, elu, gelu, gelu_tanh, silu, sigmoid, tanh };
+
+// Whether the backward reads the forward output y (relu, sigmoid, tanh: the
+// derivative is a function of y) or the input x (the others).
+constexpr bool backward_uses_output(Activation act) {
+  return act == Activation::relu || act == Activation::sigmoid || act == Activation::tanh;
+}
+
+namespace cpu {
+
+// y = act(x) over n elements. alpha is leaky_relu's negative slope and elu's
+// alpha; the other activations ignore it.
+template <class T>
+void activation_forward(Activation act, const T* x /*(n)*/, T* y /*(n)*/, int64_t n, T alpha);
+
+// dx = dy * act'(.), where `saved` is y when backward_uses_output(act) and x
+// otherwise.
+template <class T>
+void activation_backward(Activation act, const T* saved /*(n)*/, const T* dy /*(n)*/,
+                         T* dx /*(n)*/, int64_t n, T alpha);
+
+}  // namespace cpu
+}  // namespace danlu::kernels

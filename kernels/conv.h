@@ -1,0 +1,52 @@
+// Convolution kernels: the im2col lowering, its adjoint col2im, and the
+// GEMM-based conv2d forward/backward built on them. Raw pointers, no autograd.
+#pragma once
+
+#include <cstdint>
+
+namespace danlu::kernels {
+
+// The sizes of one conv2d: x (N, C, H, W), weight (O, C/groups, KH, KW),
+// y (N, O, OH, OW).
+struct Conv2dShape {
+  int64_t n = 0, c = 0, h = 0, w = 0;
+  int64_t o = 0, kh = 0, kw = 0;
+  int64_t oh = 0, ow = 0;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  int64_t dil_h = 1, dil_w = 1;
+  int64_t groups = 1;
+
+  // The lowered input of the batch is one matrix (C*KH*KW, N*OH*OW).
+  int64_t col_rows() const { return c * kh * kw; }
+  int64_t col_cols() const { return n * oh * ow; }
+};
+
+namespace cpu {
+
+// cols (C*KH*KW, N*OH*OW): row (c, i, j), column (n, oy, ox) holds
+// x[n, c, oy*stride_h - pad_h + i*dil_h, ox*stride_w - pad_w + j*dil_w],
+// or 0 where that falls in the padding. x (N, C, H, W).
+template <class T> void im2col(const T* x, T* cols, const Conv2dShape& s);
+// The adjoint of im2col: dx (N, C, H, W) = the sum of every cols entry that
+// im2col copied from each input element. Overwrites dx.
+template <class T> void col2im(const T* cols, T* dx, const Conv2dShape& s);
+
+// Elements of scratch memory conv2d_forward and conv2d_backward need (it
+// depends on omp_get_max_threads(), so ask just before the call).
+int64_t conv2d_workspace(const Conv2dShape& s);
+
+// y (N, O, OH, OW) = conv(x (N, C, H, W), weight (O, C/groups, KH, KW))
+// + bias (O) (bias may be null). workspace: conv2d_workspace(s).
+template <class T>
+void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, T* workspace,
+                    const Conv2dShape& s);
+// Given dy (N, O, OH, OW), writes dx (N, C, H, W), dweight (O, C/groups, KH,
+// KW) and dbias (O); a null output pointer skips that gradient (x is only
+// read for dweight, weight only for dx). workspace: conv2d_workspace(s).
+template <class T>
+void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias,
+                     T* workspace, const Conv2dShape& s);
+
+}  // namespace cpu
+}  // namespace danlu::kernels

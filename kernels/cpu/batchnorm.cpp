@@ -1,0 +1,110 @@
+// CPU reference for batch norm: one channel per loop iteration, channels
+// split across threads; each channel walks its N * S values (N runs of S
+// contiguous elements) and accumulates in double.
+#include "kernels/batchnorm.h"
+
+#include <cmath>
+
+namespace danlu::kernels::cpu {
+
+namespace {
+// y[n, c, :] = (x[n, c, :] - mean) * invstd * w + b for one channel.
+template <class T>
+void normalize_channel(const T* x, T* y, int64_t N, int64_t C, int64_t S, int64_t c, double mean,
+                       double invstd, double w, double b) {
+  const double scale = invstd * w, shift = b - mean * scale;
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t base = (n * C + c) * S;
+    for (int64_t s = 0; s < S; ++s) y[base + s] = static_cast<T>(x[base + s] * scale + shift);
+  }
+}
+}  // namespace
+
+template <class T>
+void batchnorm_forward_train(const T* x, const T* weight, const T* bias, T* y, T* save_mean,
+                             T* save_invstd, T* running_mean, T* running_var, int64_t N,
+                             int64_t C, int64_t S, double momentum, double eps) {
+  const int64_t M = N * S;
+#pragma omp parallel for if (N * C * S > (1 << 14))
+  for (int64_t c = 0; c < C; ++c) {
+    double sum = 0.0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) sum += x[(n * C + c) * S + s];
+    const double mean = sum / static_cast<double>(M);
+    double sq = 0.0;  // second pass: no cancellation from E[x^2] - E[x]^2
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) {
+        const double d = x[(n * C + c) * S + s] - mean;
+        sq += d * d;
+      }
+    const double var = sq / static_cast<double>(M);
+    const double invstd = 1.0 / std::sqrt(var + eps);
+    save_mean[c] = static_cast<T>(mean);
+    save_invstd[c] = static_cast<T>(invstd);
+    if (running_mean) {
+      const double unbiased = sq / static_cast<double>(M - 1);
+      running_mean[c] = static_cast<T>((1.0 - momentum) * running_mean[c] + momentum * mean);
+      running_var[c] = static_cast<T>((1.0 - momentum) * running_var[c] + momentum * unbiased);
+    }
+    normalize_channel(x, y, N, C, S, c, mean, invstd, weight ? weight[c] : 1.0,
+                      bias ? bias[c] : 0.0);
+  }
+}
+
+template <class T>
+void batchnorm_forward_eval(const T* x, const T* weight, const T* bias, const T* running_mean,
+                            const T* running_var, T* y, T* save_mean, T* save_invstd, int64_t N,
+                            int64_t C, int64_t S, double eps) {
+#pragma omp parallel for if (N * C * S > (1 << 14))
+  for (int64_t c = 0; c < C; ++c) {
+    const double mean = running_mean[c];
+    const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
+    save_mean[c] = static_cast<T>(mean);
+    save_invstd[c] = static_cast<T>(invstd);
+    normalize_channel(x, y, N, C, S, c, mean, invstd, weight ? weight[c] : 1.0,
+                      bias ? bias[c] : 0.0);
+  }
+}
+
+template <class T>
+void batchnorm_backward(const T* dy, const T* x, const T* weight, const T* save_mean,
+                        const T* save_invstd, T* dx, T* dweight, T* dbias, int64_t N, int64_t C,
+                        int64_t S, bool training) {
+  const double M = static_cast<double>(N * S);
+#pragma omp parallel for if (N * C * S > (1 << 14))
+  for (int64_t c = 0; c < C; ++c) {
+    const double mean = save_mean[c], invstd = save_invstd[c];
+    double sum_dy = 0.0, sum_dy_xhat = 0.0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) {
+        const int64_t i = (n * C + c) * S + s;
+        sum_dy += dy[i];
+        sum_dy_xhat += dy[i] * (x[i] - mean) * invstd;
+      }
+    if (dbias) dbias[c] = static_cast<T>(sum_dy);
+    if (dweight) dweight[c] = static_cast<T>(sum_dy_xhat);
+    if (!dx) continue;
+    const double w_invstd = (weight ? static_cast<double>(weight[c]) : 1.0) * invstd;
+    const double mean_dy = training ? sum_dy / M : 0.0;
+    const double mean_dy_xhat = training ? sum_dy_xhat / M : 0.0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t s = 0; s < S; ++s) {
+        const int64_t i = (n * C + c) * S + s;
+        const double xhat = (x[i] - mean) * invstd;
+        dx[i] = static_cast<T>(w_invstd * (dy[i] - mean_dy - xhat * mean_dy_xhat));
+      }
+  }
+}
+
+#define DANLU_INSTANTIATE(T)                                                                   \
+  template void batchnorm_forward_train<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*,   \
+                                           int64_t, int64_t, int64_t, double, double);         \
+  template void batchnorm_forward_eval<T>(const T*, const T*, const T*, const T*, const T*,    \
+                                          T*, T*, T*, int64_t, int64_t, int64_t, double);      \
+  template void batchnorm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*,    \
+                                      T*, T*, int64_t, int64_t, int64_t, bool);
+DANLU_INSTANTIATE(float)
+DANLU_INSTANTIATE(double)
+#undef DANLU_INSTANTIATE
+
+}  // namespace danlu::kernels::cpu

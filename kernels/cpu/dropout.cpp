@@ -1,0 +1,43 @@
+// CPU reference for dropout: each element draws its own Philox word from
+// its index, so the loop parallelises with no shared generator state.
+#include "kernels/dropout.h"
+
+#include "kernels/philox.h"
+
+namespace danlu::kernels::cpu {
+
+namespace {
+constexpr int64_t kParallelGrain = 1 << 15;
+
+// The forward and the backward are the same masked scaling.
+template <class T>
+void masked_scale(const T* in, T* out, int64_t n, float p, T scale, uint64_t seed,
+                  uint64_t offset) {
+#pragma omp parallel for if (n > kParallelGrain)
+  for (int64_t i = 0; i < n; ++i) {
+    const bool keep = philox_uniform(seed, offset, static_cast<uint64_t>(i)) >= p;
+    out[i] = keep ? in[i] * scale : T(0);
+  }
+}
+}  // namespace
+
+template <class T>
+void dropout_forward(const T* x, T* y, int64_t n, float p, T scale, uint64_t seed,
+                     uint64_t offset) {
+  masked_scale(x, y, n, p, scale, seed, offset);
+}
+
+template <class T>
+void dropout_backward(const T* dy, T* dx, int64_t n, float p, T scale, uint64_t seed,
+                      uint64_t offset) {
+  masked_scale(dy, dx, n, p, scale, seed, offset);
+}
+
+#define DANLU_INSTANTIATE(T)                                                                \
+  template void dropout_forward<T>(const T*, T*, int64_t, float, T, uint64_t, uint64_t);    \
+  template void dropout_backward<T>(const T*, T*, int64_t, float, T, uint64_t, uint64_t);
+DANLU_INSTANTIATE(float)
+DANLU_INSTANTIATE(double)
+#undef DANLU_INSTANTIATE
+
+}  // namespace danlu::kernels::cpu

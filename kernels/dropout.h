@@ -1,0 +1,21 @@
+// Inverted dropout kernels. The mask is never stored: element i is kept iff
+// philox_uniform(seed, offset, i) >= p, so the backward (and the CUDA kernel)
+// regenerate exactly the same mask from (seed, offset).
+#pragma once
+
+#include <cstdint>
+
+namespace danlu::kernels::cpu {
+
+// y[i] = keep(i) ? x[i] * scale : 0, with scale = 1 / (1 - p) (0 when p == 1).
+// p is compared as a float, the type philox_uniform returns, on every backend.
+template <class T>
+void dropout_forward(const T* x /*(n)*/, T* y /*(n)*/, int64_t n, float p, T scale,
+                     uint64_t seed, uint64_t offset);
+
+// dx[i] = keep(i) ? dy[i] * scale : 0, the same mask as the forward.
+template <class T>
+void dropout_backward(const T* dy /*(n)*/, T* dx /*(n)*/, int64_t n, float p, T scale,
+                      uint64_t seed, uint64_t offset);
+
+}  // namespace danlu::kernels::cpu

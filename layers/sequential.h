@@ -1,0 +1,55 @@
+// Sequential: children named "0", "1", ... applied in order, as
+// torch.nn.Sequential. Takes shared modules or temporaries:
+//   auto net = std::make_shared<Sequential>(Linear(784, 128), ReLU(), Linear(128, 10));
+#pragma once
+
+#include <concepts>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+#include "layers/module.h"
+
+namespace danlu::nn {
+
+// A module passed by value (a temporary) or as a shared_ptr to a module.
+template <class M>
+concept ModuleArgument =
+    (std::derived_from<std::remove_cvref_t<M>, Module> && !std::is_lvalue_reference_v<M>) ||
+    std::convertible_to<M, std::shared_ptr<Module>>;
+
+class Sequential : public Module {
+ public:
+  Sequential() : Module("Sequential") {}
+  template <ModuleArgument... Ms>
+    requires(sizeof...(Ms) > 0)
+  explicit Sequential(Ms&&... modules) : Sequential() {
+    (push_back(std::forward<Ms>(modules)), ...);
+  }
+
+  // Appends under the next index as its name.
+  void push_back(std::shared_ptr<Module> module);
+  // Appends under a chosen name, as PyTorch's Sequential(OrderedDict(...)).
+  void push_back(std::string name, std::shared_ptr<Module> module);
+  template <class M>
+    requires(std::derived_from<std::remove_cvref_t<M>, Module> && !std::is_lvalue_reference_v<M>)
+  void push_back(M&& module) {
+    push_back(std::make_shared<std::remove_cvref_t<M>>(std::move(module)));
+  }
+
+  size_t size() const { return named_children().size(); }
+  std::shared_ptr<Module> operator[](size_t index) const;
+  // The child at `index` as its concrete type; throws when it is another type.
+  template <class M>
+  std::shared_ptr<M> at(size_t index) const {
+    auto typed = std::dynamic_pointer_cast<M>((*this)[index]);
+    DANLU_CHECK(typed, "Sequential: child ", index, " is a ", (*this)[index]->name(),
+                ", not the requested type");
+    return typed;
+  }
+
+  // Feeds x through every child in order.
+  Tensor forward(const Tensor& x) override;
+};
+
+}  // namespace danlu::nn
