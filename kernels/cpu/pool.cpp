@@ -5,41 +5,90 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace danlu::kernels::cpu {
 
 namespace {
 constexpr int64_t kParallelGrain = 1 << 14;
 
-// A window's rows [y0, y1) and columns [x0, x1) clipped to the input, and
-// its divisor for the average pools.
-struct Window {
-  int64_t y0, y1, x0, x1;
-  int64_t divisor;
+// One axis of a window: input positions [lo, hi) clipped to the input, and
+// `padded`, the window's length clipped only to the padded input (the
+// divisor of count_include_pad). Windows factor into a row span and a
+// column span, so each axis is tabulated once per call.
+struct Span {
+  int64_t lo, hi, padded;
 };
 
-inline Window pool_window(const Pool2dShape& s, int64_t oy, int64_t ox, bool count_include_pad) {
-  int64_t y0 = oy * s.stride_h - s.pad_h, x0 = ox * s.stride_w - s.pad_w;
-  int64_t y1 = std::min(y0 + s.kh, s.h + s.pad_h), x1 = std::min(x0 + s.kw, s.w + s.pad_w);
-  const int64_t padded_size = (y1 - y0) * (x1 - x0);
-  y0 = std::max<int64_t>(y0, 0);
-  x0 = std::max<int64_t>(x0, 0);
-  y1 = std::min(y1, s.h);
-  x1 = std::min(x1, s.w);
-  return {y0, y1, x0, x1, count_include_pad ? padded_size : (y1 - y0) * (x1 - x0)};
+std::vector<Span> pool_spans(int64_t size, int64_t out, int64_t k, int64_t stride, int64_t pad) {
+  std::vector<Span> spans(out);
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t start = o * stride - pad, end = std::min(start + k, size + pad);
+    spans[o] = {std::max<int64_t>(start, 0), std::min(end, size), end - start};
+  }
+  return spans;
 }
 
-inline Window adaptive_window(const Pool2dShape& s, int64_t oy, int64_t ox) {
-  const int64_t y0 = oy * s.h / s.oh, y1 = ((oy + 1) * s.h + s.oh - 1) / s.oh;
-  const int64_t x0 = ox * s.w / s.ow, x1 = ((ox + 1) * s.w + s.ow - 1) / s.ow;
-  return {y0, y1, x0, x1, (y1 - y0) * (x1 - x0)};
+std::vector<Span> adaptive_spans(int64_t size, int64_t out) {
+  std::vector<Span> spans(out);
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t lo = o * size / out, hi = ((o + 1) * size + out - 1) / out;
+    spans[o] = {lo, hi, hi - lo};
+  }
+  return spans;
 }
 
 inline bool parallel(const Pool2dShape& s) { return s.planes * s.h * s.w > kParallelGrain; }
+
+inline int64_t divisor(const Span& y, const Span& x, bool count_include_pad) {
+  return count_include_pad ? y.padded * x.padded : (y.hi - y.lo) * (x.hi - x.lo);
+}
+
+template <class T>
+void avg_forward(const T* x, T* out, const Pool2dShape& s, const std::vector<Span>& ys,
+                 const std::vector<Span>& xs, bool count_include_pad) {
+#pragma omp parallel for if (parallel(s))
+  for (int64_t p = 0; p < s.planes; ++p) {
+    const T* in = x + p * s.h * s.w;
+    T* y = out + p * s.oh * s.ow;
+    for (int64_t oy = 0; oy < s.oh; ++oy) {
+      for (int64_t ox = 0; ox < s.ow; ++ox) {
+        const Span& sy = ys[oy];
+        const Span& sx = xs[ox];
+        T acc = 0;
+        for (int64_t iy = sy.lo; iy < sy.hi; ++iy)
+          for (int64_t ix = sx.lo; ix < sx.hi; ++ix) acc += in[iy * s.w + ix];
+        y[oy * s.ow + ox] = acc / static_cast<T>(divisor(sy, sx, count_include_pad));
+      }
+    }
+  }
+}
+
+template <class T>
+void avg_backward(const T* dy, T* dx, const Pool2dShape& s, const std::vector<Span>& ys,
+                  const std::vector<Span>& xs, bool count_include_pad) {
+#pragma omp parallel for if (parallel(s))
+  for (int64_t p = 0; p < s.planes; ++p) {
+    T* out = dx + p * s.h * s.w;
+    const T* g = dy + p * s.oh * s.ow;
+    std::fill(out, out + s.h * s.w, T(0));
+    for (int64_t oy = 0; oy < s.oh; ++oy) {
+      for (int64_t ox = 0; ox < s.ow; ++ox) {
+        const Span& sy = ys[oy];
+        const Span& sx = xs[ox];
+        const T share = g[oy * s.ow + ox] / static_cast<T>(divisor(sy, sx, count_include_pad));
+        for (int64_t iy = sy.lo; iy < sy.hi; ++iy)
+          for (int64_t ix = sx.lo; ix < sx.hi; ++ix) out[iy * s.w + ix] += share;
+      }
+    }
+  }
+}
 }  // namespace
 
 template <class T>
 void max_pool2d_forward(const T* x, T* y, int64_t* indices, const Pool2dShape& s) {
+  const std::vector<Span> ys = pool_spans(s.h, s.oh, s.kh, s.stride_h, s.pad_h);
+  const std::vector<Span> xs = pool_spans(s.w, s.ow, s.kw, s.stride_w, s.pad_w);
 #pragma omp parallel for if (parallel(s))
   for (int64_t p = 0; p < s.planes; ++p) {
     const T* in = x + p * s.h * s.w;
@@ -47,16 +96,16 @@ void max_pool2d_forward(const T* x, T* y, int64_t* indices, const Pool2dShape& s
     int64_t* idx = indices + p * s.oh * s.ow;
     for (int64_t oy = 0; oy < s.oh; ++oy) {
       for (int64_t ox = 0; ox < s.ow; ++ox) {
-        const Window win = pool_window(s, oy, ox, false);
+        const Span& sy = ys[oy];
+        const Span& sx = xs[ox];
         T best = -std::numeric_limits<T>::infinity();
-        int64_t best_at = win.y0 * s.w + win.x0;
-        for (int64_t iy = win.y0; iy < win.y1; ++iy) {
-          for (int64_t ix = win.x0; ix < win.x1; ++ix) {
+        int64_t best_at = sy.lo * s.w + sx.lo;
+        for (int64_t iy = sy.lo; iy < sy.hi; ++iy) {
+          for (int64_t ix = sx.lo; ix < sx.hi; ++ix) {
             const T v = in[iy * s.w + ix];
-            if (v > best || std::isnan(v)) {
-              best = v;
-              best_at = iy * s.w + ix;
-            }
+            const bool take = v > best || std::isnan(v);  // selects, not branches: maxima are random
+            best = take ? v : best;
+            best_at = take ? iy * s.w + ix : best_at;
           }
         }
         out[oy * s.ow + ox] = best;
@@ -80,74 +129,24 @@ void max_pool2d_backward(const T* dy, const int64_t* indices, T* dx, const Pool2
 
 template <class T>
 void avg_pool2d_forward(const T* x, T* y, const Pool2dShape& s, bool count_include_pad) {
-#pragma omp parallel for if (parallel(s))
-  for (int64_t p = 0; p < s.planes; ++p) {
-    const T* in = x + p * s.h * s.w;
-    T* out = y + p * s.oh * s.ow;
-    for (int64_t oy = 0; oy < s.oh; ++oy) {
-      for (int64_t ox = 0; ox < s.ow; ++ox) {
-        const Window win = pool_window(s, oy, ox, count_include_pad);
-        T acc = 0;
-        for (int64_t iy = win.y0; iy < win.y1; ++iy)
-          for (int64_t ix = win.x0; ix < win.x1; ++ix) acc += in[iy * s.w + ix];
-        out[oy * s.ow + ox] = acc / static_cast<T>(win.divisor);
-      }
-    }
-  }
+  avg_forward(x, y, s, pool_spans(s.h, s.oh, s.kh, s.stride_h, s.pad_h),
+              pool_spans(s.w, s.ow, s.kw, s.stride_w, s.pad_w), count_include_pad);
 }
 
 template <class T>
 void avg_pool2d_backward(const T* dy, T* dx, const Pool2dShape& s, bool count_include_pad) {
-#pragma omp parallel for if (parallel(s))
-  for (int64_t p = 0; p < s.planes; ++p) {
-    T* out = dx + p * s.h * s.w;
-    const T* g = dy + p * s.oh * s.ow;
-    std::fill(out, out + s.h * s.w, T(0));
-    for (int64_t oy = 0; oy < s.oh; ++oy) {
-      for (int64_t ox = 0; ox < s.ow; ++ox) {
-        const Window win = pool_window(s, oy, ox, count_include_pad);
-        const T share = g[oy * s.ow + ox] / static_cast<T>(win.divisor);
-        for (int64_t iy = win.y0; iy < win.y1; ++iy)
-          for (int64_t ix = win.x0; ix < win.x1; ++ix) out[iy * s.w + ix] += share;
-      }
-    }
-  }
+  avg_backward(dy, dx, s, pool_spans(s.h, s.oh, s.kh, s.stride_h, s.pad_h),
+               pool_spans(s.w, s.ow, s.kw, s.stride_w, s.pad_w), count_include_pad);
 }
 
 template <class T>
 void adaptive_avg_pool2d_forward(const T* x, T* y, const Pool2dShape& s) {
-#pragma omp parallel for if (parallel(s))
-  for (int64_t p = 0; p < s.planes; ++p) {
-    const T* in = x + p * s.h * s.w;
-    T* out = y + p * s.oh * s.ow;
-    for (int64_t oy = 0; oy < s.oh; ++oy) {
-      for (int64_t ox = 0; ox < s.ow; ++ox) {
-        const Window win = adaptive_window(s, oy, ox);
-        T acc = 0;
-        for (int64_t iy = win.y0; iy < win.y1; ++iy)
-          for (int64_t ix = win.x0; ix < win.x1; ++ix) acc += in[iy * s.w + ix];
-        out[oy * s.ow + ox] = acc / static_cast<T>(win.divisor);
-      }
-    }
-  }
+  avg_forward(x, y, s, adaptive_spans(s.h, s.oh), adaptive_spans(s.w, s.ow), true);
 }
 
 template <class T>
 void adaptive_avg_pool2d_backward(const T* dy, T* dx, const Pool2dShape& s) {
-#pragma omp parallel for if (parallel(s))
-  for (int64_t p = 0; p < s.planes; ++p) {
-    T* out = dx + p * s.h * s.w;
-    const T* g = dy + p * s.oh * s.ow;
-    std::fill(out, out + s.h * s.w, T(0));
-    for (int64_t oy = 0; oy < s.oh; ++oy) {
-      for (int64_t ox = 0; ox < s.ow; ++ox) {
-        const Window win = adaptive_window(s, oy, ox);
-        const T share = g[oy * s.ow + ox] / static_cast<T>(win.divisor);
-        for (int64_t iy = win.y0; iy < win.y1; ++iy)
-          for (int64_t ix = win.x0; ix < win.x1; ++ix) out[iy * s.w + ix] += share;
-      }
-    }
-  }
+  avg_backward(dy, dx, s, adaptive_spans(s.h, s.oh), adaptive_spans(s.w, s.ow), true);
 }
 
 #define DANLU_INSTANTIATE(T)                                                                \

@@ -280,6 +280,30 @@ def linear_cases():
     return cases
 
 
+def sgd_cases():
+    """SGD trajectories: the parameter after each of 5 steps with given gradients."""
+    torch.manual_seed(10)
+    cases = []
+    configs = [("sgd_plain", dict(lr=0.1)),
+               ("sgd_momentum", dict(lr=0.1, momentum=0.9)),
+               ("sgd_dampening", dict(lr=0.05, momentum=0.8, dampening=0.5)),
+               ("sgd_nesterov", dict(lr=0.1, momentum=0.9, nesterov=True)),
+               ("sgd_weight_decay", dict(lr=0.1, momentum=0.9, weight_decay=0.01))]
+    for name, options in configs:
+        p = torch.nn.Parameter(randn(2, 3))
+        grads = [randn(2, 3) for _ in range(5)]
+        case = {"name": name, "options": options, "p": T(p), "grads": [T(g) for g in grads]}
+        opt = torch.optim.SGD([p], **options)
+        trajectory = []
+        for g in grads:
+            p.grad = g.clone()
+            opt.step()
+            trajectory.append(T(p))
+        case["trajectory"] = trajectory
+        cases.append(case)
+    return cases
+
+
 def main():
     write("conv2d.json", conv_cases())
     write("batch_norm.json", batch_norm_cases())
@@ -290,6 +314,7 @@ def main():
     write("softmax.json", softmax_cases())
     write("activation.json", activation_cases())
     write("linear.json", linear_cases())
+    write("sgd.json", sgd_cases())
 
 
 if __name__ == "__main__":
