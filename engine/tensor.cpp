@@ -1,6 +1,7 @@
 // Tensor factories, data access, conversions and the autograd accessors.
 #include "engine/tensor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -143,7 +144,7 @@ std::vector<double> Tensor::to_vector() const {
   for_dtype(dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* p = host.data<T>();
-    for (int64_t i = 0; i < numel(); ++i) out[i] = static_cast<double>(p[i]);
+    for (int64_t i = 0, n = numel(); i < n; ++i) out[i] = static_cast<double>(p[i]);
   });
   return out;
 }
@@ -171,7 +172,7 @@ Tensor Tensor::to(DType target) const {
     for_dtype(target, [&](auto dst_tag) {
       using D = decltype(dst_tag);
       D* dst = out.data<D>();
-      for (int64_t i = 0; i < numel(); ++i) dst[i] = static_cast<D>(src[i]);
+      for (int64_t i = 0, n = numel(); i < n; ++i) dst[i] = static_cast<D>(src[i]);
     });
   });
   return out;
@@ -197,7 +198,7 @@ Tensor& Tensor::fill_(double value) {
     using T = decltype(tag);
     T* p = data<T>();
     const T v = static_cast<T>(value);
-    for (int64_t i = 0; i < numel(); ++i) p[i] = v;
+    std::fill(p, p + numel(), v);
   });
   return *this;
 }

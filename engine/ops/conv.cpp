@@ -54,11 +54,10 @@ kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, const Ten
   s.dil_h = p.dilation[0], s.dil_w = p.dilation[1];
   s.groups = p.groups;
   const int64_t span_h = s.dil_h * (s.kh - 1) + 1, span_w = s.dil_w * (s.kw - 1) + 1;
-  DANLU_CHECK(s.h + 2 * s.pad_h >= span_h && s.w + 2 * s.pad_w >= span_w && s.kh >= 1 &&
-                  s.kw >= 1,
+  DANLU_CHECK(s.h + 2 * s.pad_h >= span_h && s.w + 2 * s.pad_w >= span_w && s.kh >= 1 && s.kw >= 1,
               op, ": input ", xs, " with padding ", pair_str(p.padding),
-              " is smaller than the kernel of weight ", ws, " with dilation ",
-              pair_str(p.dilation), " (spans ", span_h, "x", span_w, ")");
+              " is smaller than the kernel of weight ", ws, " with dilation ", pair_str(p.dilation),
+              " (spans ", span_h, "x", span_w, ")");
   s.oh = (s.h + 2 * s.pad_h - span_h) / s.stride_h + 1;
   s.ow = (s.w + 2 * s.pad_w - span_w) / s.stride_w + 1;
   return s;
@@ -84,22 +83,19 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
   // Save only what the needed gradients read: x for dweight, weight for dx.
   Tensor saved_x = need_dw ? x.detach() : Tensor();
   Tensor saved_w = need_dx ? weight.detach() : Tensor();
-  return record(y, "conv2d", {x, weight, bias},
-                [=](const Tensor& g) {
-                  Tensor dx = need_dx ? empty_with({s.n, s.c, s.h, s.w}, g) : Tensor();
-                  Tensor dw = need_dw ? empty_with({s.o, s.c / s.groups, s.kh, s.kw}, g)
-                                      : Tensor();
-                  Tensor db = need_db ? empty_with({s.o}, g) : Tensor();
-                  Tensor workspace = empty_with({kernels::cpu::conv2d_workspace(s)}, g);
-                  dispatch_floating(g.dtype(), "conv2d backward", [&](auto tag) {
-                    using T = decltype(tag);
-                    auto ptr = [](const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
-                    kernels::cpu::conv2d_backward<T>(ptr(saved_x), ptr(saved_w), g.data<T>(),
-                                                     ptr(dx), ptr(dw), ptr(db),
-                                                     workspace.data<T>(), s);
-                  });
-                  return std::vector<Tensor>{dx, dw, db};
-                });
+  return record(y, "conv2d", {x, weight, bias}, [=](const Tensor& g) {
+    Tensor dx = need_dx ? empty_with({s.n, s.c, s.h, s.w}, g) : Tensor();
+    Tensor dw = need_dw ? empty_with({s.o, s.c / s.groups, s.kh, s.kw}, g) : Tensor();
+    Tensor db = need_db ? empty_with({s.o}, g) : Tensor();
+    Tensor workspace = empty_with({kernels::cpu::conv2d_workspace(s)}, g);
+    dispatch_floating(g.dtype(), "conv2d backward", [&](auto tag) {
+      using T = decltype(tag);
+      auto ptr = [](const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
+      kernels::cpu::conv2d_backward<T>(ptr(saved_x), ptr(saved_w), g.data<T>(), ptr(dx), ptr(dw),
+                                       ptr(db), workspace.data<T>(), s);
+    });
+    return std::vector<Tensor>{dx, dw, db};
+  });
 }
 
 }  // namespace danlu

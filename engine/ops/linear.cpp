@@ -35,8 +35,7 @@ MatmulDims matmul_dims(const char* op, const Tensor& a, const Tensor& b, bool ba
   DANLU_CHECK(r == 2 || a.shape()[0] == b.shape()[0], op, ": batch sizes differ, ", a.shape(),
               " and ", b.shape());
   DANLU_CHECK(a.shape()[r - 1] == b.shape()[r - 2], op, ": cannot multiply ", a.shape(), " by ",
-              b.shape(), ", inner sizes ", a.shape()[r - 1], " and ", b.shape()[r - 2],
-              " differ");
+              b.shape(), ", inner sizes ", a.shape()[r - 1], " and ", b.shape()[r - 2], " differ");
   return {r == 3 ? a.shape()[0] : 1, a.shape()[r - 2], a.shape()[r - 1], b.shape()[r - 1]};
 }
 
@@ -57,8 +56,7 @@ Tensor matmul_impl(const char* op, const Tensor& a, const Tensor& b, bool batche
   Tensor out = empty_with(out_shape, a);
   dispatch_floating(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    batched_gemm<T>(d.batch, false, false, d.m, d.n, d.k, a.data<T>(), b.data<T>(),
-                    out.data<T>());
+    batched_gemm<T>(d.batch, false, false, d.m, d.n, d.k, a.data<T>(), b.data<T>(), out.data<T>());
   });
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   Tensor sa = need_b ? a.detach() : Tensor();
@@ -99,9 +97,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   DANLU_CHECK(x.shape()[x.dim() - 1] == in, op, ": input ", x.shape(), " has ",
               x.shape()[x.dim() - 1], " features but weight ", weight.shape(), " expects ", in);
   if (bias.defined()) {
-    DANLU_CHECK(bias.dim() == 1 && bias.shape()[0] == out_features, op, ": bias ",
-                bias.shape(), " does not match weight ", weight.shape(), ": expected (",
-                out_features, ")");
+    DANLU_CHECK(bias.dim() == 1 && bias.shape()[0] == out_features, op, ": bias ", bias.shape(),
+                " does not match weight ", weight.shape(), ": expected (", out_features, ")");
   }
   const int64_t rows = x.numel() / in;
   Shape out_shape = x.shape();
@@ -133,11 +130,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     dispatch_floating(g.dtype(), "linear backward", [&](auto tag) {
       using T = decltype(tag);
       if (need_x)  // (rows, out) . (out, in)
-        kernels::cpu::gemm<T>(false, false, rows, in, out_features, T(1), g.data<T>(),
-                              out_features, sw.data<T>(), in, T(0), dx.data<T>(), in);
+        kernels::cpu::gemm<T>(false, false, rows, in, out_features, T(1), g.data<T>(), out_features,
+                              sw.data<T>(), in, T(0), dx.data<T>(), in);
       if (need_w)  // (rows, out)^T . (rows, in)
-        kernels::cpu::gemm<T>(true, false, out_features, in, rows, T(1), g.data<T>(),
-                              out_features, sx.data<T>(), in, T(0), dw.data<T>(), in);
+        kernels::cpu::gemm<T>(true, false, out_features, in, rows, T(1), g.data<T>(), out_features,
+                              sx.data<T>(), in, T(0), dw.data<T>(), in);
       if (need_b) kernels::cpu::sum_middle<T>(g.data<T>(), db.data<T>(), 1, rows, out_features);
     });
     return std::vector<Tensor>{dx, dw, db};

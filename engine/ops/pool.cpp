@@ -79,8 +79,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) {
     Tensor dx = empty_with(x_shape, g);
     dispatch_floating(g.dtype(), "max_pool2d backward", [&](auto tag) {
       using T = decltype(tag);
-      kernels::cpu::max_pool2d_backward<T>(g.data<T>(), indices.data<int64_t>(), dx.data<T>(),
-                                           s);
+      kernels::cpu::max_pool2d_backward<T>(g.data<T>(), indices.data<int64_t>(), dx.data<T>(), s);
     });
     return std::vector<Tensor>{dx};
   });

@@ -24,8 +24,9 @@ constexpr int64_t kParallelGrain = 1 << 15;
 // kMinGemmColumns.
 constexpr int64_t kChunkElements = 1 << 18;
 constexpr int64_t kMinGemmColumns = 1024;
-// Chunks per thread when threads take whole chunks (static schedule, so
-// the load stays balanced), and the fewest that make that worth it.
+// Chunks per thread when threads take whole chunks (dealt round-robin, so
+// each thread gets the same ones every call), and the fewest per thread
+// that keep the load balanced enough to prefer this over threaded GEMMs.
 constexpr int64_t kChunksPerThread = 4;
 constexpr int64_t kMinChunksPerThread = 2;
 
@@ -72,11 +73,14 @@ int64_t chunk_workspace(const Conv2dShape& s, const Plan& p) {
   return (s.col_rows() + s.o) * p.chunk * s.oh * s.ow;
 }
 
-// Runs BLAS single-threaded for its scope, so that GEMMs called by OpenMP
-// threads do not each wake BLAS's own threads.
+// Runs a pthreads OpenBLAS single-threaded for its scope, so that GEMMs
+// called by OpenMP threads do not each wake BLAS's own threads. (An OpenMP
+// OpenBLAS already runs serially inside a parallel region, and its thread
+// setter would also change OpenMP's, so it is left alone.)
 class SerialBlas {
  public:
-  SerialBlas() : saved_(openblas_get_num_threads()) {
+  SerialBlas()
+      : saved_(openblas_get_parallel() == OPENBLAS_THREAD ? openblas_get_num_threads() : 1) {
     if (saved_ != 1) openblas_set_num_threads(1);
   }
   ~SerialBlas() {
@@ -184,6 +188,7 @@ void forward_chunk(const T* x, const T* weight, const T* bias, T* y, T* workspac
   for (int64_t g = 0; g < s.groups; ++g)
     gemm<T>(false, false, og, ncols, kg, T(1), weight + g * og * kg, kg, cols + g * kg * ncols,
             ncols, T(0), yt + g * og * ncols, ncols);
+  if (nb == 1 && !bias) return;
 #pragma omp parallel for collapse(2) if (threaded(s.o * ncols))
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t o = 0; o < s.o; ++o) {
@@ -223,8 +228,8 @@ void backward_chunk(const T* x, const T* weight, const T* dy, T* dx, T* dweight,
   if (dweight) {
     im2col(x + b0 * s.c * s.h * s.w, cols, cs);
     for (int64_t g = 0; g < s.groups; ++g)
-      gemm<T>(false, true, og, kg, ncols, T(1), dyt + g * og * ncols, ncols,
-              cols + g * kg * ncols, ncols, dw_beta, dweight + g * og * kg, kg);
+      gemm<T>(false, true, og, kg, ncols, T(1), dyt + g * og * ncols, ncols, cols + g * kg * ncols,
+              ncols, dw_beta, dweight + g * og * kg, kg);
   }
   if (dx) {
     for (int64_t g = 0; g < s.groups; ++g)
@@ -282,8 +287,8 @@ void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight
   const int64_t per_thread = chunk_workspace(s, p);
   if (p.threads == 1) {
     for (int64_t k = 0; k < p.chunks; ++k)
-      backward_chunk(x, weight, dy, dx, dweight, k == 0 ? T(0) : T(1), workspace, s,
-                     k * p.chunk, std::min(p.chunk, s.n - k * p.chunk));
+      backward_chunk(x, weight, dy, dx, dweight, k == 0 ? T(0) : T(1), workspace, s, k * p.chunk,
+                     std::min(p.chunk, s.n - k * p.chunk));
     return;
   }
   T* partials = workspace + p.threads * per_thread;

@@ -2,6 +2,7 @@
 // on 2,000 training images must reach 80% on 1,000 test images.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -36,14 +37,15 @@ TEST(EndToEnd, FashionCnnLearnsOnTheCpu) {
 
   manual_seed(0);
   auto model = nn::fashion_cnn();
-  optim::SGD sgd(model->parameters(), optim::SGDOptions(0.05).momentum(0.9));
+  optim::SGD sgd(model->parameters(), optim::SGDOptions(0.02).momentum(0.9));
   Generator shuffle(1);
-  const int64_t batch = 50, epochs = 4;
+  const int64_t batch = 50, epochs = 5;
   double first_loss = 0, last_loss = 0;
   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
     std::vector<int64_t> order = shuffle.randperm(train.size());
     for (int64_t b = 0; b < train.size(); b += batch) {
-      io::ImageDataset mb = io::gather(train, order.data() + b, batch);
+      const int64_t count = std::min(batch, train.size() - b);
+      io::ImageDataset mb = io::gather(train, order.data() + b, count);
       Tensor loss = cross_entropy((*model)(mb.images), mb.labels);
       sgd.zero_grad();
       loss.backward();

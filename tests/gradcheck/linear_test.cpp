@@ -55,8 +55,8 @@ TEST(Linear, ForwardValues) {
   Tensor bias = Tensor::from_vector(std::vector<double>{1, -1}, {2}, DType::f64);
   expect_close(linear(a, b, bias).to_vector(), {18, 22, 40, 52}, 0, 0, "linear");
   Tensor af = a.to(DType::f32), bf = b.to(DType::f32);
-  expect_close(bmm(af.reshape({1, 2, 2}), bf.reshape({1, 2, 2})).to_vector(), {19, 22, 43, 50},
-               0, 0, "bmm f32");
+  expect_close(bmm(af.reshape({1, 2, 2}), bf.reshape({1, 2, 2})).to_vector(), {19, 22, 43, 50}, 0,
+               0, "bmm f32");
 }
 
 TEST(Linear, ShapeErrors) {

@@ -83,8 +83,8 @@ TEST(GradcheckPool, AdaptiveAvgPool) {
   Tensor x = testing::random_input({2, 2, 5, 7}, 20);
   for (std::array<int64_t, 2> size : {std::array<int64_t, 2>{3, 4}, {1, 1}, {5, 7}, {2, 3}}) {
     SCOPED_TRACE(::testing::Message() << size[0] << "x" << size[1]);
-    EXPECT_TRUE(gradcheck([size](const Inputs& t) { return adaptive_avg_pool2d(t[0], size); },
-                          {x}));
+    EXPECT_TRUE(
+        gradcheck([size](const Inputs& t) { return adaptive_avg_pool2d(t[0], size); }, {x}));
   }
 }
 
@@ -132,8 +132,7 @@ TEST(Pool, AdaptiveBins) {
   // H = 5 into 3 bins: [0, 2), [1, 4), [3, 5).
   Tensor x = values({1, 2, 3, 4, 5}, {1, 1, 5, 1});
   expect_close(adaptive_avg_pool2d(x, {3, 1}).to_vector(), {1.5, 3, 4.5}, 1e-15, 0, "bins");
-  EXPECT_EQ(adaptive_avg_pool2d(Tensor::zeros({2, 3, 7, 7}), {1, 1}).shape(),
-            Shape({2, 3, 1, 1}));
+  EXPECT_EQ(adaptive_avg_pool2d(Tensor::zeros({2, 3, 7, 7}), {1, 1}).shape(), Shape({2, 3, 1, 1}));
 }
 
 TEST(Pool, ArgumentErrors) {
