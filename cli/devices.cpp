@@ -1,15 +1,24 @@
 // `danlu devices`: the CUDA devices this build can use, or one line saying
 // why there are none and that training will run on the CPU.
+#include <omp.h>
+
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "engine/device.h"
+#include "kernels/gemm.h"
 
 namespace danlu::cli {
 
 void add_devices_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("devices", "List CUDA devices usable for training");
   cmd->callback([] {
+    const std::string hint = kernels::cpu::blas_tuning_hint();
+    if (hint.empty())
+      std::printf("cpu  %d threads, OpenBLAS %s kernels\n", omp_get_max_threads(),
+                  kernels::cpu::blas_core_name().c_str());
+    else
+      std::printf("cpu  %d threads; %s\n", omp_get_max_threads(), hint.c_str());
     const std::vector<CudaDeviceInfo> devices = cuda_devices();
     if (devices.empty()) {
       std::printf("no usable GPU: %s; training will use the CPU\n",

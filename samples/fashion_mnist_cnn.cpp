@@ -8,6 +8,7 @@
 
 #include "danlu.h"
 #include "engine/io/idx.h"
+#include "kernels/gemm.h"
 #include "layers/models.h"
 #include "optim/sgd.h"
 
@@ -44,6 +45,9 @@ int main(int argc, char** argv) try {
   std::printf("Fashion-MNIST: %lld training and %lld test images; device cpu%s\n",
               static_cast<long long>(train.size()), static_cast<long long>(test.size()),
               cuda_available() ? " (the CUDA backend is not built into this engine yet)" : "");
+
+  if (const std::string hint = kernels::cpu::blas_tuning_hint(); !hint.empty())
+    std::printf("note: %s\n", hint.c_str());
 
   manual_seed(0);
   auto model = nn::fashion_cnn();

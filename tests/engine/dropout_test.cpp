@@ -6,19 +6,12 @@
 
 #include "danlu.h"
 #include "kernels/philox.h"
+#include "tests/support/error_of.h"
 
 namespace danlu {
 namespace {
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 TEST(Dropout, SameSeedSameMaskAndFreshMaskPerCall) {
   Tensor x = Tensor::ones({64});

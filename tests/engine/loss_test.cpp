@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "danlu.h"
+#include "tests/support/error_of.h"
 #include "tests/support/expect_close.h"
 
 namespace danlu {
@@ -12,16 +13,7 @@ namespace {
 
 using testing::expect_close;
 
-// Runs f and returns the danlu::Error message it throws ("" when none).
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 TEST(CrossEntropy, UniformLogitsGiveLogC) {
   Tensor logits = Tensor::zeros({3, 4}, TensorOptions(DType::f64).requires_grad());

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "danlu.h"
+#include "tests/support/error_of.h"
 #include "tests/support/expect_close.h"
 
 namespace danlu {
@@ -13,15 +14,7 @@ namespace {
 
 using testing::expect_close;
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 // x (4, 2): channel 0 is 1, 2, 3, 4 (mean 2.5, biased var 1.25, unbiased 5/3);
 // channel 1 is 0, 0, 2, 2 (mean 1, biased var 1, unbiased 4/3).
