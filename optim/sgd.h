@@ -2,14 +2,12 @@
 // L2 weight decay, with exactly torch.optim.SGD's update rule and defaults.
 #pragma once
 
-#include <vector>
-
-#include "engine/tensor.h"
+#include "optim/optimizer.h"
 
 namespace danlu::optim {
 
 struct SGDOptions {
-  explicit SGDOptions(double lr) : lr_(lr) {}
+  explicit SGDOptions(double lr) : lr_(lr) {}  // no default: PyTorch requires lr
   SGDOptions& lr(double v) { lr_ = v; return *this; }
   SGDOptions& momentum(double v) { momentum_ = v; return *this; }
   SGDOptions& dampening(double v) { dampening_ = v; return *this; }
@@ -21,24 +19,25 @@ struct SGDOptions {
   double dampening_ = 0.0;
   double weight_decay_ = 0.0;
   bool nesterov_ = false;
+
+  template <class F> void fields(F&& f) {
+    f("lr", lr_); f("momentum", momentum_); f("dampening", dampening_);
+    f("weight_decay", weight_decay_); f("nesterov", nesterov_);
+  }
+  void check(const std::string& where) const;
 };
 
-class SGD {
+class SGD : public TypedOptimizer<SGDOptions> {
  public:
   SGD(std::vector<Tensor> params, SGDOptions options);
+  SGD(std::vector<ParamGroup> groups, SGDOptions defaults);
 
-  // Updates every parameter that requires grad and has a gradient.
-  void step();
-  // Drops every parameter's gradient (PyTorch's set_to_none).
-  void zero_grad();
-
-  SGDOptions& options() { return options_; }  // e.g. to set a new learning rate
-  const std::vector<Tensor>& params() const { return params_; }
+  bool has_momentum() const override { return true; }
+  double momentum(size_t group) const override { return options(group).momentum_; }
+  void set_momentum(size_t group, double m) override { options(group).momentum_ = m; }
 
  private:
-  std::vector<Tensor> params_;
-  std::vector<Tensor> momentum_buffers_;  // undefined until a parameter's first step
-  SGDOptions options_;
+  void step_group(size_t group, const std::vector<Slot>& slots) override;
 };
 
 }  // namespace danlu::optim

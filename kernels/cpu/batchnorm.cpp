@@ -1,6 +1,6 @@
 // CPU reference for batch norm: one channel per loop iteration, channels
 // split across threads; each channel walks its N * S values (N runs of S
-// contiguous elements) and accumulates in double.
+// contiguous elements) and accumulates in double, in SIMD lanes along a run.
 #include "kernels/batchnorm.h"
 
 #include <cmath>
@@ -28,15 +28,21 @@ void batchnorm_forward_train(const T* x, const T* weight, const T* bias, T* y, T
 #pragma omp parallel for if (N * C * S > (1 << 14))
   for (int64_t c = 0; c < C; ++c) {
     double sum = 0.0;
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t s = 0; s < S; ++s) sum += x[(n * C + c) * S + s];
+    for (int64_t n = 0; n < N; ++n) {
+      const T* row = x + (n * C + c) * S;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t s = 0; s < S; ++s) sum += row[s];
+    }
     const double mean = sum / static_cast<double>(M);
     double sq = 0.0;  // second pass: no cancellation from E[x^2] - E[x]^2
-    for (int64_t n = 0; n < N; ++n)
+    for (int64_t n = 0; n < N; ++n) {
+      const T* row = x + (n * C + c) * S;
+#pragma omp simd reduction(+ : sq)
       for (int64_t s = 0; s < S; ++s) {
-        const double d = x[(n * C + c) * S + s] - mean;
+        const double d = row[s] - mean;
         sq += d * d;
       }
+    }
     const double var = sq / static_cast<double>(M);
     const double invstd = 1.0 / std::sqrt(var + eps);
     save_mean[c] = static_cast<T>(mean);
@@ -74,13 +80,16 @@ void batchnorm_backward(const T* dy, const T* x, const T* weight, const T* save_
 #pragma omp parallel for if (N * C * S > (1 << 14))
   for (int64_t c = 0; c < C; ++c) {
     const double mean = save_mean[c], invstd = save_invstd[c];
-    double sum_dy = 0.0, sum_dy_xhat = 0.0;
-    for (int64_t n = 0; n < N; ++n)
+    double sum_dy = 0.0, sum_dy_xc = 0.0;  // sum(dy), sum(dy * (x - mean))
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t base = (n * C + c) * S;
+#pragma omp simd reduction(+ : sum_dy, sum_dy_xc)
       for (int64_t s = 0; s < S; ++s) {
-        const int64_t i = (n * C + c) * S + s;
-        sum_dy += dy[i];
-        sum_dy_xhat += dy[i] * (x[i] - mean) * invstd;
+        sum_dy += dy[base + s];
+        sum_dy_xc += dy[base + s] * (x[base + s] - mean);
       }
+    }
+    const double sum_dy_xhat = sum_dy_xc * invstd;
     if (dbias) dbias[c] = static_cast<T>(sum_dy);
     if (dweight) dweight[c] = static_cast<T>(sum_dy_xhat);
     if (!dx) continue;

@@ -83,10 +83,47 @@ void avg_backward(const T* dy, T* dx, const Pool2dShape& s, const std::vector<Sp
     }
   }
 }
+
+// Whether every window is the 2x2 block at (2*oy, 2*ox): the common
+// "MaxPool2d(2)" case, which max_pool2x2 runs without window bookkeeping.
+bool is_plain_2x2(const Pool2dShape& s) {
+  return s.kh == 2 && s.kw == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 &&
+         s.pad_w == 0 && 2 * s.oh <= s.h && 2 * s.ow <= s.w;
+}
+
+// MaxPool2d(2): the four candidates of each window are compared with selects
+// rather than branches (window maxima of real activations are unpredictable,
+// and a mispredicted branch per element dominated the general loop).
+template <class T>
+void max_pool2x2(const T* x, T* y, int64_t* indices, const Pool2dShape& s) {
+#pragma omp parallel for if (parallel(s))
+  for (int64_t p = 0; p < s.planes; ++p) {
+    for (int64_t oy = 0; oy < s.oh; ++oy) {
+      const T* top = x + p * s.h * s.w + 2 * oy * s.w;
+      T* out = y + (p * s.oh + oy) * s.ow;
+      int64_t* idx = indices + (p * s.oh + oy) * s.ow;
+      for (int64_t ox = 0; ox < s.ow; ++ox) {
+        const int64_t at = 2 * oy * s.w + 2 * ox;
+        const T cand[4] = {top[2 * ox], top[2 * ox + 1], top[s.w + 2 * ox], top[s.w + 2 * ox + 1]};
+        const int64_t offset[4] = {0, 1, s.w, s.w + 1};
+        T best = cand[0];
+        int64_t best_at = 0;
+        for (int k = 1; k < 4; ++k) {
+          const bool take = cand[k] > best || cand[k] != cand[k];  // NaN wins, as in PyTorch
+          best = take ? cand[k] : best;
+          best_at = take ? offset[k] : best_at;
+        }
+        out[ox] = best;
+        idx[ox] = at + best_at;
+      }
+    }
+  }
+}
 }  // namespace
 
 template <class T>
 void max_pool2d_forward(const T* x, T* y, int64_t* indices, const Pool2dShape& s) {
+  if (is_plain_2x2(s)) return max_pool2x2(x, y, indices, s);
   const std::vector<Span> ys = pool_spans(s.h, s.oh, s.kh, s.stride_h, s.pad_h);
   const std::vector<Span> xs = pool_spans(s.w, s.ow, s.kw, s.stride_w, s.pad_w);
 #pragma omp parallel for if (parallel(s))

@@ -1,0 +1,166 @@
+// Optimizer: the base of every optimizer, as torch.optim.Optimizer. It keeps
+// param groups (parameters with their own options), each parameter's state,
+// and saves/loads all of it for a bit-exact resume. A subclass supplies its
+// options type (through TypedOptimizer) and its update rule (step_group).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+#include "optim/options.h"
+#include "schedulers/lr_target.h"
+
+namespace danlu::optim {
+
+// Parameters with their own options, as PyTorch's {"params": [...], "lr": 0.01}:
+// `options` overrides the optimizer's defaults by PyTorch name.
+struct ParamGroup {
+  explicit ParamGroup(std::vector<Tensor> params, nlohmann::json options = nlohmann::json::object())
+      : params(std::move(params)), options(std::move(options)) {}
+  std::vector<Tensor> params;
+  nlohmann::json options;
+};
+
+// One parameter's state: how many steps updated it, and named buffers shaped
+// like it ("exp_avg", "momentum_buffer", ...).
+struct ParamState {
+  int64_t step = 0;
+  std::map<std::string, Tensor> buffers;
+
+  // The buffer `name`; on first use a new one shaped like `like`, filled with `init`.
+  Tensor& buffer(const std::string& name, const Tensor& like, double init = 0.0);
+};
+
+// Everything a resume needs, in the shape a safetensors checkpoint stores.
+// Parameters are numbered over all groups in order, as PyTorch's state_dict:
+//   tensors  "state.<index>.<buffer>" -> a copy of that buffer ("state.3.exp_avg")
+//   meta     {"optimizer": "Adam",
+//             "param_groups": [{"lr": 0.001, ..., "params": [0, 1, 2]}, ...],
+//             "state": {"<index>": {"step": 12}, ...},
+//             "group_state": [...]}   (only optimizers with group-level state: SWATS)
+struct OptimizerState {
+  std::map<std::string, Tensor> tensors;
+  nlohmann::json meta;
+};
+
+class Optimizer : public sched::LrTarget {
+ public:
+  ~Optimizer() override = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+
+  const std::string& name() const { return name_; }  // "Adam"
+
+  // Updates every parameter that requires grad and has a gradient; the
+  // others (frozen, or not reached by backward) are skipped untouched.
+  void step();
+  // Drops every parameter's gradient (PyTorch's zero_grad(set_to_none=True)).
+  void zero_grad();
+  // Appends a group; its options override the defaults the optimizer was
+  // built with. A parameter may belong to one group only.
+  void add_param_group(ParamGroup group);
+
+  size_t num_param_groups() const override { return params_.size(); }
+  const std::vector<Tensor>& params(size_t group) const;
+  std::vector<Tensor> parameters() const;  // every group's, in state-index order
+  // A group's options by PyTorch name: {"lr": 0.1, "momentum": 0.9, ...}.
+  virtual nlohmann::json group_options(size_t group) const = 0;
+
+  // Copies of the buffers plus the scalars; see OptimizerState.
+  OptimizerState state_dict() const;
+  // Restores what state_dict() returned, group options included. The state
+  // must match this optimizer's groups and parameter shapes; any mismatch
+  // throws a one-line danlu::Error and changes nothing.
+  void load_state_dict(const OptimizerState& state);
+
+ protected:
+  explicit Optimizer(std::string name) : name_(std::move(name)) {}
+
+  // A parameter this step updates.
+  struct Slot {
+    Tensor param;
+    Tensor grad;
+    ParamState& state;  // step already counts this update
+  };
+  // Applies the update rule to the parameters of `group` that have gradients.
+  virtual void step_group(size_t group, const std::vector<Slot>& slots) = 0;
+  ParamState& state(size_t group, size_t index) { return state_[group][index]; }
+  void check_group(size_t group) const;
+
+  // The typed options of each group (TypedOptimizer implements these):
+  // parse + check + append one group's; replace all at once, or nothing.
+  virtual void add_options(const nlohmann::json& overrides, const std::string& where) = 0;
+  virtual void load_options(const std::vector<nlohmann::json>& all, const std::string& where) = 0;
+  // Group-level state beyond the options (SWATS's phase): null when there is
+  // none, else one JSON value per group. load_state_dict checks every part of
+  // a state before it sets any of it.
+  virtual nlohmann::json group_state() const { return nullptr; }
+  virtual void check_group_state(const nlohmann::json& j, const std::string& where) const;
+  virtual void set_group_state(const nlohmann::json&) {}
+
+ private:
+  std::string name_;
+  std::vector<std::vector<Tensor>> params_;      // [group][i]
+  std::vector<std::vector<ParamState>> state_;   // parallel to params_
+};
+
+// A kernel's pointer to an optional state buffer: null when it is undefined.
+template <class T>
+T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+// An Optimizer whose groups each hold an `Options` (SGDOptions, AdamOptions,
+// ...): the learning rate a scheduler reads and writes is options(g).lr_.
+template <class Options>
+class TypedOptimizer : public Optimizer {
+ public:
+  Options& options(size_t group = 0) { check_group(group); return options_[group]; }
+  const Options& options(size_t group = 0) const { check_group(group); return options_[group]; }
+  const Options& defaults() const { return defaults_; }
+
+  double lr(size_t group) const override { return options(group).lr_; }
+  void set_lr(size_t group, double lr) override { options(group).lr_ = lr; }
+  nlohmann::json group_options(size_t group) const override {
+    return options_to_json(options(group));
+  }
+
+ protected:
+  // Checks the defaults; the subclass constructor then adds its groups (a
+  // base constructor cannot call the virtual add_options).
+  TypedOptimizer(std::string name, Options defaults)
+      : Optimizer(std::move(name)), defaults_(defaults) {
+    defaults_.check(this->name());
+  }
+  void add_groups(std::vector<ParamGroup> groups) {
+    size_t count = 0;
+    for (const ParamGroup& g : groups) count += g.params.size();
+    DANLU_CHECK(count > 0, name(), ": got an empty parameter list");
+    for (ParamGroup& g : groups) add_param_group(std::move(g));
+  }
+
+ private:
+  void add_options(const nlohmann::json& overrides, const std::string& where) override {
+    Options o = options_from_json(overrides, defaults_, where);
+    o.check(where);
+    options_.push_back(o);
+  }
+  void load_options(const std::vector<nlohmann::json>& all, const std::string& where) override {
+    std::vector<Options> loaded;
+    for (size_t g = 0; g < all.size(); ++g) {
+      const std::string at = where + ".param_groups[" + std::to_string(g) + "]";
+      loaded.push_back(options_from_json(all[g], defaults_, at));
+      loaded.back().check(at);
+    }
+    options_ = std::move(loaded);
+  }
+
+  Options defaults_;
+  std::vector<Options> options_;  // one per group
+};
+
+}  // namespace danlu::optim

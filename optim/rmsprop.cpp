@@ -1,0 +1,43 @@
+// RMSprop: option checks and the per-parameter update loop (state:
+// square_avg, momentum_buffer when momentum > 0, grad_avg when centered).
+#include "optim/rmsprop.h"
+
+#include "engine/ops/dispatch.h"
+#include "kernels/optim.h"
+
+namespace danlu::optim {
+
+// PyTorch checks alpha >= 0 only: alpha > 1 is accepted (and diverges).
+void RMSpropOptions::check(const std::string& where) const {
+  check_option(lr_ >= 0.0, where, "lr", "a number >= 0", lr_);
+  check_option(eps_ >= 0.0, where, "eps", "a number >= 0", eps_);
+  check_option(momentum_ >= 0.0, where, "momentum", "a number >= 0", momentum_);
+  check_option(weight_decay_ >= 0.0, where, "weight_decay", "a number >= 0", weight_decay_);
+  check_option(alpha_ >= 0.0, where, "alpha", "a number >= 0", alpha_);
+}
+
+RMSprop::RMSprop(std::vector<Tensor> params, RMSpropOptions options)
+    : RMSprop(std::vector<ParamGroup>{ParamGroup(std::move(params))}, options) {}
+
+RMSprop::RMSprop(std::vector<ParamGroup> groups, RMSpropOptions defaults)
+    : TypedOptimizer("RMSprop", defaults) {
+  add_groups(std::move(groups));
+}
+
+void RMSprop::step_group(size_t group, const std::vector<Slot>& slots) {
+  const RMSpropOptions& o = options(group);
+  for (const Slot& s : slots) {
+    const Tensor square_avg = s.state.buffer("square_avg", s.param);
+    const Tensor grad_avg = o.centered_ ? s.state.buffer("grad_avg", s.param) : Tensor();
+    const Tensor buf = o.momentum_ > 0.0 ? s.state.buffer("momentum_buffer", s.param) : Tensor();
+    ops_detail::dispatch_floating(s.param.dtype(), "RMSprop", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::rmsprop_update<T>(s.param.data<T>(), s.grad.data<T>(), square_avg.data<T>(),
+                                      data_or_null<T>(grad_avg), data_or_null<T>(buf),
+                                      s.param.numel(), o.lr_, o.alpha_, o.eps_, o.weight_decay_,
+                                      o.momentum_);
+    });
+  }
+}
+
+}  // namespace danlu::optim
