@@ -57,7 +57,8 @@ def main():
                          capture_output=True, text=True).stdout
     ours = json.loads(out.strip().splitlines()[-1])["images_per_second"]
     theirs = torch_images_per_second(args.batch, args.steps, args.warmup)
-    print(f"Fashion-MNIST CNN, batch {args.batch}, forward+backward, {args.threads} threads")
+    print(f"Fashion-MNIST CNN, batch {args.batch}, forward+backward, {args.threads} threads, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(auto)')}")
     print(f"  danlu    {ours:10.1f} images/s")
     print(f"  PyTorch  {theirs:10.1f} images/s  (torch {torch.__version__})")
     print(f"  ratio danlu/PyTorch = {ours / theirs:.2f}")
