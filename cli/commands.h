@@ -6,5 +6,6 @@
 namespace danlu::cli {
 
 void add_devices_command(CLI::App& app);
+void add_schedule_command(CLI::App& app);
 
 }  // namespace danlu::cli

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("danlu ") + DANLU_VERSION);
   app.require_subcommand(1);
   danlu::cli::add_devices_command(app);
+  danlu::cli::add_schedule_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -23,6 +23,7 @@ Floats are written with Python's repr, which round-trips float64 exactly.
 
 import json
 import os
+import struct
 
 import torch
 import torch.nn.functional as F
@@ -304,6 +305,522 @@ def sgd_cases():
     return cases
 
 
+# ---- optimizers ----------------------------------------------------------------
+OPT_STEPS = 20
+
+
+def swats_reference(params, groups, a, noise, options):
+    """SWATS in plain Python floats: Keskar & Socher 2017, "Improving
+    Generalization Performance by Switching from Adam to SGD" (arXiv:1712.07628),
+    Algorithm 1, run per param group (dot products over the group's parameters):
+        k += 1;  g = grad + weight_decay * p
+        SGD phase:  buf = beta1 * buf + g;  p -= (1 - beta1) * Lambda * buf
+        Adam phase: m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g^2
+                    s = -lr * sqrt(1 - beta2^k) / (1 - beta1^k) * m / (sqrt(v) + eps);  p += s
+                    if s.g != 0:  gamma = s.s / -s.g;  lambda = beta2 * lambda + (1 - beta2) * gamma
+                                  if k > 1 and |lambda / (1 - beta2^k) - gamma| < eps_switch:
+                                      SGD phase from now on, Lambda = lambda / (1 - beta2^k)
+    (the paper's a_k is v here, its v_k is buf, which starts at 0 at the switch;
+    the paper uses one epsilon, 1e-9, for both eps and eps_switch). The
+    operations run in the C++ kernel's order, so f64 results agree bit for bit.
+    Returns the trajectory and, per group, [switch step or 0, Lambda or 0].
+    """
+    import math
+    flat = lambda ts: [t.reshape(-1).tolist() for t in ts]
+    p, a, noise = flat(params), flat(a), [flat(n) for n in noise]
+    m = [[0.0] * len(x) for x in p]
+    v = [[0.0] * len(x) for x in p]
+    buf = [[0.0] * len(x) for x in p]
+    trajectory = []
+    phases = [{"o": dict(options, **g["options"]), "lam": 0.0, "switch_step": 0, "Lambda": 0.0}
+              for g in groups]
+    for t in range(OPT_STEPS):
+        for group, ph in zip(groups, phases):
+            o = ph["o"]
+            lr, (b1, b2), eps, wd = o["lr"], o["betas"], o["eps"], o["weight_decay"]
+            k = t + 1
+            sg = ss = 0.0
+            for j in group["params"]:
+                sg_j = ss_j = 0.0  # per parameter, then summed: the C++ order
+                for i in range(len(p[j])):
+                    g = 2 * a[j][i] * p[j][i] + noise[t][j][i]
+                    g = g + wd * p[j][i]
+                    if ph["switch_step"]:
+                        buf[j][i] = b1 * buf[j][i] + g
+                        p[j][i] += -(1 - b1) * ph["Lambda"] * buf[j][i]
+                        continue
+                    m[j][i] = b1 * m[j][i] + (1 - b1) * g
+                    v[j][i] = b2 * v[j][i] + (1 - b2) * g * g
+                    rate = -lr * math.sqrt(1 - b2 ** k) / (1 - b1 ** k)
+                    s = rate * m[j][i] / (math.sqrt(v[j][i]) + eps)
+                    p[j][i] += s
+                    sg_j += s * g
+                    ss_j += s * s
+                sg += sg_j
+                ss += ss_j
+            if ph["switch_step"] or sg == 0.0:
+                continue
+            gamma = ss / -sg
+            ph["lam"] = b2 * ph["lam"] + (1 - b2) * gamma
+            estimate = ph["lam"] / (1 - b2 ** k)
+            if k > 1 and abs(estimate - gamma) < o["eps_switch"]:
+                ph["switch_step"], ph["Lambda"] = k, estimate
+        trajectory.append([{"shape": list(p0.shape), "data": list(x)}
+                           for p0, x in zip(params, p)])
+    return trajectory, [[ph["switch_step"], ph["Lambda"]] for ph in phases]
+
+
+def optimizer_cases():
+    """Optimizer trajectories: OPT_STEPS steps on the loss sum(a * p^2 + noise_t * p).
+
+    The gradient at each step is a function of the parameter,
+    grad = 2 * a * p + noise_t, with fixed curvatures a in [0.5, 2.5) and a
+    fixed noise sequence, so the C++ test recomputes it from its own parameters
+    and the whole trajectory exercises the rule. Every case has two parameters,
+    (2, 3) and (4,); "groups" gives each param group's parameter indices and
+    option overrides. "options" are the constructor's, by PyTorch name.
+    """
+    torch.manual_seed(11)
+    shapes = [(2, 3), (4,)]
+    p0 = [randn(*s) for s in shapes]
+    a = [torch.rand(*s, dtype=F64) * 2 + 0.5 for s in shapes]
+    noise = [[randn(*s, scale=0.5) for s in shapes] for _ in range(OPT_STEPS)]
+    one = [{"params": [0, 1], "options": {}}]
+    swats = {"lr": 0.01, "betas": [0.9, 0.999], "eps": 1e-9, "weight_decay": 0.0,
+             "eps_switch": 1e-9}
+    configs = [
+        ("sgd_plain", "SGD", {"lr": 0.1}, one),
+        ("sgd_momentum", "SGD", {"lr": 0.05, "momentum": 0.9}, one),
+        ("sgd_dampening", "SGD", {"lr": 0.05, "momentum": 0.8, "dampening": 0.3}, one),
+        ("sgd_nesterov_weight_decay", "SGD",
+         {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}, one),
+        ("sgd_two_groups", "SGD", {"lr": 0.1, "momentum": 0.5},
+         [{"params": [0], "options": {}},
+          {"params": [1], "options": {"lr": 0.02, "momentum": 0.9}}]),
+        ("adam", "Adam", {"lr": 0.05}, one),
+        ("adam_weight_decay", "Adam", {"lr": 0.05, "betas": [0.8, 0.99], "weight_decay": 0.1}, one),
+        ("adam_amsgrad", "Adam", {"lr": 0.05, "amsgrad": True, "eps": 1e-3}, one),
+        ("adam_two_groups", "Adam", {"lr": 0.05},
+         [{"params": [0], "options": {}},
+          {"params": [1], "options": {"lr": 0.01, "betas": [0.5, 0.9]}}]),
+        ("adamw", "AdamW", {"lr": 0.05}, one),
+        ("adamw_amsgrad", "AdamW", {"lr": 0.05, "weight_decay": 0.5, "amsgrad": True}, one),
+        ("adagrad", "Adagrad", {"lr": 0.1}, one),
+        ("adagrad_lr_decay_weight_decay", "Adagrad",
+         {"lr": 0.2, "lr_decay": 0.05, "weight_decay": 0.1, "initial_accumulator_value": 0.5,
+          "eps": 1e-6}, one),
+        ("adadelta", "Adadelta", {}, one),
+        ("adadelta_rho_weight_decay", "Adadelta",
+         {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.1}, one),
+        ("rmsprop", "RMSprop", {"lr": 0.01}, one),
+        ("rmsprop_momentum", "RMSprop", {"lr": 0.01, "momentum": 0.9}, one),
+        ("rmsprop_centered", "RMSprop", {"lr": 0.01, "alpha": 0.9, "centered": True}, one),
+        ("rmsprop_centered_momentum_weight_decay", "RMSprop",
+         {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.1, "eps": 1e-4}, one),
+        # eps_switch picked so that a switch happens (step 9) with |Lambda - gamma|
+        # at least 10% away from it on every step: f32 runs switch on the same step.
+        ("swats_adam_phase", "SWATS", swats, one),
+        ("swats_switch", "SWATS", dict(swats, eps_switch=3.5e-5), one),
+        ("swats_two_groups_weight_decay", "SWATS", dict(swats, eps_switch=3e-5, weight_decay=0.1),
+         [{"params": [0], "options": {}}, {"params": [1], "options": {"lr": 0.03}}]),
+    ]
+    cases = []
+    for name, kind, options, groups in configs:
+        case = {"name": name, "type": kind, "options": options, "groups": groups,
+                "p0": [T(p) for p in p0], "a": [T(x) for x in a],
+                "noise": [[T(n) for n in step] for step in noise]}
+        if kind == "SWATS":
+            case["trajectory"], case["switch"] = swats_reference(p0, groups, a, noise, options)
+        else:
+            params = [torch.nn.Parameter(p.clone()) for p in p0]
+            torch_options = {k: tuple(v) if k == "betas" else v for k, v in options.items()}
+            torch_groups = [dict({k: tuple(v) if k == "betas" else v
+                                  for k, v in g["options"].items()},
+                                 params=[params[i] for i in g["params"]]) for g in groups]
+            opt = getattr(torch.optim, kind)(torch_groups, **torch_options)
+            case["trajectory"] = []
+            for step_noise in noise:
+                for p, x, n in zip(params, a, step_noise):
+                    p.grad = 2 * x * p.detach() + n
+                opt.step()
+                case["trajectory"].append([T(p) for p in params])
+        cases.append(case)
+    return cases
+
+
+# ---- learning-rate schedulers ----------------------------------------------
+def scheduler_cases():
+    """LR sequences: PyTorch's schedulers run over an SGD with momentum and two
+    param groups; Paddle's, TensorFlow's and Caffe's computed from their
+    published formulas (restated below with their source). A case holds the
+    JSON spec make_scheduler() reads, the optimizer's per-group lr and momentum,
+    and lrs[t] = the per-group lrs after t step() calls (t = 0: after the
+    constructor); "momentum" the same for momentum-cycling schedules,
+    "metrics" the values passed to ReduceLROnPlateau.step(), "lambdas" the
+    names of LambdaLR's/MultiplicativeLR's functions (C++ lambdas in the test).
+    """
+    import math
+    import warnings
+    from torch.optim import lr_scheduler as S
+
+    group_lrs, group_momentum, steps = [0.1, 0.05], [0.9, 0.8], 60
+    lambdas = {"pow095": lambda e: 0.95 ** e, "inv_epoch1": lambda e: 1.0 / (e + 1),
+               "const09": lambda e: 0.9, "linear001": lambda e: 1.0 - 0.01 * e}
+
+    def optimizer():
+        groups = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr, "momentum": m}
+                  for lr, m in zip(group_lrs, group_momentum)]
+        return torch.optim.SGD(groups, lr=0.1, momentum=0.9)
+
+    def build(opt, spec, names=None):
+        kwargs = {k: v for k, v in spec.items() if k != "type"}
+        if "schedulers" in kwargs:
+            kwargs["schedulers"] = [build(opt, s) for s in kwargs["schedulers"]]
+            if spec["type"] == "ChainedScheduler":
+                return S.ChainedScheduler(**kwargs)
+        if names:
+            kwargs["lr_lambda"] = [lambdas[n] for n in names]
+        return getattr(S, spec["type"])(opt, **kwargs)
+
+    def torch_case(name, spec, n=steps, metrics=None, names=None):
+        opt = optimizer()
+        sched = build(opt, spec, names)
+        lrs = [list(group_lrs)] if metrics else [sched.get_last_lr()]
+        momentum = [[g["momentum"] for g in opt.param_groups]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SequentialLR's own step(0) is "deprecated"
+            for t in range(n - 1):
+                opt.step()
+                if metrics:
+                    sched.step(metrics[t])
+                    lrs.append([g["lr"] for g in opt.param_groups])
+                else:
+                    sched.step()
+                    lrs.append(sched.get_last_lr())
+                momentum.append([g["momentum"] for g in opt.param_groups])
+        case = {"name": name, "spec": spec, "group_lrs": group_lrs,
+                "group_momentum": group_momentum, "lrs": lrs}
+        if spec.get("cycle_momentum", spec["type"] in ("CyclicLR", "OneCycleLR")):
+            case["momentum"] = momentum
+        if metrics:
+            case["metrics"] = metrics[:n - 1]
+        if names:
+            case["lambdas"] = names
+        return case
+
+    plateau_metrics = [1.0, 0.9, 0.8, 0.8, 0.8, 0.8, 0.79, 0.795, 0.7, 0.7, 0.7, 0.7, 0.7,
+                       0.69, 0.5, 0.5, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.4, 0.4, 0.4,
+                       0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4]
+    cases = [
+        torch_case("LambdaLR_per_group", {"type": "LambdaLR"}, names=["pow095", "inv_epoch1"]),
+        torch_case("MultiplicativeLR_per_group", {"type": "MultiplicativeLR"},
+                   names=["const09", "linear001"]),
+        torch_case("StepLR", {"type": "StepLR", "step_size": 7, "gamma": 0.5}),
+        torch_case("StepLR_every_step", {"type": "StepLR", "step_size": 1, "gamma": 0.9}),
+        torch_case("MultiStepLR_repeated_milestone",
+                   {"type": "MultiStepLR", "milestones": [5, 5, 20, 40], "gamma": 0.3}),
+        torch_case("MultiStepLR_milestone_0", {"type": "MultiStepLR", "milestones": [0, 10]}),
+        torch_case("ConstantLR", {"type": "ConstantLR", "factor": 0.25, "total_iters": 8}),
+        torch_case("ConstantLR_defaults", {"type": "ConstantLR"}),
+        torch_case("LinearLR_warmup", {"type": "LinearLR", "start_factor": 0.1,
+                                       "total_iters": 10}),
+        torch_case("LinearLR_to_zero", {"type": "LinearLR", "start_factor": 1.0,
+                                        "end_factor": 0.0, "total_iters": 20}),
+        torch_case("ExponentialLR", {"type": "ExponentialLR", "gamma": 0.93}),
+        torch_case("PolynomialLR", {"type": "PolynomialLR", "total_iters": 30, "power": 2.0}),
+        torch_case("PolynomialLR_defaults", {"type": "PolynomialLR"}),
+        torch_case("CosineAnnealingLR_periodic", {"type": "CosineAnnealingLR", "T_max": 10,
+                                                  "eta_min": 0.001}),
+        torch_case("CosineAnnealingLR", {"type": "CosineAnnealingLR", "T_max": 25}),
+        torch_case("CosineAnnealingWarmRestarts", {"type": "CosineAnnealingWarmRestarts",
+                                                   "T_0": 5, "eta_min": 0.001}),
+        torch_case("CosineAnnealingWarmRestarts_T_mult2",
+                   {"type": "CosineAnnealingWarmRestarts", "T_0": 3, "T_mult": 2}),
+        torch_case("CyclicLR_triangular", {"type": "CyclicLR", "base_lr": [0.01, 0.005],
+                                           "max_lr": [0.1, 0.05], "step_size_up": 5}),
+        torch_case("CyclicLR_triangular2", {"type": "CyclicLR", "base_lr": 0.001, "max_lr": 0.1,
+                                            "step_size_up": 4, "step_size_down": 6,
+                                            "mode": "triangular2", "base_momentum": 0.85,
+                                            "max_momentum": [0.95, 0.9]}),
+        torch_case("CyclicLR_exp_range", {"type": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1,
+                                          "step_size_up": 5, "mode": "exp_range",
+                                          "gamma": 0.97}),
+        torch_case("CyclicLR_no_momentum", {"type": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1,
+                                            "step_size_up": 3, "cycle_momentum": False}),
+        torch_case("OneCycleLR_cos", {"type": "OneCycleLR", "max_lr": [0.5, 0.25],
+                                      "total_steps": 59}),
+        torch_case("OneCycleLR_linear_three_phase",
+                   {"type": "OneCycleLR", "max_lr": 0.4, "total_steps": 59,
+                    "anneal_strategy": "linear", "three_phase": True}),
+        torch_case("OneCycleLR_epochs", {"type": "OneCycleLR", "max_lr": 0.3, "epochs": 6,
+                                         "steps_per_epoch": 10, "pct_start": 0.25,
+                                         "div_factor": 10.0, "final_div_factor": 100.0,
+                                         "base_momentum": 0.8, "max_momentum": 0.9}),
+        torch_case("OneCycleLR_no_momentum", {"type": "OneCycleLR", "max_lr": 0.2,
+                                              "total_steps": 40, "cycle_momentum": False},
+                   n=41),
+        torch_case("ReduceLROnPlateau_min_rel_cooldown",
+                   {"type": "ReduceLROnPlateau", "factor": 0.5, "patience": 2, "cooldown": 2,
+                    "threshold": 0.01, "min_lr": [0.01, 0.0]},
+                   n=40, metrics=plateau_metrics),
+        torch_case("ReduceLROnPlateau_max_abs_eps",
+                   {"type": "ReduceLROnPlateau", "mode": "max", "factor": 0.7, "patience": 1,
+                    "threshold": 0.05, "threshold_mode": "abs", "eps": 0.01},
+                   n=40, metrics=[1.0 - m for m in plateau_metrics]),
+        torch_case("SequentialLR_warmup_cosine",
+                   {"type": "SequentialLR", "milestones": [5], "schedulers": [
+                       {"type": "LinearLR", "start_factor": 0.1, "total_iters": 5},
+                       {"type": "CosineAnnealingLR", "T_max": 20, "eta_min": 0.001}]}),
+        torch_case("SequentialLR_constant_exponential",
+                   {"type": "SequentialLR", "milestones": [2], "schedulers": [
+                       {"type": "ConstantLR", "factor": 0.1, "total_iters": 2},
+                       {"type": "ExponentialLR", "gamma": 0.9}]}),
+        torch_case("SequentialLR_three",
+                   {"type": "SequentialLR", "milestones": [3, 20], "schedulers": [
+                       {"type": "ConstantLR", "factor": 0.5, "total_iters": 3},
+                       {"type": "StepLR", "step_size": 4, "gamma": 0.7},
+                       {"type": "CosineAnnealingWarmRestarts", "T_0": 8}]}),
+        torch_case("SequentialLR_restarts_first",
+                   {"type": "SequentialLR", "milestones": [20], "schedulers": [
+                       {"type": "CosineAnnealingWarmRestarts", "T_0": 7, "eta_min": 0.01},
+                       {"type": "ExponentialLR", "gamma": 0.95}]}),
+        torch_case("ChainedScheduler_constant_exponential",
+                   {"type": "ChainedScheduler", "schedulers": [
+                       {"type": "ConstantLR", "factor": 0.1, "total_iters": 2},
+                       {"type": "ExponentialLR", "gamma": 0.9}]}),
+        torch_case("ChainedScheduler_warmup_cosine",
+                   {"type": "ChainedScheduler", "schedulers": [
+                       {"type": "LinearLR", "start_factor": 0.2, "total_iters": 6},
+                       {"type": "CosineAnnealingLR", "T_max": 30}]}),
+    ]
+
+    def formula_case(name, spec, lr_at):
+        """lr_at(t, group_lr) -> the lr after t steps."""
+        lrs = [[lr_at(t, g) for g in group_lrs] for t in range(steps)]
+        return {"name": name, "spec": spec, "group_lrs": group_lrs,
+                "group_momentum": group_momentum, "lrs": lrs}
+
+    # paddle.optimizer.lr (Paddle 2.x, python/paddle/optimizer/lr.py). Their
+    # learning_rate defaults to the param group's lr here.
+    def piecewise(boundaries, values):
+        def at(t, base):
+            for b, v in zip(boundaries, values):
+                if t < b:
+                    return v
+            return values[-1]
+        return at
+
+    def polynomial_decay(decay_steps, end_lr, power, cycle, lr=None):
+        def at(t, base):
+            base = base if lr is None else lr
+            epoch, steps_ = t, decay_steps
+            if cycle:
+                div_res = 1 if t == 0 else math.ceil(float(t) / float(decay_steps))
+                steps_ = decay_steps * div_res
+            else:
+                epoch = min(t, decay_steps)
+            return (base - end_lr) * ((1 - float(epoch) / float(steps_)) ** power) + end_lr
+        return at
+
+    def noam(d_model, warmup_steps, lr=None):
+        def at(t, base):
+            a = 1 if t == 0 else t ** -0.5
+            b = warmup_steps ** -1.5 * t
+            return (base if lr is None else lr) * (d_model ** -0.5) * min(a, b)
+        return at
+
+    def linear_warmup(warmup_steps, start_lr, end_lr, after):
+        def at(t, base):
+            if t < warmup_steps:
+                return (end_lr - start_lr) * float(t) / float(warmup_steps) + start_lr
+            return after(t - warmup_steps, base)
+        return at
+
+    def torch_closed_form(spec):
+        """A PyTorch schedule stepped with step(epoch), as Paddle's LinearWarmup
+        steps the schedule it hands over to: one run per group's lr."""
+        sequences = {}
+        for g, base in enumerate(group_lrs):
+            opt = optimizer()
+            sched = build(opt, spec)
+            seq = []
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for e in range(steps):
+                    sched.step(e)
+                    seq.append(sched.get_last_lr()[g])
+            sequences[base] = seq
+        return lambda e, base: sequences[base][e]
+
+    # tf.keras.optimizers.schedules (keras learning_rate_schedule.py, TF 2.x)
+    # and tf.compat.v1.train.(noisy_)linear_cosine_decay.
+    def cosine_decay(decay_steps, alpha):
+        def at(t, base):
+            step = min(float(t), float(decay_steps))
+            cosine_decayed = 0.5 * (1.0 + math.cos(math.pi * (step / decay_steps)))
+            return base * ((1 - alpha) * cosine_decayed + alpha)
+        return at
+
+    def cosine_decay_restarts(first_decay_steps, t_mul, m_mul, alpha, lr=None):
+        def at(t, base):
+            completed_fraction = float(t) / float(first_decay_steps)
+            if t_mul == 1.0:
+                i_restart = math.floor(completed_fraction)
+                completed_fraction -= i_restart
+            else:
+                i_restart = math.floor(math.log(1.0 - completed_fraction * (1.0 - t_mul)) /
+                                       math.log(t_mul))
+                sum_r = (1.0 - t_mul ** i_restart) / (1.0 - t_mul)
+                completed_fraction = (completed_fraction - sum_r) / t_mul ** i_restart
+            m_fac = m_mul ** i_restart
+            cosine_decayed = 0.5 * m_fac * (1.0 + math.cos(math.pi * completed_fraction))
+            return (base if lr is None else lr) * ((1 - alpha) * cosine_decayed + alpha)
+        return at
+
+    def splitmix64(seed, n):
+        # schedulers/noise.h: output n of the SplitMix64 stream seeded with `seed`.
+        mask = (1 << 64) - 1
+        z = (seed + (n + 1) * 0x9E3779B97F4A7C15) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        return z ^ (z >> 31)
+
+    def standard_normal(seed, step):
+        u1 = float((splitmix64(seed, 2 * step) >> 11) + 1) * 2.0 ** -53
+        u2 = float(splitmix64(seed, 2 * step + 1) >> 11) * 2.0 ** -53
+        return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+    def linear_cosine(decay_steps, num_periods, alpha, beta, noise=None):
+        """noise = (initial_variance, variance_decay, seed) for the noisy one."""
+        def at(t, base):
+            step = min(float(t), float(decay_steps))
+            linear_decayed = (decay_steps - step) / decay_steps
+            if noise:
+                initial_variance, variance_decay, seed = noise
+                variance = initial_variance / ((1.0 + step) ** variance_decay)
+                linear_decayed = linear_decayed + standard_normal(seed, t) * math.sqrt(variance)
+            fraction = 2.0 * num_periods * (step / decay_steps)
+            cosine_decayed = 0.5 * (1.0 + math.cos(math.pi * fraction))
+            return base * ((alpha + linear_decayed) * cosine_decayed + beta)
+        return at
+
+    cases += [
+        formula_case("PiecewiseDecay", {"type": "PiecewiseDecay", "boundaries": [5, 15, 30],
+                                        "values": [0.1, 0.05, 0.01, 0.001]},
+                     piecewise([5, 15, 30], [0.1, 0.05, 0.01, 0.001])),
+        # lr = learning_rate * exp(-gamma * epoch)
+        formula_case("NaturalExpDecay", {"type": "NaturalExpDecay", "gamma": 0.1},
+                     lambda t, base: base * math.exp(-1 * 0.1 * t)),
+        formula_case("NaturalExpDecay_own_lr", {"type": "NaturalExpDecay", "gamma": 0.05,
+                                                "learning_rate": 0.5},
+                     lambda t, base: 0.5 * math.exp(-1 * 0.05 * t)),
+        # lr = learning_rate / (1 + gamma * epoch)
+        formula_case("InverseTimeDecay", {"type": "InverseTimeDecay", "gamma": 0.5},
+                     lambda t, base: base / (1 + 0.5 * t)),
+        formula_case("PolynomialDecay", {"type": "PolynomialDecay", "decay_steps": 20,
+                                         "end_lr": 0.001, "power": 2.0},
+                     polynomial_decay(20, 0.001, 2.0, False)),
+        formula_case("PolynomialDecay_cycle", {"type": "PolynomialDecay", "decay_steps": 15,
+                                               "cycle": True, "learning_rate": 0.2},
+                     polynomial_decay(15, 0.0001, 1.0, True, lr=0.2)),
+        formula_case("LinearWarmup_number", {"type": "LinearWarmup", "learning_rate": 0.08,
+                                             "warmup_steps": 10, "start_lr": 0.0,
+                                             "end_lr": 0.1},
+                     linear_warmup(10, 0.0, 0.1, lambda e, base: 0.08)),
+        formula_case("LinearWarmup_group_lr", {"type": "LinearWarmup", "warmup_steps": 4,
+                                               "start_lr": 0.01, "end_lr": 0.2},
+                     linear_warmup(4, 0.01, 0.2, lambda e, base: base)),
+        formula_case("LinearWarmup_PolynomialDecay",
+                     {"type": "LinearWarmup", "warmup_steps": 8, "start_lr": 0.0,
+                      "end_lr": 0.1, "learning_rate": {"type": "PolynomialDecay",
+                                                       "decay_steps": 30, "power": 1.5}},
+                     linear_warmup(8, 0.0, 0.1, polynomial_decay(30, 0.0001, 1.5, False))),
+        formula_case("LinearWarmup_CosineAnnealingLR",
+                     {"type": "LinearWarmup", "warmup_steps": 5, "start_lr": 0.001,
+                      "end_lr": 0.1, "learning_rate": {"type": "CosineAnnealingLR",
+                                                       "T_max": 20, "eta_min": 0.002}},
+                     linear_warmup(5, 0.001, 0.1, torch_closed_form(
+                         {"type": "CosineAnnealingLR", "T_max": 20, "eta_min": 0.002}))),
+        formula_case("NoamDecay", {"type": "NoamDecay", "d_model": 64, "warmup_steps": 10,
+                                   "learning_rate": 1.0}, noam(64, 10, lr=1.0)),
+        formula_case("NoamDecay_group_lr", {"type": "NoamDecay", "d_model": 0.01,
+                                            "warmup_steps": 25}, noam(0.01, 25)),
+        # lr = initial_learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * step / decay_steps)) + alpha)
+        formula_case("CosineDecay", {"type": "CosineDecay", "decay_steps": 40, "alpha": 0.1},
+                     cosine_decay(40, 0.1)),
+        formula_case("CosineDecayRestarts", {"type": "CosineDecayRestarts",
+                                             "first_decay_steps": 10, "m_mul": 0.8,
+                                             "alpha": 0.05},
+                     cosine_decay_restarts(10, 2.0, 0.8, 0.05)),
+        formula_case("CosineDecayRestarts_t_mul1", {"type": "CosineDecayRestarts",
+                                                    "initial_learning_rate": 0.3,
+                                                    "first_decay_steps": 7, "t_mul": 1.0,
+                                                    "m_mul": 0.5},
+                     cosine_decay_restarts(7, 1.0, 0.5, 0.0, lr=0.3)),
+        formula_case("LinearCosineDecay", {"type": "LinearCosineDecay", "decay_steps": 50,
+                                           "num_periods": 2.0},
+                     linear_cosine(50, 2.0, 0.0, 0.001)),
+        formula_case("NoisyLinearCosineDecay", {"type": "NoisyLinearCosineDecay",
+                                                "decay_steps": 50, "initial_variance": 0.1,
+                                                "seed": 7},
+                     linear_cosine(50, 0.5, 0.0, 0.001, noise=(0.1, 0.55, 7))),
+        # Caffe SGDSolver::GetLearningRate: "inv" and "sigmoid".
+        formula_case("caffe_inv", {"type": "inv", "gamma": 0.1, "power": 0.75},
+                     lambda t, base: base * (1 + 0.1 * t) ** -0.75),
+        formula_case("caffe_sigmoid_decay", {"type": "sigmoid", "gamma": -0.2, "stepsize": 30},
+                     lambda t, base: base * (1. / (1. + math.exp(0.2 * (t - 30))))),
+        formula_case("caffe_sigmoid_rise", {"type": "sigmoid", "base_lr": 0.3, "gamma": 0.5,
+                                            "stepsize": 10},
+                     lambda t, base: 0.3 * (1. / (1. + math.exp(-0.5 * (t - 10))))),
+    ]
+    return cases
+
+
+def torch_written_safetensors():
+    """Writes torch_written.safetensors, a small PyTorch model's state_dict plus
+    a few extra tensors, with the format implemented here from the spec (not
+    the safetensors package), and torch_written.json with what the C++ test
+    must read back: names in file order, dtypes, shapes and exact values."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2)).float()
+    with torch.no_grad():
+        for _ in range(2):  # moves the running statistics; num_batches_tracked = 2
+            model(torch.randn(4, 1, 5, 5, dtype=torch.float32))
+    extra = [("extra.f64", torch.randn(2, 3, dtype=F64)),
+             ("extra.empty", torch.zeros(0, 3, dtype=torch.float32)),
+             ("extra.i64", torch.tensor([-5, 0, 2 ** 62], dtype=torch.int64))]
+    tensors = list(model.state_dict().items()) + extra
+    metadata = {"format": "pt", "source": "tests/reference/make_vectors.py"}
+
+    # The spec: u64 little-endian header length, JSON header padded with spaces
+    # so the data starts 8-byte aligned, then each tensor's little-endian bytes.
+    dtypes = {torch.float32: ("F32", "f"), torch.float64: ("F64", "d"), torch.int64: ("I64", "q")}
+    header, blobs, offset = {"__metadata__": metadata}, [], 0
+    for name, t in tensors:
+        dtype, fmt = dtypes[t.dtype]
+        blob = struct.pack("<%d%s" % (t.numel(), fmt), *t.reshape(-1).tolist())
+        header[name] = {"dtype": dtype, "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    path = os.path.join(HERE, "torch_written.safetensors")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    print("%-22s %3d tensors %5d bytes" % (os.path.basename(path), len(tensors),
+                                            os.path.getsize(path)))
+
+    lines = [json.dumps(dict(name=n, dtype=dtypes[t.dtype][0], **T(t)), separators=(",", ":"))
+             for n, t in tensors]
+    with open(os.path.join(HERE, "torch_written.json"), "w") as f:
+        f.write('{"generator":"tests/reference/make_vectors.py, torch %s",\n'
+                % torch.__version__.split("a")[0].split("+")[0])
+        f.write('"metadata":%s,\n' % json.dumps(metadata, separators=(",", ":")))
+        f.write('"extra":%s,\n' % json.dumps([n for n, _ in extra], separators=(",", ":")))
+        f.write('"tensors":[\n' + ",\n".join(lines) + "\n]}\n")
+
+
 def main():
     write("conv2d.json", conv_cases())
     write("batch_norm.json", batch_norm_cases())
@@ -315,6 +832,9 @@ def main():
     write("activation.json", activation_cases())
     write("linear.json", linear_cases())
     write("sgd.json", sgd_cases())
+    write("optimizers.json", optimizer_cases())
+    write("schedulers.json", scheduler_cases())
+    torch_written_safetensors()
 
 
 if __name__ == "__main__":
