@@ -33,40 +33,42 @@ void sgd_update(T* param, const T* grad, T* momentum_buffer, int64_t n, double l
   }
 }
 
-// Adam's moment updates and parameter step for one element; shared by Adam
-// and AdamW, which differ only in where the weight decay enters.
+// The per-step constants of Adam and AdamW: b = {beta1, 1 - beta1, beta2,
+// 1 - beta2}, the bias-corrected step -lr / (1 - beta1^t) and sqrt(1 - beta2^t).
 template <class T>
-static inline void adam_element(T& p, T g, T& m, T& v, T* v_max, const T (&b)[4],
-                                T neg_step_size, T bc2_sqrt, T eps) {
-  m = m * b[0] + b[1] * g;  // b = {beta1, 1 - beta1, beta2, 1 - beta2}
-  v = v * b[2] + b[3] * g * g;
-  T denom;
-  if (v_max) {
-    *v_max = std::max(*v_max, v);
-    denom = std::sqrt(*v_max) / bc2_sqrt + eps;
-  } else {
-    denom = std::sqrt(v) / bc2_sqrt + eps;
+struct AdamStep {
+  AdamStep(double lr, double beta1, double beta2, double eps_, int64_t step)
+      : b{static_cast<T>(beta1), static_cast<T>(1.0 - beta1), static_cast<T>(beta2),
+          static_cast<T>(1.0 - beta2)},
+        eps(static_cast<T>(eps_)),
+        neg_step(static_cast<T>(-(lr / (1.0 - std::pow(beta1, static_cast<double>(step)))))),
+        bc2_sqrt(static_cast<T>(std::sqrt(1.0 - std::pow(beta2, static_cast<double>(step))))) {}
+  T b[4];
+  T eps, neg_step, bc2_sqrt;
+
+  // Adam's moment updates and parameter step for one element; shared by
+  // Adam and AdamW, which differ only in where the weight decay enters.
+  void apply(T& p, T g, T& m, T& v, T* v_max) const {
+    m = m * b[0] + b[1] * g;
+    v = v * b[2] + b[3] * g * g;
+    if (v_max) *v_max = std::max(*v_max, v);
+    const T denom = std::sqrt(v_max ? *v_max : v) / bc2_sqrt + eps;
+    p += neg_step * m / denom;
   }
-  p += neg_step_size * m / denom;
-}
+};
 
 template <class T>
 void adam_update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
                  int64_t n, double lr, double beta1, double beta2, double eps,
                  double weight_decay, int64_t step) {
-  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
-  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
-  const T b[4] = {static_cast<T>(beta1), static_cast<T>(1.0 - beta1), static_cast<T>(beta2),
-                  static_cast<T>(1.0 - beta2)};
-  const T e = static_cast<T>(eps);
-  const T neg_step = static_cast<T>(-(lr / bc1)), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
+  const AdamStep<T> adam(lr, beta1, beta2, eps, step);
   const T wd = static_cast<T>(weight_decay);
 #pragma omp parallel for if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     T g = grad[i];
     if (weight_decay != 0.0) g += wd * param[i];
-    adam_element(param[i], g, exp_avg[i], exp_avg_sq[i],
-                 max_exp_avg_sq ? max_exp_avg_sq + i : nullptr, b, neg_step, bc2_sqrt, e);
+    adam.apply(param[i], g, exp_avg[i], exp_avg_sq[i],
+               max_exp_avg_sq ? max_exp_avg_sq + i : nullptr);
   }
 }
 
@@ -74,18 +76,13 @@ template <class T>
 void adamw_update(T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
                   int64_t n, double lr, double beta1, double beta2, double eps,
                   double weight_decay, int64_t step) {
-  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
-  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
-  const T b[4] = {static_cast<T>(beta1), static_cast<T>(1.0 - beta1), static_cast<T>(beta2),
-                  static_cast<T>(1.0 - beta2)};
-  const T e = static_cast<T>(eps);
-  const T neg_step = static_cast<T>(-(lr / bc1)), bc2_sqrt = static_cast<T>(std::sqrt(bc2));
+  const AdamStep<T> adam(lr, beta1, beta2, eps, step);
   const T decay = static_cast<T>(1.0 - lr * weight_decay);
 #pragma omp parallel for if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     param[i] *= decay;
-    adam_element(param[i], grad[i], exp_avg[i], exp_avg_sq[i],
-                 max_exp_avg_sq ? max_exp_avg_sq + i : nullptr, b, neg_step, bc2_sqrt, e);
+    adam.apply(param[i], grad[i], exp_avg[i], exp_avg_sq[i],
+               max_exp_avg_sq ? max_exp_avg_sq + i : nullptr);
   }
 }
 
