@@ -1,0 +1,527 @@
+// build_model() and apply_init(): a path-naming JSON reader (Fields), one
+// reader per layer type and preset, the init rules, and the dry run.
+#include "layers/builder.h"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <map>
+#include <type_traits>
+#include <utility>
+
+#include "engine/autograd.h"
+#include "engine/error.h"
+#include "layers/init.h"
+#include "layers/layers.h"
+#include "layers/models.h"
+
+namespace danlu::nn {
+
+namespace {
+
+using nlohmann::json;
+using Maker = std::function<std::shared_ptr<Module>()>;
+constexpr int64_t kAny = std::numeric_limits<int64_t>::min();
+
+std::string join(const std::vector<std::string>& names, const char* quote = "") {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + (quote + names[i] + quote);
+  return s;
+}
+
+std::string list_text(const std::vector<int64_t>& xs) {
+  std::string s = "[";
+  for (size_t i = 0; i < xs.size(); ++i) s += (i ? ", " : "") + std::to_string(xs[i]);
+  return s + "]";
+}
+
+std::string int_text(int64_t min) {
+  return min == kAny ? "an integer" : "an integer >= " + std::to_string(min);
+}
+
+// One JSON object read key by key: typed getters whose errors name the path
+// and what is allowed; finish() refuses every key no getter asked for.
+// `owner` completes "required by ..." and "unknown key for ...".
+class Fields {
+ public:
+  Fields(const json& j, std::string path, std::string owner)
+      : j_(j), path_(std::move(path)), owner_(std::move(owner)) {
+    DANLU_CHECK(j_.is_object(), path_, ": expected an object, got ", j_.dump());
+  }
+  void set_owner(std::string owner) { owner_ = std::move(owner); }
+  std::string path(const std::string& key) const { return path_ + "." + key; }
+
+  const json* find(const std::string& key) {
+    if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.push_back(key);
+    auto it = j_.find(key);
+    return it == j_.end() ? nullptr : &*it;
+  }
+  const json& require(const std::string& key, const std::string& expected) {
+    const json* v = find(key);
+    DANLU_CHECK(v, path(key), ": required by ", owner_, " (", expected, ")");
+    return *v;
+  }
+  [[noreturn]] void fail(const std::string& key, const std::string& expected,
+                         const json& got) const {
+    DANLU_FAIL(path(key), ": expected ", expected, ", got ", got.dump());
+  }
+
+  int64_t integer(const std::string& key, int64_t min) {
+    return int_of(key, require(key, int_text(min)), min);
+  }
+  int64_t integer(const std::string& key, int64_t min, int64_t fallback) {
+    const json* v = find(key);
+    return v ? int_of(key, *v, min) : fallback;
+  }
+  // A number satisfying `ok` (described by `expected`), or `fallback` when absent.
+  double number(const std::string& key, double fallback, const std::string& expected = "a number",
+                const std::function<bool(double)>& ok = {}) {
+    const json* v = find(key);
+    if (!v) return fallback;
+    if (!v->is_number() || (ok && !ok(v->get<double>()))) fail(key, expected, *v);
+    return v->get<double>();
+  }
+  bool boolean(const std::string& key, bool fallback) {
+    const json* v = find(key);
+    if (!v) return fallback;
+    if (!v->is_boolean()) fail(key, "true or false", *v);
+    return v->get<bool>();
+  }
+  std::string choice(const std::string& key, const std::vector<std::string>& allowed) {
+    return choice_of(key, require(key, "one of " + join(allowed, "\"")), allowed);
+  }
+  std::string choice(const std::string& key, const std::string& fallback,
+                     const std::vector<std::string>& allowed) {
+    const json* v = find(key);
+    return v ? choice_of(key, *v, allowed) : fallback;
+  }
+  // An int for both spatial dims or an [h, w] pair.
+  ExpandingArray<2> size2(const std::string& key, int64_t min) {
+    return size2_of(key, require(key, size2_text(min)), min);
+  }
+  ExpandingArray<2> size2(const std::string& key, int64_t min, int64_t fallback) {
+    const json* v = find(key);
+    return v ? size2_of(key, *v, min) : ExpandingArray<2>(fallback);
+  }
+  // A list of integers >= min (non-empty unless allow_empty); a bare integer
+  // reads as a one-element list when `single` is true.
+  std::vector<int64_t> integers(const std::string& key, int64_t min, bool single,
+                                bool allow_empty = false) {
+    const std::string expected = std::string(single ? int_text(min) + " or " : "") + "a " +
+                                 (allow_empty ? "" : "non-empty ") + "list of integers" +
+                                 (min == kAny ? "" : " >= " + std::to_string(min));
+    const json& v = require(key, expected);
+    if (single && v.is_number_integer() && v.get<int64_t>() >= min) return {v.get<int64_t>()};
+    const bool ok = v.is_array() && (allow_empty || !v.empty()) &&
+                    std::all_of(v.begin(), v.end(), [min](const json& x) {
+                      return x.is_number_integer() && x.get<int64_t>() >= min;
+                    });
+    if (!ok) fail(key, expected, v);
+    return v.get<std::vector<int64_t>>();
+  }
+
+  void finish() const {
+    for (const auto& [key, value] : j_.items())
+      DANLU_CHECK(std::find(known_.begin(), known_.end(), key) != known_.end(), path(key),
+                  ": unknown key for ", owner_, "; expected one of ", join(known_));
+  }
+
+ private:
+  static std::string size2_text(int64_t min) {
+    return int_text(min) + " or a pair [h, w] of them";
+  }
+  int64_t int_of(const std::string& key, const json& v, int64_t min) const {
+    if (!v.is_number_integer() || v.get<int64_t>() < min) fail(key, int_text(min), v);
+    return v.get<int64_t>();
+  }
+  std::string choice_of(const std::string& key, const json& v,
+                        const std::vector<std::string>& allowed) const {
+    const bool ok = v.is_string() && std::find(allowed.begin(), allowed.end(),
+                                               v.get<std::string>()) != allowed.end();
+    if (!ok) fail(key, "one of " + join(allowed, "\""), v);
+    return v.get<std::string>();
+  }
+  ExpandingArray<2> size2_of(const std::string& key, const json& v, int64_t min) const {
+    auto fits = [min](const json& x) { return x.is_number_integer() && x.get<int64_t>() >= min; };
+    if (fits(v)) return v.get<int64_t>();
+    if (v.is_array() && v.size() == 2 && fits(v[0]) && fits(v[1]))
+      return std::array<int64_t, 2>{v[0].get<int64_t>(), v[1].get<int64_t>()};
+    fail(key, size2_text(min), v);
+  }
+
+  const json& j_;
+  std::string path_;
+  std::string owner_;
+  std::vector<std::string> known_;
+};
+
+// ---- layers --------------------------------------------------------------------
+bool in_unit(double p) { return p >= 0 && p <= 1; }
+bool positive(double x) { return x > 0; }
+
+void inplace(Fields& f) { f.boolean("inplace", false); }  // accepted, no effect
+
+template <class M, class O>
+Maker make(O options) {
+  return [options] { return std::make_shared<M>(options); };
+}
+
+Maker linear(Fields& f) {
+  const int64_t in = f.integer("in_features", 1), out = f.integer("out_features", 1);
+  return make<Linear>(LinearOptions(in, out).bias(f.boolean("bias", true)));
+}
+
+Maker conv2d(Fields& f) {
+  const int64_t in = f.integer("in_channels", 1), out = f.integer("out_channels", 1);
+  Conv2dOptions o(in, out, f.size2("kernel_size", 1));
+  o.stride(f.size2("stride", 1, 1)).padding(f.size2("padding", 0, 0));
+  o.dilation(f.size2("dilation", 1, 1)).groups(f.integer("groups", 1, 1));
+  return make<Conv2d>(o.bias(f.boolean("bias", true)));
+}
+
+BatchNormOptions batchnorm(Fields& f) {
+  BatchNormOptions o(f.integer("num_features", 1));
+  o.eps(f.number("eps", 1e-5, "a number > 0", positive));
+  const json* m = f.find("momentum");
+  if (m && m->is_null()) o.momentum(std::nullopt);
+  else o.momentum(f.number("momentum", 0.1, "a number in [0, 1] or null", in_unit));
+  o.affine(f.boolean("affine", true));
+  return o.track_running_stats(f.boolean("track_running_stats", true));
+}
+
+Maker layernorm(Fields& f) {
+  LayerNormOptions o(f.integers("normalized_shape", 1, true));
+  o.eps(f.number("eps", 1e-5, "a number > 0", positive));
+  o.elementwise_affine(f.boolean("elementwise_affine", true));
+  return make<LayerNorm>(o.bias(f.boolean("bias", true)));
+}
+
+// MaxPool2d's and AvgPool2d's shared keys; stride null or absent is the kernel.
+template <class O>
+O pool(Fields& f) {
+  O o(f.size2("kernel_size", 1));
+  const json* s = f.find("stride");
+  if (s && !s->is_null()) o.stride(f.size2("stride", 1));
+  o.padding(f.size2("padding", 0, 0));
+  o.ceil_mode(f.boolean("ceil_mode", false));
+  return o;
+}
+
+Maker avgpool(Fields& f) {
+  auto o = pool<AvgPool2dOptions>(f);
+  return make<AvgPool2d>(o.count_include_pad(f.boolean("count_include_pad", true)));
+}
+
+Maker flatten(Fields& f) {
+  FlattenOptions o;
+  o.start_dim(f.integer("start_dim", kAny, 1));
+  return make<Flatten>(o.end_dim(f.integer("end_dim", kAny, -1)));
+}
+
+Maker basic_block(Fields& f) {
+  const int64_t in = f.integer("inplanes", 1), planes = f.integer("planes", 1);
+  return make<BasicBlock>(BasicBlockOptions(in, planes).stride(f.integer("stride", 1, 1)));
+}
+
+template <class M>
+Maker plain(Fields& f) {
+  if constexpr (std::is_same_v<M, ReLU> || std::is_same_v<M, SiLU>) inplace(f);
+  return [] { return std::make_shared<M>(); };
+}
+
+using LayerReader = Maker (*)(Fields&);
+const std::vector<std::pair<std::string, LayerReader>>& layer_readers() {
+  static const std::vector<std::pair<std::string, LayerReader>> all = {
+      {"Linear", linear},
+      {"Conv2d", conv2d},
+      {"BatchNorm1d", [](Fields& f) { return make<BatchNorm1d>(batchnorm(f)); }},
+      {"BatchNorm2d", [](Fields& f) { return make<BatchNorm2d>(batchnorm(f)); }},
+      {"LayerNorm", layernorm},
+      {"ReLU", plain<ReLU>},
+      {"LeakyReLU",
+       [](Fields& f) {
+         LeakyReLUOptions o;
+         o.negative_slope(f.number("negative_slope", 0.01));
+         inplace(f);
+         return make<LeakyReLU>(o);
+       }},
+      {"ELU",
+       [](Fields& f) {
+         ELUOptions o;
+         o.alpha(f.number("alpha", 1.0));
+         inplace(f);
+         return make<ELU>(o);
+       }},
+      {"GELU",
+       [](Fields& f) {
+         GELUOptions o;
+         return make<GELU>(o.approximate(f.choice("approximate", "none", {"none", "tanh"})));
+       }},
+      {"SiLU", plain<SiLU>},
+      {"Sigmoid", plain<Sigmoid>},
+      {"Tanh", plain<Tanh>},
+      {"MaxPool2d", [](Fields& f) { return make<MaxPool2d>(pool<MaxPool2dOptions>(f)); }},
+      {"AvgPool2d", avgpool},
+      {"AdaptiveAvgPool2d",
+       [](Fields& f) {
+         return make<AdaptiveAvgPool2d>(AdaptiveAvgPool2dOptions(f.size2("output_size", 1)));
+       }},
+      {"Dropout",
+       [](Fields& f) {
+         DropoutOptions o(f.number("p", 0.5, "a number in [0, 1]", in_unit));
+         inplace(f);
+         return make<Dropout>(o);
+       }},
+      {"Flatten", flatten},
+      {"BasicBlock", basic_block},
+  };
+  return all;
+}
+
+// Runs `maker`, reporting a constructor's refusal at `path`.
+std::shared_ptr<Module> construct(const Maker& maker, const std::string& path) {
+  try {
+    return maker();
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+}
+
+std::shared_ptr<Module> read_layer(const json& j, const std::string& path) {
+  DANLU_CHECK(j.is_object(), path, ": expected a layer object {\"type\": NAME, ...}, got ",
+              j.dump());
+  const auto& readers = layer_readers();
+  auto t = j.find("type");
+  DANLU_CHECK(t != j.end(), path, ".type: required (one of ", join(layer_types(), "\""), ")");
+  auto it = std::find_if(readers.begin(), readers.end(), [&](const auto& r) {
+    return t->is_string() && r.first == t->get<std::string>();
+  });
+  DANLU_CHECK(it != readers.end(), path, ".type: unknown layer ", t->dump(), "; expected one of ",
+              join(layer_types(), "\""));
+  Fields f(j, path, it->first);
+  f.find("type");
+  const Maker maker = it->second(f);
+  f.finish();
+  return construct(maker, path);
+}
+
+// ---- presets -------------------------------------------------------------------
+std::shared_ptr<Module> activation_module(const std::string& type) {
+  return read_layer(json{{"type", type}}, "activation");
+}
+
+Maker preset(Fields& f, const std::string& name) {
+  if (name == "resnet20") {
+    const int64_t classes = f.integer("num_classes", 1, 10);
+    const int64_t in = f.integer("in_channels", 1, 3);
+    return [=] { return resnet20(classes, in); };
+  }
+  if (name == "mlp") {
+    const int64_t in = f.integer("in_features", 1);
+    const std::vector<int64_t> hidden = f.integers("hidden", 1, false, true);
+    const int64_t classes = f.integer("num_classes", 1);
+    const std::string act = f.choice(
+        "activation", "ReLU", {"ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh"});
+    const double p = f.number("dropout", 0.0, "a number in [0, 1]", in_unit);
+    return [=] { return mlp(in, hidden, classes, [act] { return activation_module(act); }, p); };
+  }
+  return [] { return fashion_cnn(); };
+}
+
+// ---- init ----------------------------------------------------------------------
+const std::vector<std::string> kSchemes = {
+    "default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
+    "normal",  "uniform",        "trunc_normal",  "zeros"};
+const std::vector<std::string> kNonlinearities = {
+    "linear",  "conv1d",           "conv2d",           "conv3d", "conv_transpose1d",
+    "conv_transpose2d", "conv_transpose3d", "sigmoid", "tanh",   "relu",
+    "leaky_relu", "selu"};
+const std::vector<std::string> kInitTypes = {"Linear", "Conv2d", "BatchNorm1d", "BatchNorm2d",
+                                             "LayerNorm"};
+
+struct WeightRule {
+  std::string scheme = "default";
+  double gain = 1, a = 0, b = 1, mean = 0, std = 1;
+  init::Mode mode = init::Mode::fan_in;
+  init::Nonlinearity nonlinearity = init::Nonlinearity::leaky_relu;
+};
+struct NormRule {
+  double weight = 1, bias = 0;
+};
+struct InitRules {
+  std::map<std::string, WeightRule> weights;  // Linear, Conv2d
+  std::map<std::string, NormRule> norms;      // BatchNorm1d/2d, LayerNorm
+};
+
+WeightRule read_weight_rule(Fields& f) {
+  WeightRule r;
+  r.scheme = f.choice("scheme", kSchemes);
+  f.set_owner(r.scheme);
+  const auto nonneg = [](double x) { return x >= 0; };
+  if (r.scheme.starts_with("xavier")) {
+    r.gain = f.number("gain", 1.0, "a number > 0", positive);
+  } else if (r.scheme.starts_with("kaiming")) {
+    r.a = f.number("a", 0.0);
+    r.mode = f.choice("mode", "fan_in", {"fan_in", "fan_out"}) == "fan_in" ? init::Mode::fan_in
+                                                                          : init::Mode::fan_out;
+    const std::string nl = f.choice("nonlinearity", "leaky_relu", kNonlinearities);
+    r.nonlinearity = init::Nonlinearity(
+        std::find(kNonlinearities.begin(), kNonlinearities.end(), nl) - kNonlinearities.begin());
+  } else if (r.scheme == "normal" || r.scheme == "trunc_normal") {
+    r.mean = f.number("mean", 0.0);
+    r.std = f.number("std", 1.0, "a number >= 0", nonneg);
+  }
+  if (r.scheme == "uniform" || r.scheme == "trunc_normal") {
+    const bool trunc = r.scheme == "trunc_normal";
+    r.a = f.number("a", trunc ? -2.0 : 0.0);
+    const std::string above = "a number > a = " + json(r.a).dump();
+    r.b = f.number("b", trunc ? 2.0 : 1.0, above, [&](double b) { return b > r.a; });
+  }
+  return r;
+}
+
+InitRules read_init(const json& j, const std::string& path) {
+  DANLU_CHECK(j.is_object(), path, ": expected an object {LAYER_TYPE: RULE, ...}, got ", j.dump());
+  InitRules rules;
+  for (const auto& [type, rule] : j.items()) {
+    const std::string p = path + "." + type;
+    DANLU_CHECK(std::find(kInitTypes.begin(), kInitTypes.end(), type) != kInitTypes.end(), p,
+                ": no init rule for this type; expected one of ", join(kInitTypes, "\""));
+    Fields f(rule, p, type);
+    if (type == "Linear" || type == "Conv2d") {
+      rules.weights[type] = read_weight_rule(f);
+    } else {
+      NormRule& n = rules.norms[type];
+      n.weight = f.number("weight", 1.0);
+      n.bias = f.number("bias", 0.0);
+    }
+    f.finish();
+  }
+  return rules;
+}
+
+void init_weight(const WeightRule& r, const Tensor& w, const Tensor& b, Generator* gen,
+                 const std::function<void()>& reset) {
+  if (r.scheme == "default") return reset();
+  if (r.scheme == "xavier_uniform") init::xavier_uniform_(w, r.gain, gen);
+  if (r.scheme == "xavier_normal") init::xavier_normal_(w, r.gain, gen);
+  if (r.scheme == "kaiming_uniform") init::kaiming_uniform_(w, r.a, r.mode, r.nonlinearity, gen);
+  if (r.scheme == "kaiming_normal") init::kaiming_normal_(w, r.a, r.mode, r.nonlinearity, gen);
+  if (r.scheme == "normal") init::normal_(w, r.mean, r.std, gen);
+  if (r.scheme == "uniform") init::uniform_(w, r.a, r.b, gen);
+  if (r.scheme == "trunc_normal") init::trunc_normal_(w, r.mean, r.std, r.a, r.b, gen);
+  if (r.scheme == "zeros") init::zeros_(w);
+  if (b.defined()) init::zeros_(b);
+}
+
+// Applies `rules`; with `everything`, unruled Linear/Conv2d get the default from gen.
+void apply_rules(Module& model, const InitRules& rules, Generator* gen, bool everything) {
+  auto weight_rule = [&](const std::string& type) -> const WeightRule* {
+    static const WeightRule fallback;
+    auto it = rules.weights.find(type);
+    return it != rules.weights.end() ? &it->second : everything ? &fallback : nullptr;
+  };
+  model.apply([&](Module& m) {
+    if (auto* l = dynamic_cast<Linear*>(&m); l && weight_rule("Linear"))
+      init_weight(*weight_rule("Linear"), l->weight, l->bias, gen,
+                  [&] { l->reset_parameters(gen); });
+    if (auto* c = dynamic_cast<Conv2d*>(&m); c && weight_rule("Conv2d"))
+      init_weight(*weight_rule("Conv2d"), c->weight, c->bias, gen,
+                  [&] { c->reset_parameters(gen); });
+    auto norm = rules.norms.find(m.name());
+    if (norm == rules.norms.end()) return;
+    Tensor w, b;
+    if (auto* bn = dynamic_cast<BatchNormBase*>(&m)) w = bn->weight, b = bn->bias;
+    if (auto* ln = dynamic_cast<LayerNorm*>(&m)) w = ln->weight, b = ln->bias;
+    if (w.defined()) init::constant_(w, norm->second.weight);
+    if (b.defined()) init::constant_(b, norm->second.bias);
+  });
+}
+
+// ---- the dry run ---------------------------------------------------------------
+// Feeds a batch of 2 zeros of `sample` through each child in eval mode;
+// labels[i] names child i in errors.
+void dry_run(Sequential& net, const std::vector<int64_t>& sample,
+             const std::vector<std::string>& labels, const std::string& shape_path) {
+  std::vector<int64_t> dims{2};
+  dims.insert(dims.end(), sample.begin(), sample.end());
+  NoGradGuard no_grad;
+  net.eval();
+  Tensor x = Tensor::zeros(Shape(dims));
+  for (size_t i = 0; i < net.size(); ++i) {
+    try {
+      x = net[i]->forward(x);
+    } catch (const Error& e) {
+      net.train();
+      DANLU_FAIL(labels[i], ": ", shape_path, " ", list_text(sample),
+                 " gives it an input of shape ", x.shape(), ": ", e.what());
+    }
+  }
+  net.train();
+}
+
+}  // namespace
+
+const std::vector<std::string>& layer_types() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& r : layer_readers()) n.push_back(r.first);
+    return n;
+  }();
+  return names;
+}
+
+const std::vector<std::string>& model_presets() {
+  static const std::vector<std::string> names = {"fashion_cnn", "mlp", "resnet20"};
+  return names;
+}
+
+std::shared_ptr<Sequential> build_model(const json& spec, Generator* gen,
+                                        const std::string& path) {
+  Fields f(spec, path, "the model");
+  const bool has_layers = spec.contains("layers"), has_preset = spec.contains("preset");
+  DANLU_CHECK(!(has_layers && has_preset), path, ": give \"layers\" or \"preset\", not both");
+  DANLU_CHECK(has_layers || has_preset, path,
+              ": expected \"layers\" (a list of layer objects) or \"preset\" (one of ",
+              join(model_presets(), "\""), ")");
+  std::shared_ptr<Sequential> net;
+  std::vector<std::string> labels;
+  Maker preset_maker;
+  std::string name;
+  if (has_layers) {
+    const json& list = *f.find("layers");
+    DANLU_CHECK(list.is_array() && !list.empty(), f.path("layers"),
+                ": expected a non-empty list of layer objects, got ", list.dump());
+    net = std::make_shared<Sequential>();
+    for (size_t i = 0; i < list.size(); ++i) {
+      const std::string at = f.path("layers[" + std::to_string(i) + "]");
+      std::shared_ptr<Module> layer = read_layer(list[i], at);
+      labels.push_back(at + " (" + layer->name() + ")");
+      net->push_back(std::move(layer));
+    }
+  } else {
+    name = f.choice("preset", model_presets());
+    f.set_owner("preset \"" + name + "\"");
+    preset_maker = preset(f, name);
+  }
+  InitRules rules;
+  if (const json* init = f.find("init")) rules = read_init(*init, f.path("init"));
+  std::vector<int64_t> sample;
+  if (f.find("input_shape")) sample = f.integers("input_shape", 1, false);
+  f.finish();
+  if (preset_maker) {
+    net = std::static_pointer_cast<Sequential>(construct(preset_maker, path));
+    for (const auto& [child, module] : net->named_children())
+      labels.push_back(path + " (preset \"" + name + "\") layer " + child + " (" +
+                       module->name() + ")");
+  }
+  if (gen || !rules.weights.empty() || !rules.norms.empty()) apply_rules(*net, rules, gen, gen);
+  if (!sample.empty()) dry_run(*net, sample, labels, f.path("input_shape"));
+  return net;
+}
+
+void apply_init(Module& model, const json& init, Generator* gen, const std::string& path) {
+  apply_rules(model, read_init(init, path), gen, false);
+}
+
+}  // namespace danlu::nn
