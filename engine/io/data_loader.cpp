@@ -1,0 +1,193 @@
+// DataLoader: an epoch is a permutation plus a list of batches, each a pure
+// function of (dataset, options, epoch, batch index). Workers claim batch
+// indices in order and park finished batches in `ready`; next() hands them
+// out in order. Claims stay within `window` batches of the one the training
+// loop asks for next, which bounds the memory held by prefetched batches.
+#include "engine/io/data_loader.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/error.h"
+#include "engine/random.h"
+
+namespace danlu::io {
+
+struct DataLoader::Plan {
+  ImageDataset data;
+  DataLoaderOptions options;
+  int64_t batches = 0;
+};
+
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// The seed of one random stream of one epoch: stream 0 shuffles, stream
+// b + 1 augments batch b. Hashing keeps nearby (seed, epoch, b) unrelated.
+uint64_t stream_seed(uint64_t seed, int64_t epoch, int64_t stream) {
+  return splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(epoch)) ^
+                    static_cast<uint64_t>(stream));
+}
+
+// The one place a host batch goes to the training loop's device. With the
+// CUDA backend this becomes a pinned staging copy on the copy stream and an
+// event the compute stream waits on.
+Batch to_device(Batch host, Device device) {
+  if (device.is_cpu()) return host;
+  return {host.images.to(device), host.labels.to(device)};
+}
+
+}  // namespace
+
+struct Epoch::State {
+  std::shared_ptr<const DataLoader::Plan> plan;
+  int64_t epoch = 0;
+  std::vector<int64_t> order;  // the dataset index of each position in the epoch
+  int64_t window = 1;          // batches that may be claimed but not yet delivered
+
+  std::mutex mutex;
+  std::condition_variable batch_ready;  // signals the training loop
+  std::condition_variable slot_free;    // signals the workers
+  int64_t next_to_build = 0;
+  int64_t next_to_deliver = 0;
+  std::map<int64_t, Batch> ready;
+  bool stop = false;
+  std::exception_ptr error;
+  std::vector<std::thread> workers;
+
+  ~State() {
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+    }
+    slot_free.notify_all();
+    for (std::thread& t : workers) t.join();
+  }
+
+  // Gathers batch b's examples, augmented and normalised, into new host tensors.
+  Batch build(int64_t b) const {
+    const ImageDataset& data = plan->data;
+    const DataLoaderOptions& opts = plan->options;
+    const Shape& s = data.images.shape();
+    const int64_t c = s[1], h = s[2], w = s[3], example = c * h * w;
+    const int64_t first = b * opts.batch_size_;
+    const int64_t count = std::min(opts.batch_size_, data.size() - first);
+    Batch batch{Tensor::empty({count, c, h, w}), Tensor::empty({count}, DType::i64)};
+    const float* src = data.images.data<float>();
+    const int64_t* labels = data.labels.data<int64_t>();
+    float* dst = batch.images.data<float>();
+    Generator gen(stream_seed(opts.seed_, epoch, b + 1));
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t index = order[first + i];
+      transform(src + index * example, dst + i * example, c, h, w, opts.augmentation_,
+                opts.normalization_, gen);
+      batch.labels.data<int64_t>()[i] = labels[index];
+    }
+    return batch;
+  }
+
+  void work() {
+    for (;;) {
+      int64_t b;
+      {
+        std::unique_lock lock(mutex);
+        slot_free.wait(lock, [&] {
+          return stop || next_to_build >= plan->batches || next_to_build < next_to_deliver + window;
+        });
+        if (stop || next_to_build >= plan->batches) return;
+        b = next_to_build++;
+      }
+      try {
+        Batch batch = build(b);
+        std::lock_guard lock(mutex);
+        ready.emplace(b, std::move(batch));
+      } catch (...) {
+        std::lock_guard lock(mutex);
+        if (!error) error = std::current_exception();
+        stop = true;
+      }
+      batch_ready.notify_one();
+    }
+  }
+};
+
+Epoch::Epoch(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Epoch::Epoch(Epoch&&) noexcept = default;
+Epoch& Epoch::operator=(Epoch&&) noexcept = default;
+Epoch::~Epoch() = default;
+
+int64_t Epoch::size() const { return state_->plan->batches; }
+
+std::optional<Batch> Epoch::next() {
+  State& s = *state_;
+  const Device device = s.plan->options.device_;
+  if (s.workers.empty()) {
+    if (s.next_to_deliver >= s.plan->batches) return std::nullopt;
+    return to_device(s.build(s.next_to_deliver++), device);
+  }
+  std::unique_lock lock(s.mutex);
+  if (s.next_to_deliver >= s.plan->batches) return std::nullopt;
+  s.batch_ready.wait(lock, [&] { return s.error || s.ready.count(s.next_to_deliver); });
+  if (s.error) std::rethrow_exception(s.error);
+  Batch batch = std::move(s.ready.extract(s.next_to_deliver++).mapped());
+  lock.unlock();
+  s.slot_free.notify_all();
+  return to_device(std::move(batch), device);
+}
+
+DataLoader::DataLoader(const ImageDataset& data, DataLoaderOptions options) {
+  const Tensor& x = data.images;
+  const Tensor& y = data.labels;
+  DANLU_CHECK(x.defined() && y.defined(), "DataLoader: the dataset has no images or labels");
+  DANLU_CHECK(x.dim() == 4 && x.dtype() == DType::f32 && x.device().is_cpu(),
+              "DataLoader: expected host f32 images of shape (N, C, H, W), got ", x.str());
+  DANLU_CHECK(y.dim() == 1 && y.dtype() == DType::i64 && y.size(0) == x.size(0),
+              "DataLoader: expected i64 labels of shape (", x.size(0), "), got ", y.str());
+  DANLU_CHECK(options.batch_size_ >= 1, "DataLoader: batch_size must be >= 1, got ",
+              options.batch_size_);
+  DANLU_CHECK(options.num_workers_ >= 0, "DataLoader: num_workers must be >= 0, got ",
+              options.num_workers_);
+  DANLU_CHECK(options.prefetch_batches_ >= 1, "DataLoader: prefetch_batches must be >= 1, got ",
+              options.prefetch_batches_);
+  validate(options.augmentation_, options.normalization_, x.size(1));
+  const int64_t n = data.size(), bs = options.batch_size_;
+  const int64_t batches = options.drop_last_ ? n / bs : (n + bs - 1) / bs;
+  plan_ = std::make_shared<const Plan>(Plan{data, std::move(options), batches});
+}
+
+int64_t DataLoader::size() const { return plan_->batches; }
+
+const DataLoaderOptions& DataLoader::options() const { return plan_->options; }
+
+Epoch DataLoader::epoch(int64_t e) const {
+  DANLU_CHECK(e >= 0, "DataLoader::epoch: the epoch number must be >= 0, got ", e);
+  const DataLoaderOptions& opts = plan_->options;
+  auto state = std::make_unique<Epoch::State>();
+  state->plan = plan_;
+  state->epoch = e;
+  if (opts.shuffle_) {
+    state->order = Generator(stream_seed(opts.seed_, e, 0)).randperm(plan_->data.size());
+  } else {
+    state->order.resize(plan_->data.size());
+    for (int64_t i = 0; i < plan_->data.size(); ++i) state->order[i] = i;
+  }
+  state->window = std::max<int64_t>(opts.prefetch_batches_, opts.num_workers_);
+  const int64_t workers = std::min<int64_t>(opts.num_workers_, plan_->batches);
+  Epoch epoch(std::move(state));  // from here on, its destructor joins the workers started
+  for (int64_t w = 0; w < workers; ++w)
+    epoch.state_->workers.emplace_back([s = epoch.state_.get()] { s->work(); });
+  return epoch;
+}
+
+}  // namespace danlu::io

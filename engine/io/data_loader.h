@@ -1,0 +1,115 @@
+// Mini-batches for a training loop: shuffling (a new seeded permutation every
+// epoch), drop_last, augmentation and normalisation, built on the calling
+// thread or ahead of it by worker threads. Batches are the same whatever the
+// number of workers: batch b of epoch e draws its augmentation from a
+// generator seeded by (seed, e, b), never from thread timing.
+//
+//   io::DataLoader train(data, io::DataLoaderOptions(128).shuffle(true).seed(1)
+//                                  .augmentation(aug).normalization(norm).num_workers(2));
+//   for (int64_t e = 0; e < epochs; ++e)
+//     for (io::Batch& batch : train.epoch(e)) step(batch.images, batch.labels);
+#pragma once
+
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <optional>
+
+#include "engine/device.h"
+#include "engine/io/augment.h"
+#include "engine/io/idx.h"
+#include "engine/tensor.h"
+
+namespace danlu::io {
+
+// images (B, C, H, W) f32, labels (B) i64; B < batch_size only for the last
+// batch of an epoch without drop_last.
+struct Batch {
+  Tensor images;
+  Tensor labels;
+};
+
+struct DataLoaderOptions {
+  int64_t batch_size_ = 1;
+  bool shuffle_ = false;    // a new permutation every epoch, else dataset order
+  bool drop_last_ = false;  // drop a final batch smaller than batch_size
+  uint64_t seed_ = 0;       // seeds the shuffle and the augmentation
+  Augmentation augmentation_;     // random transforms: configure on training loaders only
+  Normalization normalization_;   // per-channel (x - mean) / std, applied to every batch
+  int num_workers_ = 0;  // 0: build each batch in next(); n: n threads build ahead
+  // How many batches the workers may build ahead of the training loop (the
+  // queue's bound); at least num_workers is used so that no worker idles.
+  int prefetch_batches_ = 2;
+  Device device_ = Device::cpu();  // where batches are handed to the training loop
+
+  DataLoaderOptions() = default;
+  explicit DataLoaderOptions(int64_t batch_size) : batch_size_(batch_size) {}
+  DataLoaderOptions& batch_size(int64_t v) { batch_size_ = v; return *this; }
+  DataLoaderOptions& shuffle(bool v) { shuffle_ = v; return *this; }
+  DataLoaderOptions& drop_last(bool v) { drop_last_ = v; return *this; }
+  DataLoaderOptions& seed(uint64_t v) { seed_ = v; return *this; }
+  DataLoaderOptions& augmentation(const Augmentation& v) { augmentation_ = v; return *this; }
+  DataLoaderOptions& normalization(const Normalization& v) { normalization_ = v; return *this; }
+  DataLoaderOptions& num_workers(int v) { num_workers_ = v; return *this; }
+  DataLoaderOptions& prefetch_batches(int v) { prefetch_batches_ = v; return *this; }
+  DataLoaderOptions& device(Device v) { device_ = v; return *this; }
+};
+
+// One pass over the dataset. Iterate it with range-for or call next(); each
+// batch is produced once. Destroying it mid-epoch stops and joins its
+// workers (a worker finishes the batch it is building first).
+class Epoch {
+ public:
+  Epoch(Epoch&&) noexcept;
+  Epoch& operator=(Epoch&&) noexcept;
+  ~Epoch();
+
+  // The next batch, or nothing after the last. Rethrows a worker's error.
+  std::optional<Batch> next();
+  int64_t size() const;  // batches in this epoch
+
+  class iterator {
+   public:
+    using value_type = Batch;
+    using difference_type = std::ptrdiff_t;
+    explicit iterator(Epoch* epoch) : epoch_(epoch), batch_(epoch->next()) {}
+    Batch& operator*() { return *batch_; }
+    Batch* operator->() { return &*batch_; }
+    iterator& operator++() { batch_ = epoch_->next(); return *this; }
+    void operator++(int) { ++*this; }
+    bool operator==(std::default_sentinel_t) const { return !batch_; }
+
+   private:
+    Epoch* epoch_;
+    std::optional<Batch> batch_;
+  };
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() { return {}; }
+
+ private:
+  friend class DataLoader;
+  struct State;
+  explicit Epoch(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+class DataLoader {
+ public:
+  // Checks the dataset ((N, C, H, W) f32 images, (N) i64 labels) and the
+  // options; bad ones throw a one-line danlu::Error. The loader shares the
+  // dataset's tensors, so it and its epochs stay valid on their own.
+  DataLoader(const ImageDataset& data, DataLoaderOptions options);
+
+  int64_t size() const;  // batches per epoch
+  const DataLoaderOptions& options() const;
+  // Epoch e (0, 1, ...): its order and augmentation depend only on (seed, e),
+  // so a resumed run can start at any epoch.
+  Epoch epoch(int64_t e) const;
+
+ private:
+  friend class Epoch;
+  struct Plan;
+  std::shared_ptr<const Plan> plan_;
+};
+
+}  // namespace danlu::io
