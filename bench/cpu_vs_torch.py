@@ -5,12 +5,15 @@ PyTorch, measured in the same run with the same thread count.
     /usr/bin/python3 bench/cpu_vs_torch.py [--danlu build/default/cpu_vs_torch]
         [--batch 128] [--steps 20] [--threads N]
 
-Prints images/s for both and the ratio danlu / PyTorch (higher is better for
-danlu). Needs PyTorch (Debian: python3-torch); danlu itself never does.
+The two sides run alternately --repeats times and the medians are compared,
+so a burst of load on a shared machine does not decide the ratio. Prints
+images/s for both and the ratio danlu / PyTorch (higher is better for danlu).
+Needs PyTorch (Debian: python3-torch); danlu itself never does.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import time
 
@@ -48,19 +51,23 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
-    out = subprocess.run([args.danlu, "--batch", str(args.batch), "--steps", str(args.steps),
-                          "--warmup", str(args.warmup)], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    ours = json.loads(out.strip().splitlines()[-1])["images_per_second"]
-    theirs = torch_images_per_second(args.batch, args.steps, args.warmup)
+    ours_runs, theirs_runs = [], []
+    for _ in range(args.repeats):
+        out = subprocess.run([args.danlu, "--batch", str(args.batch), "--steps", str(args.steps),
+                              "--warmup", str(args.warmup)], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        ours_runs.append(json.loads(out.strip().splitlines()[-1])["images_per_second"])
+        theirs_runs.append(torch_images_per_second(args.batch, args.steps, args.warmup))
+    ours, theirs = statistics.median(ours_runs), statistics.median(theirs_runs)
     print(f"Fashion-MNIST CNN, batch {args.batch}, forward+backward, {args.threads} threads, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(auto)')}")
-    print(f"  danlu    {ours:10.1f} images/s")
-    print(f"  PyTorch  {theirs:10.1f} images/s  (torch {torch.__version__})")
+    print(f"  danlu    {ours:10.1f} images/s  (median of {args.repeats})")
+    print(f"  PyTorch  {theirs:10.1f} images/s  (median of {args.repeats}, torch {torch.__version__})")
     print(f"  ratio danlu/PyTorch = {ours / theirs:.2f}")
 
 

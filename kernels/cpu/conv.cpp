@@ -8,7 +8,6 @@
 // OpenMP on the copies around them; the two pools never run at once.
 #include "kernels/conv.h"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -73,25 +72,6 @@ int64_t chunk_workspace(const Conv2dShape& s, const Plan& p) {
   return (s.col_rows() + s.o) * p.chunk * s.oh * s.ow;
 }
 
-// Runs a pthreads OpenBLAS single-threaded for its scope, so that GEMMs
-// called by OpenMP threads do not each wake BLAS's own threads. (An OpenMP
-// OpenBLAS already runs serially inside a parallel region, and its thread
-// setter would also change OpenMP's, so it is left alone.)
-class SerialBlas {
- public:
-  SerialBlas()
-      : saved_(openblas_get_parallel() == OPENBLAS_THREAD ? openblas_get_num_threads() : 1) {
-    if (saved_ != 1) openblas_set_num_threads(1);
-  }
-  ~SerialBlas() {
-    if (saved_ != 1) openblas_set_num_threads(saved_);
-  }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  int saved_;
-};
 }  // namespace
 
 // One (row r, image b) pair per iteration: it fills the N*OH*OW columns'
