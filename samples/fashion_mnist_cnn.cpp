@@ -1,5 +1,6 @@
-// Trains the Fashion-MNIST CNN on the full dataset with the C++ API and
-// prints the test accuracy after every epoch.
+// Trains the Fashion-MNIST CNN on the full dataset with the C++ API (SGD with
+// momentum, cosine learning-rate decay per iteration) and prints the test
+// accuracy after every epoch.
 //
 //   fashion_mnist_cnn [epochs=5] [batch=128] [lr=0.05] [data_dir]
 #include <chrono>
@@ -11,6 +12,7 @@
 #include "kernels/gemm.h"
 #include "layers/models.h"
 #include "optim/sgd.h"
+#include "schedulers/cosine.h"
 
 using namespace danlu;
 
@@ -52,6 +54,8 @@ int main(int argc, char** argv) try {
   manual_seed(0);
   auto model = nn::fashion_cnn();
   optim::SGD sgd(model->parameters(), optim::SGDOptions(lr).momentum(0.9).weight_decay(5e-4));
+  const int64_t steps_per_epoch = train.size() / batch;
+  sched::CosineAnnealingLR cosine(sgd, epochs * steps_per_epoch);
   Generator shuffle(1);
 
   for (int epoch = 1; epoch <= epochs; ++epoch) {
@@ -65,6 +69,7 @@ int main(int argc, char** argv) try {
       sgd.zero_grad();
       loss.backward();
       sgd.step();
+      cosine.step();
       loss_sum += loss.item();
     }
     const double seconds =

@@ -11,6 +11,7 @@
 #include "layers/builder.h"
 #include "layers/layers.h"
 #include "layers/models.h"
+#include "tests/support/stats.h"
 
 namespace danlu::nn {
 namespace {
@@ -155,21 +156,8 @@ TEST(Builder, EveryLayerTypeWithItsPyTorchArguments) {
 }
 
 // ---- init ----------------------------------------------------------------------
-struct Stats {
-  double mean = 0, std = 0, min = 0, max = 0;
-};
-
-Stats stats(const Tensor& t) {
-  const std::vector<double> v = t.to_vector();
-  Stats s;
-  s.min = *std::min_element(v.begin(), v.end());
-  s.max = *std::max_element(v.begin(), v.end());
-  for (double x : v) s.mean += x;
-  s.mean /= static_cast<double>(v.size());
-  for (double x : v) s.std += (x - s.mean) * (x - s.mean);
-  s.std = std::sqrt(s.std / static_cast<double>(v.size() - 1));
-  return s;
-}
+using testing::Stats;
+using testing::stats;
 
 bool all_zero(const Tensor& t) {
   const std::vector<double> v = t.to_vector();

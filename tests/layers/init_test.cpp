@@ -8,25 +8,13 @@
 
 #include "danlu.h"
 #include "layers/init.h"
+#include "tests/support/stats.h"
 
 namespace danlu::nn::init {
 namespace {
 
-struct Stats {
-  double mean = 0, std = 0, min = 0, max = 0;
-};
-
-Stats stats(const Tensor& t) {
-  const std::vector<double> v = t.to_vector();
-  Stats s;
-  s.min = *std::min_element(v.begin(), v.end());
-  s.max = *std::max_element(v.begin(), v.end());
-  for (double x : v) s.mean += x;
-  s.mean /= static_cast<double>(v.size());
-  for (double x : v) s.std += (x - s.mean) * (x - s.mean);
-  s.std = std::sqrt(s.std / static_cast<double>(v.size() - 1));
-  return s;
-}
+using testing::Stats;
+using testing::stats;
 
 // With n ~ 3e5 samples the sample std is within ~0.2% of the true one and
 // the mean within ~0.5% of a std (five standard errors); 1% bounds leave a
