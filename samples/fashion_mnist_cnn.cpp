@@ -2,7 +2,7 @@
 // momentum, cosine learning-rate decay per iteration) and prints the test
 // accuracy after every epoch.
 //
-//   fashion_mnist_cnn [epochs=5] [batch=128] [lr=0.05] [data_dir]
+//   fashion_mnist_cnn [epochs=5] [batch=128] [lr=0.02] [data_dir]
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -37,7 +37,7 @@ double test_accuracy(nn::Module& model, const io::ImageDataset& data, int64_t ba
 int main(int argc, char** argv) try {
   const int epochs = argc > 1 ? std::stoi(argv[1]) : 5;
   const int64_t batch = argc > 2 ? std::stoll(argv[2]) : 128;
-  const double lr = argc > 3 ? std::stod(argv[3]) : 0.05;
+  const double lr = argc > 3 ? std::stod(argv[3]) : 0.02;
   const std::string dir = argc > 4 ? argv[4] : io::kFashionMnistDir;
 
   io::ImageDataset train = io::load_mnist(dir, "train");
@@ -77,6 +77,7 @@ int main(int argc, char** argv) try {
     std::printf("epoch %d  train loss %.4f  test accuracy %.2f%%  %.1f s (%.0f images/s)\n",
                 epoch, loss_sum / steps, 100 * test_accuracy(*model, test, 1000), seconds,
                 steps * batch / seconds);
+    std::fflush(stdout);  // show progress at once when piped to a file
   }
   return 0;
 } catch (const Error& e) {
