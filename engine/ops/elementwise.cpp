@@ -82,6 +82,25 @@ Tensor sum_to(const Tensor& t, const Shape& shape) {
   return reduced.reshape(shape.vec());
 }
 
+Tensor broadcast_to(const Tensor& t, const Shape& shape) {
+  if (t.shape() == shape) return t;
+  DANLU_CHECK(broadcast_shapes(t.shape(), shape, "broadcast_to") == shape, "broadcast_to: ",
+              t.shape(), " cannot be broadcast to ", shape);
+  Tensor out = empty_with(shape, t);
+  kernels::BroadcastIndex index;
+  index.ndim = shape.size();
+  for (int d = 0; d < shape.size(); ++d) index.sizes[d] = shape[d];
+  broadcast_strides(t.shape(), shape, index.a_strides);
+  dispatch_floating(t.dtype(), "broadcast_to", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::broadcast_copy<T>(t.data<T>(), out.data<T>(), out.numel(), index);
+  });
+  const Shape in_shape = t.shape();
+  return record(out, "broadcast_to", {t}, [in_shape](const Tensor& g) {
+    return std::vector<Tensor>{sum_to(g, in_shape)};
+  });
+}
+
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = binary_forward(BinaryOp::add, a, b);
   const Shape sa = a.shape(), sb = b.shape();

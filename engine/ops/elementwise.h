@@ -18,6 +18,9 @@ Tensor neg(const Tensor& a);
 
 // Sums `t` over the dimensions that were broadcast to reach it from `shape`.
 Tensor sum_to(const Tensor& t, const Shape& shape);
+// `t` repeated along broadcast dimensions to `shape` (NumPy rules); the
+// adjoint of sum_to.
+Tensor broadcast_to(const Tensor& t, const Shape& shape);
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

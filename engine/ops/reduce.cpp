@@ -44,8 +44,8 @@ Tensor sum_keepdim(const Tensor& x, const std::vector<int>& dims) {
 
 // `g` (reduced shape) broadcast back to `shape`, times `scale`.
 Tensor expand_back(const Tensor& g, const Shape& keep_shape, const Shape& shape, double scale) {
-  Tensor ones = Tensor::full(shape, scale, TensorOptions(g.dtype()).device(g.device()));
-  return mul(ones, g.reshape(keep_shape.vec()));
+  Tensor expanded = broadcast_to(g.reshape(keep_shape.vec()), shape);
+  return scale == 1.0 ? expanded : mul(expanded, scale);
 }
 
 Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, bool average,

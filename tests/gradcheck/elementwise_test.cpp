@@ -31,6 +31,12 @@ TEST(GradcheckElementwise, Broadcasting) {
   EXPECT_TRUE(gradcheck([](const Inputs& x) { return x[0] - x[1]; }, {a, scalar}));
 }
 
+TEST(GradcheckElementwise, BroadcastTo) {
+  Tensor bias = random_input({3, 1}, 11);
+  EXPECT_TRUE(gradcheck([](const Inputs& x) { return broadcast_to(x[0], {2, 3, 4}); }, {bias}));
+  EXPECT_THROW(broadcast_to(bias, {2, 4}), Error);
+}
+
 TEST(GradcheckElementwise, ScalarOps) {
   Tensor a = random_input({7}, 7);
   EXPECT_TRUE(gradcheck([](const Inputs& x) { return 3.0 - x[0] * 2.5 + 1.0; }, {a}));
