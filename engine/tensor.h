@@ -122,4 +122,11 @@ struct TensorImpl {
 
 std::ostream& operator<<(std::ostream& out, const Tensor& t);
 
+// A kernel's pointer to an optional tensor (bias, a state buffer, a gradient
+// that is not needed): null when the tensor is undefined.
+template <class T>
+T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
 }  // namespace danlu

@@ -108,12 +108,6 @@ class Optimizer : public sched::LrTarget {
   std::vector<std::vector<ParamState>> state_;   // parallel to params_
 };
 
-// A kernel's pointer to an optional state buffer: null when it is undefined.
-template <class T>
-T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 // An Optimizer whose groups each hold an `Options` (SGDOptions, AdamOptions,
 // ...): the learning rate a scheduler reads and writes is options(g).lr_.
 template <class Options>

@@ -74,7 +74,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
     dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
       using T = decltype(tag);
       kernels::cpu::conv2d_forward<T>(x.data<T>(), weight.data<T>(),
-                                      bias.defined() ? bias.data<T>() : nullptr, y.data<T>(),
+                                      data_or_null<T>(bias), y.data<T>(),
                                       workspace.data<T>(), s);
     });
   }
@@ -90,9 +90,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
     Tensor workspace = empty_with({kernels::cpu::conv2d_workspace(s)}, g);
     dispatch_floating(g.dtype(), "conv2d backward", [&](auto tag) {
       using T = decltype(tag);
-      auto ptr = [](const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; };
-      kernels::cpu::conv2d_backward<T>(ptr(saved_x), ptr(saved_w), g.data<T>(), ptr(dx), ptr(dw),
-                                       ptr(db), workspace.data<T>(), s);
+      kernels::cpu::conv2d_backward<T>(data_or_null<T>(saved_x), data_or_null<T>(saved_w),
+                                       g.data<T>(), data_or_null<T>(dx), data_or_null<T>(dw),
+                                       data_or_null<T>(db), workspace.data<T>(), s);
     });
     return std::vector<Tensor>{dx, dw, db};
   });

@@ -22,11 +22,6 @@ void check_param(const char* op, const Tensor& p, const char* what, const Shape&
   check_same_kind(op, {&x, &p});
 }
 
-template <class T>
-T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
 bool needs_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
 
 }  // namespace
