@@ -41,7 +41,7 @@ void GradMode::set_enabled(bool enabled) { grad_mode_enabled = enabled; }
 
 bool any_requires_grad(const std::vector<Tensor>& inputs) {
   for (const Tensor& t : inputs)
-    if (t.defined() && t.requires_grad()) return true;
+    if (t.requires_grad()) return true;
   return false;
 }
 

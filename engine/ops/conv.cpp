@@ -79,7 +79,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
     });
   }
   const bool need_dx = x.requires_grad(), need_dw = weight.requires_grad();
-  const bool need_db = bias.defined() && bias.requires_grad();
+  const bool need_db = bias.requires_grad();
   // Save only what the needed gradients read: x for dweight, weight for dx.
   Tensor saved_x = need_dw ? x.detach() : Tensor();
   Tensor saved_w = need_dx ? weight.detach() : Tensor();

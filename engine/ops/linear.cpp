@@ -119,7 +119,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                           out_features);
   });
   const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
-  const bool need_b = bias.defined() && bias.requires_grad();
+  const bool need_b = bias.requires_grad();
   Tensor sx = need_w ? x.detach() : Tensor();
   Tensor sw = need_x ? weight.detach() : Tensor();
   const Shape x_shape = x.shape(), w_shape = weight.shape();

@@ -22,8 +22,6 @@ void check_param(const char* op, const Tensor& p, const char* what, const Shape&
   check_same_kind(op, {&x, &p});
 }
 
-bool needs_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
-
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
@@ -64,7 +62,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     }
   });
 
-  const bool need_dx = needs_grad(x), need_dw = needs_grad(weight), need_db = needs_grad(bias);
+  const bool need_dx = x.requires_grad(), need_dw = weight.requires_grad();
+  const bool need_db = bias.requires_grad();  // false for an undefined tensor
   Tensor saved_x = x.detach(), saved_w = weight.defined() ? weight.detach() : Tensor();
   return record(y, name, {x, weight, bias}, [=](const Tensor& g) {
     Tensor dx = need_dx ? empty_like(g) : Tensor();
@@ -105,7 +104,8 @@ Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
                                        rstd.data<T>(), M, D, eps);
   });
 
-  const bool need_dx = needs_grad(x), need_dw = needs_grad(weight), need_db = needs_grad(bias);
+  const bool need_dx = x.requires_grad(), need_dw = weight.requires_grad();
+  const bool need_db = bias.requires_grad();  // false for an undefined tensor
   Tensor saved_x = x.detach(), saved_w = weight.defined() ? weight.detach() : Tensor();
   return record(y, name, {x, weight, bias}, [=](const Tensor& g) {
     Tensor dx = need_dx ? empty_like(g) : Tensor();
