@@ -3,9 +3,21 @@
 #pragma once
 
 #include "engine/autograd.h"
+#include "engine/cuda_context.h"
 #include "engine/tensor.h"
 
+// Wraps the CUDA branch of an op: `if (x.device().is_cuda()) { DANLU_CUDA_ONLY(...); }`.
+// A CPU-only build compiles no CUDA kernels, and no tensor can live on a GPU there.
+#ifdef DANLU_WITH_CUDA
+#define DANLU_CUDA_ONLY(...) __VA_ARGS__
+#else
+#define DANLU_CUDA_ONLY(...) DANLU_FAIL("this build of danlu has no CUDA backend")
+#endif
+
 namespace danlu::ops_detail {
+
+// The stream the kernels of an op on tensor `t` (on a GPU) are enqueued on.
+inline kernels::Stream stream_of(const Tensor& t) { return compute_stream(t.device()); }
 
 // Calls f(T{}) with T = float or double for a floating tensor; names `op`
 // in the error otherwise.
