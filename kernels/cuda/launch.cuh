@@ -17,12 +17,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "kernels/cuda/check.h"
 #include "kernels/stream.h"
-
-// Throws danlu::Error naming the call, file:line and what to do when a CUDA
-// runtime call fails.
-#define DANLU_CUDA_CHECK(call) \
-  ::danlu::kernels::cuda::check_cuda((call), #call, __FILE__, __LINE__)
 
 // Dynamic shared memory (the launch's shared_bytes), viewed as T[].
 #define DANLU_DYNAMIC_SHARED(T, name)                                      \
@@ -30,9 +26,6 @@
   T* name = reinterpret_cast<T*>(danlu_dynamic_shared_)
 
 namespace danlu::kernels::cuda {
-
-// Throws danlu::Error when status != cudaSuccess (clears the sticky error).
-void check_cuda(cudaError_t status, const char* call, const char* file, int line);
 
 // Blocks needed to cover n items with `per_block` items per block.
 inline unsigned blocks_for(int64_t n, int64_t per_block) {

@@ -4,13 +4,13 @@
 
 #include <gtest/gtest.h>
 
-#include <cuda_runtime.h>
+#include <cuda_runtime_api.h>
 
 #include <cstddef>
 #include <vector>
 
 #include "engine/device.h"
-#include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/check.h"
 
 // First line of every test that runs a CUDA kernel.
 #define DANLU_REQUIRE_GPU()                                                        \
@@ -28,9 +28,14 @@ class DeviceBuffer {
   explicit DeviceBuffer(size_t n) : n_(n) {
     DANLU_CUDA_CHECK(cudaMalloc(&data_, n_ * sizeof(T) + 1));
     DANLU_CUDA_CHECK(cudaMemset(data_, 0, n_ * sizeof(T)));
+    // The memset runs on the legacy stream, which the non-blocking compute
+    // stream does not wait for: finish it before a kernel can touch the buffer.
+    DANLU_CUDA_CHECK(cudaDeviceSynchronize());
   }
   explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) {
     DANLU_CUDA_CHECK(cudaMemcpy(data_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice));
+    // A pageable upload may return before its DMA lands; see above.
+    DANLU_CUDA_CHECK(cudaDeviceSynchronize());
   }
   ~DeviceBuffer() { cudaFree(data_); }
   DeviceBuffer(const DeviceBuffer&) = delete;
