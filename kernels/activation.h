@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "kernels/stream.h"
+
 namespace danlu::kernels {
 
 enum class Activation { relu, leaky_relu, elu, gelu, gelu_tanh, silu, sigmoid, tanh };
@@ -28,4 +30,17 @@ void activation_backward(Activation act, const T* saved /*(n)*/, const T* dy /*(
                          T* dx /*(n)*/, int64_t n, T alpha);
 
 }  // namespace cpu
+
+// The same kernels on a GPU (f32), enqueued on `stream`. When every pointer
+// is 16-byte aligned they move float4s (the n % 4 tail one by one), else one
+// float per thread.
+namespace cuda {
+
+void activation_forward(Activation act, const float* x, float* y, int64_t n, float alpha,
+                        Stream stream);
+
+void activation_backward(Activation act, const float* saved, const float* dy, float* dx,
+                         int64_t n, float alpha, Stream stream);
+
+}  // namespace cuda
 }  // namespace danlu::kernels

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "kernels/stream.h"
+
 namespace danlu::kernels::cpu {
 
 // Training: mean and biased variance of each channel over the batch (in
@@ -42,3 +44,46 @@ void batchnorm_backward(const T* dy /*(N, C, S)*/, const T* x /*(N, C, S)*/,
                         T* dbias /*(C)*/, int64_t N, int64_t C, int64_t S, bool training);
 
 }  // namespace danlu::kernels::cpu
+
+// The same kernels on a GPU (f32), enqueued on `stream`. The statistics are
+// reduced in two stages (per (channel, chunk) partials, then a fixed-order
+// merge per channel), so a channel's N * S values spread over many blocks and
+// repeated runs give identical bits.
+namespace danlu::kernels::cuda {
+
+void batchnorm_forward_train(const float* x, const float* weight, const float* bias, float* y,
+                             float* save_mean, float* save_invstd, float* running_mean,
+                             float* running_var, int64_t N, int64_t C, int64_t S,
+                             double momentum, double eps, Stream stream);
+
+void batchnorm_forward_eval(const float* x, const float* weight, const float* bias,
+                            const float* running_mean, const float* running_var, float* y,
+                            float* save_mean, float* save_invstd, int64_t N, int64_t C,
+                            int64_t S, double eps, Stream stream);
+
+void batchnorm_backward(const float* dy, const float* x, const float* weight,
+                        const float* save_mean, const float* save_invstd, float* dx,
+                        float* dweight, float* dbias, int64_t N, int64_t C, int64_t S,
+                        bool training, Stream stream);
+
+// Batch norm followed by ReLU in one pass over the output: y = max(bn(x), 0),
+// with the same arguments and saved statistics as batchnorm_forward_*.
+void batchnorm_relu_forward_train(const float* x, const float* weight, const float* bias,
+                                  float* y, float* save_mean, float* save_invstd,
+                                  float* running_mean, float* running_var, int64_t N, int64_t C,
+                                  int64_t S, double momentum, double eps, Stream stream);
+
+void batchnorm_relu_forward_eval(const float* x, const float* weight, const float* bias,
+                                 const float* running_mean, const float* running_var, float* y,
+                                 float* save_mean, float* save_invstd, int64_t N, int64_t C,
+                                 int64_t S, double eps, Stream stream);
+
+// The backward of the pair: dy passes where the fused output y is positive
+// (ReLU's derivative, read from y as activation_backward does) and then
+// through batchnorm_backward, without materialising the masked gradient.
+void batchnorm_relu_backward(const float* y, const float* dy, const float* x,
+                             const float* weight, const float* save_mean,
+                             const float* save_invstd, float* dx, float* dweight, float* dbias,
+                             int64_t N, int64_t C, int64_t S, bool training, Stream stream);
+
+}  // namespace danlu::kernels::cuda

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "kernels/stream.h"
+
 namespace danlu::kernels::cpu {
 
 // y = (x - mean) * rstd * weight + bias per row, with the row's mean and
@@ -24,3 +26,18 @@ void layernorm_backward(const T* dy /*(M, D)*/, const T* x /*(M, D)*/, const T* 
                         T* dweight /*(D)*/, T* dbias /*(D)*/, int64_t M, int64_t D);
 
 }  // namespace danlu::kernels::cpu
+
+// The same kernels on a GPU (f32), enqueued on `stream`: one warp per row up
+// to 1024 elements, one block per row beyond; the column sums of the
+// parameter gradients are reduced in two stages in a fixed order (no atomics).
+namespace danlu::kernels::cuda {
+
+void layernorm_forward(const float* x, const float* weight, const float* bias, float* y,
+                       float* mean, float* rstd, int64_t M, int64_t D, double eps,
+                       Stream stream);
+
+void layernorm_backward(const float* dy, const float* x, const float* weight, const float* mean,
+                        const float* rstd, float* dx, float* dweight, float* dbias, int64_t M,
+                        int64_t D, Stream stream);
+
+}  // namespace danlu::kernels::cuda

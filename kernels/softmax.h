@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "kernels/stream.h"
+
 namespace danlu::kernels::cpu {
 
 // y = softmax(x) (or log_softmax(x) when `log`) over the `dim` axis, with the
@@ -21,3 +23,17 @@ void softmax_backward(const T* y /*(outer, dim, inner)*/, const T* dy /*(outer, 
                       bool log);
 
 }  // namespace danlu::kernels::cpu
+
+// The same kernels on a GPU (f32), enqueued on `stream`. Along the last axis
+// (inner == 1) a warp owns each row of up to 1024 elements and a block each
+// longer row; along another axis a thread owns each strided row, its
+// neighbours the neighbouring columns.
+namespace danlu::kernels::cuda {
+
+void softmax_forward(const float* x, float* y, int64_t outer, int64_t dim, int64_t inner,
+                     bool log, Stream stream);
+
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t dim,
+                      int64_t inner, bool log, Stream stream);
+
+}  // namespace danlu::kernels::cuda

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "kernels/stream.h"
+
 namespace danlu::kernels::cpu {
 
 // Per row i with t = target[i], lse_i = log(sum_c exp(logits_ic)) and
@@ -27,3 +29,24 @@ void softmax_xent_backward(const T* logits /*(N, C)*/, const int64_t* target /*(
                            double label_smoothing);
 
 }  // namespace danlu::kernels::cpu
+
+// The same kernels on a GPU (f32), enqueued on `stream`: a warp per row up to
+// 1024 classes, a block per longer row. Targets live on the GPU, where the
+// host cannot check them without waiting for the device: a target outside
+// [0, C) gives that row a NaN loss instead of reading outside the row.
+namespace danlu::kernels::cuda {
+
+void softmax_xent_forward(const float* logits, const int64_t* target, float* loss, float* lse,
+                          int64_t N, int64_t C, double label_smoothing, Stream stream);
+
+void softmax_xent_backward(const float* logits, const int64_t* target, const float* lse,
+                           const float* dloss, int64_t dloss_stride, double dloss_scale,
+                           float* dlogits, int64_t N, int64_t C, double label_smoothing,
+                           Stream stream);
+
+// out[0] = scale * sum of loss (N), added in a fixed order by one block (the
+// mean and sum reductions, with scale 1/N and 1): no atomics, so repeated
+// runs give the same bits.
+void softmax_xent_reduce(const float* loss, int64_t N, double scale, float* out, Stream stream);
+
+}  // namespace danlu::kernels::cuda

@@ -1,0 +1,317 @@
+// Batch norm on the GPU (f32). A channel's M = N * S values are spread over
+// many blocks: stage 1 gives block (c, k) strip k of channel c and writes a
+// partial (Welford state, or the two gradient sums); stage 2 gives thread c
+// the partials of channel c to merge in chunk order, in double. No float
+// atomics, so the same inputs give the same bits. The output and dx are
+// elementwise passes that read the per-channel results.
+#include "kernels/batchnorm.h"
+
+#include <algorithm>
+
+#include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/row_reduce.cuh"
+#include "kernels/cuda/welford.cuh"
+
+namespace danlu::kernels::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+// A stage-1 block covers at least 4 values per thread...
+constexpr int64_t kMinValuesPerBlock = 4 * kThreads;
+// ...and the channels together get about this many blocks: several per SM on
+// a 132-SM H100, so (128, 16, 28, 28) runs on 1024 blocks rather than 16.
+constexpr int64_t kTargetBlocks = 1024;
+
+// Stage-1 blocks per channel: a function of the shape alone, so the reduction
+// order (and so the bits) does not depend on the GPU. At most kTargetBlocks,
+// well inside grid.y's limit of 65535.
+int64_t chunks_for(int64_t M, int64_t C) {
+  const int64_t by_work = (M + kMinValuesPerBlock - 1) / kMinValuesPerBlock;
+  const int64_t by_fill = (kTargetBlocks + C - 1) / C;
+  return std::max<int64_t>(1, std::min(by_work, by_fill));
+}
+
+// Calls f(i) with the flat index i of x[n, c, s] for the positions
+// m = n * S + s = first, first + stride, ... < N * S of channel c. (n, s)
+// advance by (stride / S, stride % S) with one carry, not a division per value.
+template <class F>
+__device__ void for_channel_values(int64_t N, int64_t C, int64_t S, int64_t c, int64_t first,
+                                   int64_t stride, F f) {
+  int64_t n = first / S, s = first - n * S;
+  const int64_t dn = stride / S, ds = stride - dn * S;
+  while (n < N) {
+    f((n * C + c) * S + s);
+    n += dn;
+    s += ds;
+    if (s >= S) {  // s + ds < 2 S, so one carry is enough
+      s -= S;
+      ++n;
+    }
+  }
+}
+
+// The channel of flat index i of an (N, C, S) tensor.
+__device__ inline int64_t channel_of(int64_t i, int64_t C, int64_t S) { return (i / S) % C; }
+
+// Stage 1 of the batch statistics. Block (c, k) owns strip k of channel c:
+// thread t folds the positions k * blockDim + t + j * (chunks * blockDim) into
+// a Welford state (neighbouring threads read neighbouring addresses within a
+// run of S), the block merges the states and thread 0 writes
+// partial[k * C + c].
+__global__ void partial_stats_kernel(const float* x, Welford* partial, int64_t N, int64_t C,
+                                     int64_t S) {
+  __shared__ Welford scratch[kWarpSize];
+  const int64_t c = blockIdx.x, k = blockIdx.y;
+  Welford w{};
+  for_channel_values(N, C, S, c, k * blockDim.x + threadIdx.x,
+                     static_cast<int64_t>(gridDim.y) * blockDim.x,
+                     [&](int64_t i) { welford_add(w, x[i]); });
+  w = block_welford(w, scratch);
+  if (threadIdx.x == 0) partial[k * C + c] = w;
+}
+
+// Stage 2 of the batch statistics. Thread c merges the chunks partials of
+// channel c in chunk order, in double, and writes what the CPU reference
+// writes: mean, invstd from the biased variance, and the running statistics
+// moved by momentum with the unbiased variance.
+__global__ void finalize_stats_kernel(const Welford* partial, int64_t chunks, int64_t C,
+                                      float* save_mean, float* save_invstd, float* running_mean,
+                                      float* running_var, double momentum, double eps) {
+  const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (c >= C) return;
+  double count = 0.0, mean = 0.0, m2 = 0.0;
+  for (int64_t k = 0; k < chunks; ++k) {
+    const Welford p = partial[k * C + c];
+    if (p.count == 0.0f) continue;
+    const double total = count + p.count, delta = p.mean - mean, share = p.count / total;
+    mean += delta * share;
+    m2 += p.m2 + delta * delta * count * share;
+    count = total;
+  }
+  save_mean[c] = static_cast<float>(mean);
+  save_invstd[c] = static_cast<float>(1.0 / sqrt(m2 / count + eps));
+  if (running_mean) {
+    const double unbiased = m2 / (count - 1.0);
+    running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * mean);
+    running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
+  }
+}
+
+// Thread c: the eval statistics of channel c (the running mean and
+// 1 / sqrt(running_var + eps), in double as the CPU reference).
+__global__ void eval_stats_kernel(const float* running_mean, const float* running_var,
+                                  float* save_mean, float* save_invstd, int64_t C, double eps) {
+  const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (c >= C) return;
+  save_mean[c] = running_mean[c];
+  save_invstd[c] = static_cast<float>(1.0 / sqrt(static_cast<double>(running_var[c]) + eps));
+}
+
+// One thread per element i of (N, C, S): y = (x - mean) * invstd * w + b with
+// channel c's values, then ReLU when Relu (`v < 0` so NaN passes, as relu).
+// Subtracting the mean first keeps inputs far from zero (mean 1e3) accurate.
+template <bool Relu>
+__global__ void normalize_kernel(const float* x, const float* weight, const float* bias,
+                                 const float* mean, const float* invstd, float* y, int64_t total,
+                                 int64_t C, int64_t S) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  const int64_t c = channel_of(i, C, S);
+  const float scale = invstd[c] * (weight ? weight[c] : 1.0f);
+  const float v = (x[i] - mean[c]) * scale + (bias ? bias[c] : 0.0f);
+  y[i] = Relu && v < 0.0f ? 0.0f : v;
+}
+
+// The gradient reaching batch norm: dy, or with the fused ReLU, dy where its
+// output y is positive (as activation_backward's relu).
+__device__ inline float grad_in(const float* dy, const float* relu_y, int64_t i) {
+  return relu_y && !(relu_y[i] > 0.0f) ? 0.0f : dy[i];
+}
+
+// Stage 1 of the gradient sums. Block (c, k) owns strip k of channel c as in
+// partial_stats_kernel; the block adds up sum dy and sum dy * (x - mean) over
+// it and thread 0 writes them to partial[k * C + c].
+__global__ void partial_grad_kernel(const float* dy, const float* x, const float* relu_y,
+                                    const float* mean, float2* partial, int64_t N, int64_t C,
+                                    int64_t S) {
+  __shared__ float scratch[kWarpSize];
+  const int64_t c = blockIdx.x, k = blockIdx.y;
+  const float mu = mean[c];
+  float sum_dy = 0.0f, sum_dy_xc = 0.0f;
+  for_channel_values(N, C, S, c, k * blockDim.x + threadIdx.x,
+                     static_cast<int64_t>(gridDim.y) * blockDim.x, [&](int64_t i) {
+                       const float g = grad_in(dy, relu_y, i);
+                       sum_dy += g;
+                       sum_dy_xc += g * (x[i] - mu);
+                     });
+  sum_dy = block_reduce(sum_dy, SumOp{}, 0.0f, scratch);
+  sum_dy_xc = block_reduce(sum_dy_xc, SumOp{}, 0.0f, scratch);
+  if (threadIdx.x == 0) partial[k * C + c] = make_float2(sum_dy, sum_dy_xc);
+}
+
+// Stage 2 of the gradient sums. Thread c adds channel c's partials in chunk
+// order, in double; writes dbias = sum dy and dweight = sum dy * xhat when
+// asked, and coef[c] = (mean dy, mean dy * xhat) for the training dx.
+__global__ void finalize_grad_kernel(const float2* partial, int64_t chunks, int64_t C, double M,
+                                     const float* invstd, float* dweight, float* dbias,
+                                     float2* coef) {
+  const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (c >= C) return;
+  double sum_dy = 0.0, sum_dy_xc = 0.0;
+  for (int64_t k = 0; k < chunks; ++k) {
+    const float2 p = partial[k * C + c];
+    sum_dy += p.x;
+    sum_dy_xc += p.y;
+  }
+  const double sum_dy_xhat = sum_dy_xc * invstd[c];
+  if (dbias) dbias[c] = static_cast<float>(sum_dy);
+  if (dweight) dweight[c] = static_cast<float>(sum_dy_xhat);
+  coef[c] = make_float2(static_cast<float>(sum_dy / M), static_cast<float>(sum_dy_xhat / M));
+}
+
+// One thread per element i of (N, C, S):
+// dx = w * invstd * (dy - mean dy - xhat * mean dy * xhat) with channel c's
+// values (training), or w * invstd * dy when coef is null (eval: the
+// statistics are constants).
+__global__ void dx_kernel(const float* dy, const float* x, const float* relu_y,
+                          const float* weight, const float* mean, const float* invstd,
+                          const float2* coef, float* dx, int64_t total, int64_t C, int64_t S) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= total) return;
+  const int64_t c = channel_of(i, C, S);
+  const float g = grad_in(dy, relu_y, i), rs = invstd[c];
+  const float w_invstd = (weight ? weight[c] : 1.0f) * rs;
+  if (!coef) {
+    dx[i] = w_invstd * g;
+    return;
+  }
+  const float2 k = coef[c];
+  const float xhat = (x[i] - mean[c]) * rs;
+  dx[i] = w_invstd * (g - k.x - xhat * k.y);
+}
+
+void normalize(bool relu, const float* x, const float* weight, const float* bias,
+               const float* mean, const float* invstd, float* y, int64_t N, int64_t C, int64_t S,
+               Stream stream) {
+  const int64_t total = N * C * S;
+  const dim3 grid(blocks_for(total, kThreads));
+  if (relu)
+    launch("batchnorm_relu_normalize", normalize_kernel<true>, grid, dim3(kThreads), 0, stream,
+           x, weight, bias, mean, invstd, y, total, C, S);
+  else
+    launch("batchnorm_normalize", normalize_kernel<false>, grid, dim3(kThreads), 0, stream, x,
+           weight, bias, mean, invstd, y, total, C, S);
+}
+
+void forward_train(bool relu, const float* x, const float* weight, const float* bias, float* y,
+                   float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                   int64_t N, int64_t C, int64_t S, double momentum, double eps, Stream stream) {
+  if (N * C * S == 0) return;  // the op rejects training on fewer than 2 values per channel
+  const int64_t chunks = chunks_for(N * S, C);
+  void* workspace = nullptr;
+  DANLU_CUDA_CHECK(cudaMallocAsync(&workspace, sizeof(Welford) * chunks * C, stream));
+  auto* partial = static_cast<Welford*>(workspace);
+  launch("batchnorm_partial_stats", partial_stats_kernel,
+         dim3(static_cast<unsigned>(C), static_cast<unsigned>(chunks)), dim3(kThreads), 0,
+         stream, x, partial, N, C, S);
+  launch("batchnorm_finalize_stats", finalize_stats_kernel, dim3(blocks_for(C, kThreads)),
+         dim3(kThreads), 0, stream, partial, chunks, C, save_mean, save_invstd, running_mean,
+         running_var, momentum, eps);
+  DANLU_CUDA_CHECK(cudaFreeAsync(workspace, stream));
+  normalize(relu, x, weight, bias, save_mean, save_invstd, y, N, C, S, stream);
+}
+
+void forward_eval(bool relu, const float* x, const float* weight, const float* bias,
+                  const float* running_mean, const float* running_var, float* y,
+                  float* save_mean, float* save_invstd, int64_t N, int64_t C, int64_t S,
+                  double eps, Stream stream) {
+  launch("batchnorm_eval_stats", eval_stats_kernel, dim3(blocks_for(C, kThreads)),
+         dim3(kThreads), 0, stream, running_mean, running_var, save_mean, save_invstd, C, eps);
+  normalize(relu, x, weight, bias, save_mean, save_invstd, y, N, C, S, stream);
+}
+
+void backward(const float* relu_y, const float* dy, const float* x, const float* weight,
+              const float* save_mean, const float* save_invstd, float* dx, float* dweight,
+              float* dbias, int64_t N, int64_t C, int64_t S, bool training, Stream stream) {
+  if (C == 0) return;
+  if (N * S == 0) {  // empty sums; dx is empty too
+    if (dweight) DANLU_CUDA_CHECK(cudaMemsetAsync(dweight, 0, sizeof(float) * C, stream));
+    if (dbias) DANLU_CUDA_CHECK(cudaMemsetAsync(dbias, 0, sizeof(float) * C, stream));
+    return;
+  }
+  const bool need_sums = training || dweight || dbias;
+  const int64_t chunks = chunks_for(N * S, C);
+  void* workspace = nullptr;  // (chunks, C) partial sums, then coef (C)
+  float2* coef = nullptr;
+  if (need_sums) {
+    DANLU_CUDA_CHECK(cudaMallocAsync(&workspace, sizeof(float2) * (chunks + 1) * C, stream));
+    auto* partial = static_cast<float2*>(workspace);
+    coef = partial + chunks * C;
+    launch("batchnorm_partial_grad", partial_grad_kernel,
+           dim3(static_cast<unsigned>(C), static_cast<unsigned>(chunks)), dim3(kThreads), 0,
+           stream, dy, x, relu_y, save_mean, partial, N, C, S);
+    launch("batchnorm_finalize_grad", finalize_grad_kernel, dim3(blocks_for(C, kThreads)),
+           dim3(kThreads), 0, stream, partial, chunks, C, static_cast<double>(N * S),
+           save_invstd, dweight, dbias, coef);
+  }
+  if (dx) {
+    const int64_t total = N * C * S;
+    launch("batchnorm_dx", dx_kernel, dim3(blocks_for(total, kThreads)), dim3(kThreads), 0,
+           stream, dy, x, relu_y, weight, save_mean, save_invstd,
+           training ? static_cast<const float2*>(coef) : nullptr, dx, total, C, S);
+  }
+  if (need_sums) DANLU_CUDA_CHECK(cudaFreeAsync(workspace, stream));
+}
+
+}  // namespace
+
+void batchnorm_forward_train(const float* x, const float* weight, const float* bias, float* y,
+                             float* save_mean, float* save_invstd, float* running_mean,
+                             float* running_var, int64_t N, int64_t C, int64_t S,
+                             double momentum, double eps, Stream stream) {
+  forward_train(false, x, weight, bias, y, save_mean, save_invstd, running_mean, running_var, N,
+                C, S, momentum, eps, stream);
+}
+
+void batchnorm_forward_eval(const float* x, const float* weight, const float* bias,
+                            const float* running_mean, const float* running_var, float* y,
+                            float* save_mean, float* save_invstd, int64_t N, int64_t C,
+                            int64_t S, double eps, Stream stream) {
+  forward_eval(false, x, weight, bias, running_mean, running_var, y, save_mean, save_invstd, N,
+               C, S, eps, stream);
+}
+
+void batchnorm_backward(const float* dy, const float* x, const float* weight,
+                        const float* save_mean, const float* save_invstd, float* dx,
+                        float* dweight, float* dbias, int64_t N, int64_t C, int64_t S,
+                        bool training, Stream stream) {
+  backward(nullptr, dy, x, weight, save_mean, save_invstd, dx, dweight, dbias, N, C, S, training,
+           stream);
+}
+
+void batchnorm_relu_forward_train(const float* x, const float* weight, const float* bias,
+                                  float* y, float* save_mean, float* save_invstd,
+                                  float* running_mean, float* running_var, int64_t N, int64_t C,
+                                  int64_t S, double momentum, double eps, Stream stream) {
+  forward_train(true, x, weight, bias, y, save_mean, save_invstd, running_mean, running_var, N,
+                C, S, momentum, eps, stream);
+}
+
+void batchnorm_relu_forward_eval(const float* x, const float* weight, const float* bias,
+                                 const float* running_mean, const float* running_var, float* y,
+                                 float* save_mean, float* save_invstd, int64_t N, int64_t C,
+                                 int64_t S, double eps, Stream stream) {
+  forward_eval(true, x, weight, bias, running_mean, running_var, y, save_mean, save_invstd, N, C,
+               S, eps, stream);
+}
+
+void batchnorm_relu_backward(const float* y, const float* dy, const float* x,
+                             const float* weight, const float* save_mean,
+                             const float* save_invstd, float* dx, float* dweight, float* dbias,
+                             int64_t N, int64_t C, int64_t S, bool training, Stream stream) {
+  backward(y, dy, x, weight, save_mean, save_invstd, dx, dweight, dbias, N, C, S, training,
+           stream);
+}
+
+}  // namespace danlu::kernels::cuda
