@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "engine/ops/elementwise.h"
+#include "engine/profile.h"
 
 namespace danlu {
 
@@ -71,7 +72,11 @@ void run_backward(const Tensor& root, const Tensor& gradient) {
     Tensor grad_output = std::move(pending[node]);
     pending.erase(node);
     if (!grad_output.defined()) continue;
-    std::vector<Tensor> grads = node->backward(grad_output);
+    std::vector<Tensor> grads;
+    {
+      const NvtxRange range(node->name);  // the op's name under the training loop's "backward"
+      grads = node->backward(grad_output);
+    }
     DANLU_CHECK(grads.size() == node->inputs.size(), "backward of ", node->name, " returned ",
                 grads.size(), " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < grads.size(); ++i) {

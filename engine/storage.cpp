@@ -1,10 +1,12 @@
 // Host allocations are 64-byte aligned so that BLAS and vectorised loops get
-// aligned rows. Device allocations belong to the CUDA backend.
+// aligned rows. Device allocations come from the stream-ordered pool
+// (engine/cuda_memory.h) and go back to it in stream order.
 #include "engine/storage.h"
 
 #include <cstdlib>
 #include <new>
 
+#include "engine/cuda_memory.h"
 #include "engine/error.h"
 
 namespace danlu {
@@ -14,8 +16,11 @@ constexpr size_t kHostAlignment = 64;
 }  // namespace
 
 std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
-  DANLU_CHECK(device.is_cpu(), "tensor on ", device.str(),
-              ": this build keeps tensors on the CPU only; run with --device cpu");
+  if (device.is_cuda()) {
+    require_cuda_device(device, "tensor");
+    void* p = bytes ? cuda_allocate(bytes, device) : nullptr;
+    return std::shared_ptr<Storage>(new Storage(p, bytes, device));
+  }
   size_t rounded = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
   void* p = rounded ? std::aligned_alloc(kHostAlignment, rounded) : nullptr;
   DANLU_CHECK(p || rounded == 0, "out of host memory allocating ", bytes,
@@ -23,6 +28,11 @@ std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
   return std::shared_ptr<Storage>(new Storage(p, bytes, device));
 }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() {
+  if (device_.is_cuda())
+    cuda_free(data_, device_);
+  else
+    std::free(data_);
+}
 
 }  // namespace danlu

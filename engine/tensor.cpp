@@ -2,12 +2,16 @@
 #include "engine/tensor.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <sstream>
 
 #include "engine/autograd.h"
+#include "engine/cuda_copy.h"
+#include "engine/ops/dispatch.h"
 #include "engine/ops/shape.h"
 #include "engine/random.h"
+#include "kernels/fill.h"
 
 namespace danlu {
 
@@ -50,6 +54,27 @@ Tensor tensor_from(const std::vector<Src>& values, const Shape& shape, TensorOpt
 Tensor from_doubles(const std::vector<double>& values, const Shape& shape, TensorOptions opts) {
   return tensor_from(values, shape, opts);
 }
+
+#ifdef DANLU_WITH_CUDA
+// Every element of `t` (on a GPU) set to `value`, as the bits of t's dtype.
+void fill_on_gpu(const Tensor& t, double value) {
+  kernels::Stream stream = compute_stream(t.device());
+  switch (t.dtype()) {
+    case DType::f32:
+      kernels::cuda::fill32(static_cast<uint32_t*>(t.raw_data()), t.numel(),
+                            std::bit_cast<uint32_t>(static_cast<float>(value)), stream);
+      break;
+    case DType::f64:
+      kernels::cuda::fill64(static_cast<uint64_t*>(t.raw_data()), t.numel(),
+                            std::bit_cast<uint64_t>(value), stream);
+      break;
+    case DType::i64:
+      kernels::cuda::fill64(static_cast<uint64_t*>(t.raw_data()), t.numel(),
+                            std::bit_cast<uint64_t>(static_cast<int64_t>(value)), stream);
+      break;
+  }
+}
+#endif
 
 }  // namespace
 
@@ -159,12 +184,20 @@ double Tensor::item() const {
 
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
-  DANLU_FAIL("to(", device.str(), "): moving tensors between devices needs the CUDA backend, ",
-             "which this build does not have; use the cpu device");
+  Tensor out = empty(shape(), TensorOptions(dtype()).device(device));
+  copy_bytes(out.raw_data(), device, raw_data(), this->device(), numel() * element_size(dtype()));
+  return out;
 }
 
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
+  if (device().is_cuda()) {
+    // Conversions on a GPU happen when state is loaded, not in a training
+    // step, so they go through the host rather than a kernel per dtype pair.
+    DANLU_CHECK(target != DType::f64, "to(f64): ", str(), " is on a GPU, where tensors are f32; ",
+                "move it to the cpu device first");
+    return to(Device::cpu()).to(target).to(device());
+  }
   Tensor out = empty(shape(), TensorOptions(target).device(device()));
   for_dtype(dtype(), [&](auto src_tag) {
     using S = decltype(src_tag);
@@ -180,7 +213,7 @@ Tensor Tensor::to(DType target) const {
 
 Tensor Tensor::clone() const {
   Tensor out = empty(shape(), TensorOptions(dtype()).device(device()));
-  std::memcpy(out.raw_data(), raw_data(), numel() * element_size(dtype()));
+  copy_bytes(out.raw_data(), device(), raw_data(), device(), numel() * element_size(dtype()));
   return record(out, "clone", {*this}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
 }
 
@@ -194,6 +227,10 @@ Tensor Tensor::detach() const {
 }
 
 Tensor& Tensor::fill_(double value) {
+  if (device().is_cuda()) {
+    DANLU_CUDA_ONLY(fill_on_gpu(*this, value));
+    return *this;
+  }
   for_dtype(dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* p = data<T>();
@@ -206,7 +243,7 @@ Tensor& Tensor::fill_(double value) {
 Tensor& Tensor::copy_(const Tensor& src) {
   DANLU_CHECK(src.shape() == shape() && src.dtype() == dtype(), "copy_: source ", src.str(),
               " does not match destination ", str());
-  std::memcpy(raw_data(), src.raw_data(), numel() * element_size(dtype()));
+  copy_bytes(raw_data(), device(), src.raw_data(), src.device(), numel() * element_size(dtype()));
   return *this;
 }
 

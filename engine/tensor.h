@@ -65,8 +65,9 @@ class Tensor {
   Device device() const;
   std::string str() const;  // "Tensor(f32, (2, 3), cpu)"
 
-  // ---- data access (host tensors) ------------------------------------------------
-  // Typed pointer to the first element; throws when T does not match dtype().
+  // ---- data access ---------------------------------------------------------------
+  // Typed pointer to the first element (a device pointer for a GPU tensor);
+  // throws when T does not match dtype().
   template <class T> T* data() const;
   void* raw_data() const;
   // All elements as doubles (any dtype, any device).
@@ -80,7 +81,7 @@ class Tensor {
   Tensor detach() const;  // shares data, no autograd history
   // In-place writes outside autograd (init, optimizers, running stats).
   Tensor& fill_(double value);
-  Tensor& copy_(const Tensor& src);  // same shape and dtype
+  Tensor& copy_(const Tensor& src);  // same shape and dtype, any device
 
   // ---- views and shape ops (recorded by autograd) -------------------------------
   Tensor reshape(const std::vector<int64_t>& sizes) const;  // one size may be -1

@@ -1,10 +1,12 @@
 // GEMM: row-major C = alpha * op(A) * op(B) + beta * C, where op(X) is X or
 // X^T. The CPU path calls OpenBLAS (cblas), opened at first use; the CUDA
-// path will call cuBLAS.
+// path calls cuBLAS.
 #pragma once
 
 #include <cstdint>
 #include <string>
+
+#include "kernels/stream.h"
 
 namespace danlu::kernels::cpu {
 
@@ -38,3 +40,23 @@ std::string blas_core_name();
 std::string blas_tuning_hint();
 
 }  // namespace danlu::kernels::cpu
+
+namespace danlu::kernels::cuda {
+
+// As cpu::gemm, in f32 on `stream` through cuBLAS (row-major, so cuBLAS's
+// column-major GEMM computes C^T = op(B)^T . op(A)^T on the same memory).
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+          int64_t ldc, Stream stream);
+
+// `batch` GEMMs in one call: matrix i of A starts at a + i * stride_a, and so
+// on for B and C (strides in elements).
+void gemm_strided_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
+                          float alpha, const float* a, int64_t lda, int64_t stride_a,
+                          const float* b, int64_t ldb, int64_t stride_b, float beta, float* c,
+                          int64_t ldc, int64_t stride_c, int64_t batch, Stream stream);
+
+// Lets later GEMMs use TF32 tensor cores; danlu::set_allow_tf32 is the user's switch.
+void set_gemm_tf32(bool allow);
+
+}  // namespace danlu::kernels::cuda

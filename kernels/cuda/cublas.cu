@@ -1,0 +1,64 @@
+// Handles are created once per device and never destroyed: destroying them
+// from static destructors would race the CUDA runtime's own teardown.
+#include "kernels/cuda/cublas.h"
+
+#include <array>
+#include <atomic>
+#include <mutex>
+
+#include "engine/error.h"
+#include "kernels/cuda/check.h"
+#include "kernels/gemm.h"
+
+namespace danlu::kernels::cuda {
+
+namespace {
+
+constexpr int kMaxDevices = 64;
+std::atomic<bool> use_tf32{false};
+
+const char* advice_for(cublasStatus_t status) {
+  switch (status) {
+    case CUBLAS_STATUS_NOT_INITIALIZED:
+      return "cuBLAS could not start: check the driver and that libcublas matches the toolkit";
+    case CUBLAS_STATUS_ALLOC_FAILED:
+      return "the GPU is out of memory: try a smaller batch size";
+    case CUBLAS_STATUS_INVALID_VALUE:
+      return "a GEMM size or leading dimension is invalid: this is a bug in the caller";
+    case CUBLAS_STATUS_ARCH_MISMATCH:
+      return "this GPU lacks a feature the call needs: rebuild for its architecture";
+    default:
+      return "run under compute-sanitizer to find the faulting call";
+  }
+}
+
+}  // namespace
+
+void check_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
+  if (status == CUBLAS_STATUS_SUCCESS) return;
+  DANLU_FAIL(call, " failed at ", file, ":", line, ": ", cublasGetStatusName(status), " (",
+             advice_for(status), ")");
+}
+
+void set_gemm_tf32(bool allow) { use_tf32 = allow; }
+
+cublasHandle_t cublas_handle(Stream stream) {
+  static std::mutex mutex;
+  static std::array<cublasHandle_t, kMaxDevices> handles{};
+  int device = 0;
+  DANLU_CUDA_CHECK(cudaGetDevice(&device));
+  DANLU_CHECK(device < kMaxDevices, "cuBLAS: device ", device, " is beyond the ", kMaxDevices,
+              " devices danlu supports");
+  cublasHandle_t handle;
+  {
+    std::lock_guard lock(mutex);
+    if (!handles[device]) DANLU_CUBLAS_CHECK(cublasCreate(&handles[device]));
+    handle = handles[device];
+  }
+  DANLU_CUBLAS_CHECK(cublasSetStream(handle, stream));
+  DANLU_CUBLAS_CHECK(
+      cublasSetMathMode(handle, use_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  return handle;
+}
+
+}  // namespace danlu::kernels::cuda
