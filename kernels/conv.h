@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "kernels/stream.h"
+
 namespace danlu::kernels {
 
 // The sizes of one conv2d: x (N, C, H, W), weight (O, C/groups, KH, KW),
@@ -49,4 +51,38 @@ void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight
                      T* workspace, const Conv2dShape& s);
 
 }  // namespace cpu
+
+namespace cuda {
+
+// The direct kernel stages one group's filters in shared memory and walks
+// their taps; it beats the implicit GEMM where the GEMM's 64x64x8 tiles would
+// be mostly empty: few input channels per group (a first layer over 1 or 3
+// channels, depthwise). Up to kDirectMaxReduction filter taps per output.
+constexpr int64_t kDirectMaxChannels = 4;
+constexpr int64_t kDirectMaxReduction = 256;
+inline bool conv2d_prefers_direct(const Conv2dShape& s) {
+  const int64_t cg = s.c / s.groups;
+  return cg <= kDirectMaxChannels && cg * s.kh * s.kw <= kDirectMaxReduction;
+}
+
+// Floats of device scratch conv2d_backward needs for dweight (the
+// backward-weight GEMM's per-split partial sums; 0 when it is not split).
+int64_t conv2d_workspace(const Conv2dShape& s);
+
+// The CPU functions' contracts, in f32 on the device, enqueued on `stream`.
+// Implicit GEMM: the im2col gather happens while each tile is loaded, so the
+// forward needs no workspace.
+void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
+                    const Conv2dShape& s, Stream stream);
+// Deterministic: dweight splits the N*OH*OW reduction across blocks and adds
+// the partial sums in a fixed order in a second pass; no float atomics.
+void conv2d_backward(const float* x, const float* weight, const float* dy, float* dx,
+                     float* dweight, float* dbias, float* workspace, const Conv2dShape& s,
+                     Stream stream);
+// The direct kernel, for shapes where conv2d_prefers_direct(s); needs no
+// workspace.
+void conv2d_forward_direct(const float* x, const float* weight, const float* bias, float* y,
+                           const Conv2dShape& s, Stream stream);
+
+}  // namespace cuda
 }  // namespace danlu::kernels

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "kernels/stream.h"
+
 namespace danlu::kernels {
 
 // x (planes, H, W) -> y (planes, OH, OW). Window (oy, ox) covers rows
@@ -44,4 +46,21 @@ template <class T> void adaptive_avg_pool2d_forward(const T* x, T* y, const Pool
 template <class T> void adaptive_avg_pool2d_backward(const T* dy, T* dx, const Pool2dShape& s);
 
 }  // namespace cpu
+
+// The CPU functions' contracts, in f32 on the device, enqueued on `stream`
+// (indices live on the device too). The backwards gather: each dx element
+// sums the windows that contain it in the CPU's order, so no atomics.
+namespace cuda {
+void max_pool2d_forward(const float* x, float* y, int64_t* indices, const Pool2dShape& s,
+                        Stream stream);
+void max_pool2d_backward(const float* dy, const int64_t* indices, float* dx,
+                         const Pool2dShape& s, Stream stream);
+void avg_pool2d_forward(const float* x, float* y, const Pool2dShape& s, bool count_include_pad,
+                        Stream stream);
+void avg_pool2d_backward(const float* dy, float* dx, const Pool2dShape& s,
+                         bool count_include_pad, Stream stream);
+void adaptive_avg_pool2d_forward(const float* x, float* y, const Pool2dShape& s, Stream stream);
+void adaptive_avg_pool2d_backward(const float* dy, float* dx, const Pool2dShape& s,
+                                  Stream stream);
+}  // namespace cuda
 }  // namespace danlu::kernels

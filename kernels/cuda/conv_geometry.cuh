@@ -1,0 +1,73 @@
+// What the conv2d kernels share: the spatial sizes as ints (coordinates are
+// compared and divided per element, and 32-bit integer division is several
+// times cheaper than 64-bit on a GPU; element offsets stay int64), and the
+// mixed-radix counter that walks a GEMM depth without dividing.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/error.h"
+#include "kernels/conv.h"
+#include "kernels/cuda/implicit_gemm.cuh"
+
+namespace danlu::kernels::cuda {
+
+struct Geometry {
+  int h, w, oh, ow, kh, kw;
+  int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+};
+
+inline Geometry geometry(const Conv2dShape& s) {
+  constexpr int64_t kMax = int64_t(1) << 30;  // sums of two coordinates still fit an int
+  const int64_t all[] = {s.h,        s.w,        s.oh,    s.ow,    s.kh,    s.kw,
+                         s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dil_h, s.dil_w,
+                         s.oh * s.ow, s.h * s.w, s.dil_h * s.kh, s.dil_w * s.kw};
+  for (int64_t v : all)
+    DANLU_CHECK(v < kMax, "conv2d (CUDA): spatial size ", v, " is too large (limit 2^30)");
+  return {int(s.h),        int(s.w),        int(s.oh),    int(s.ow),    int(s.kh),    int(s.kw),
+          int(s.stride_h), int(s.stride_w), int(s.pad_h), int(s.pad_w), int(s.dil_h), int(s.dil_w)};
+}
+
+// A depth index k written as digits (hi, mid, lo) of sizes (unbounded,
+// mid_size, lo_size), k = (hi * mid_size + mid) * lo_size + lo: e.g. (c, i, j)
+// over a filter or (n, oy, ox) over a batch of output planes. step() adds
+// igemm::kDepth with at most one carry per digit, since the step's own
+// digits are below the digit sizes.
+struct Digits {
+  int64_t hi = 0;
+  int mid = 0, lo = 0;
+  int64_t step_hi = 0;
+  int step_mid = 0, step_lo = 0;
+  int mid_size = 1, lo_size = 1;
+
+  __device__ static Digits of(int64_t k, int mid_size, int lo_size) {
+    Digits d;
+    const int64_t block = int64_t(mid_size) * lo_size;
+    d.mid_size = mid_size;
+    d.lo_size = lo_size;
+    d.hi = k / block;
+    const int rest = int(k % block);
+    d.mid = rest / lo_size;
+    d.lo = rest % lo_size;
+    d.step_hi = igemm::kDepth / block;
+    const int step_rest = int(igemm::kDepth % block);
+    d.step_mid = step_rest / lo_size;
+    d.step_lo = step_rest % lo_size;
+    return d;
+  }
+  __device__ void step() {
+    lo += step_lo;
+    mid += step_mid;
+    hi += step_hi;
+    if (lo >= lo_size) {
+      lo -= lo_size;
+      ++mid;
+    }
+    if (mid >= mid_size) {
+      mid -= mid_size;
+      ++hi;
+    }
+  }
+};
+
+}  // namespace danlu::kernels::cuda
