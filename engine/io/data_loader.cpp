@@ -13,7 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include "engine/cuda_memory.h"
 #include "engine/error.h"
+#include "engine/io/device_prefetch.h"
 #include "engine/random.h"
 
 namespace danlu::io {
@@ -40,14 +42,6 @@ uint64_t stream_seed(uint64_t seed, int64_t epoch, int64_t stream) {
                     static_cast<uint64_t>(stream));
 }
 
-// The one place a host batch goes to the training loop's device. With the
-// CUDA backend this becomes a pinned staging copy on the copy stream and an
-// event the compute stream waits on.
-Batch to_device(Batch host, Device device) {
-  if (device.is_cpu()) return host;
-  return {host.images.to(device), host.labels.to(device)};
-}
-
 }  // namespace
 
 struct Epoch::State {
@@ -65,6 +59,7 @@ struct Epoch::State {
   bool stop = false;
   std::exception_ptr error;
   std::vector<std::thread> workers;
+  std::unique_ptr<DevicePrefetcher> prefetch;  // set when batches go to a GPU
 
   ~State() {
     {
@@ -120,6 +115,22 @@ struct Epoch::State {
       batch_ready.notify_one();
     }
   }
+
+  // The next batch in host memory, built here or taken from the workers.
+  std::optional<Batch> next_host() {
+    if (workers.empty()) {
+      if (next_to_deliver >= plan->batches) return std::nullopt;
+      return build(next_to_deliver++);
+    }
+    std::unique_lock lock(mutex);
+    if (next_to_deliver >= plan->batches) return std::nullopt;
+    batch_ready.wait(lock, [&] { return error || ready.count(next_to_deliver); });
+    if (error) std::rethrow_exception(error);
+    Batch batch = std::move(ready.extract(next_to_deliver++).mapped());
+    lock.unlock();
+    slot_free.notify_all();
+    return batch;
+  }
 };
 
 Epoch::Epoch(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -129,21 +140,19 @@ Epoch::~Epoch() = default;
 
 int64_t Epoch::size() const { return state_->plan->batches; }
 
+// On a GPU the batch handed out was copied while the previous one trained,
+// and the one after it starts copying before this returns.
 std::optional<Batch> Epoch::next() {
   State& s = *state_;
-  const Device device = s.plan->options.device_;
-  if (s.workers.empty()) {
-    if (s.next_to_deliver >= s.plan->batches) return std::nullopt;
-    return to_device(s.build(s.next_to_deliver++), device);
+  if (!s.prefetch) return s.next_host();
+  if (!s.prefetch->pending()) {
+    std::optional<Batch> first = s.next_host();
+    if (!first) return std::nullopt;
+    s.prefetch->start(*first);
   }
-  std::unique_lock lock(s.mutex);
-  if (s.next_to_deliver >= s.plan->batches) return std::nullopt;
-  s.batch_ready.wait(lock, [&] { return s.error || s.ready.count(s.next_to_deliver); });
-  if (s.error) std::rethrow_exception(s.error);
-  Batch batch = std::move(s.ready.extract(s.next_to_deliver++).mapped());
-  lock.unlock();
-  s.slot_free.notify_all();
-  return to_device(std::move(batch), device);
+  Batch batch = s.prefetch->take();
+  if (std::optional<Batch> following = s.next_host()) s.prefetch->start(*following);
+  return batch;
 }
 
 DataLoader::DataLoader(const ImageDataset& data, DataLoaderOptions options) {
@@ -161,6 +170,7 @@ DataLoader::DataLoader(const ImageDataset& data, DataLoaderOptions options) {
   DANLU_CHECK(options.prefetch_batches_ >= 1, "DataLoader: prefetch_batches must be >= 1, got ",
               options.prefetch_batches_);
   validate(options.augmentation_, options.normalization_, x.size(1));
+  if (options.device_.is_cuda()) require_cuda_device(options.device_, "DataLoader");
   const int64_t n = data.size(), bs = options.batch_size_;
   const int64_t batches = options.drop_last_ ? n / bs : (n + bs - 1) / bs;
   plan_ = std::make_shared<const Plan>(Plan{data, std::move(options), batches});
@@ -183,6 +193,7 @@ Epoch DataLoader::epoch(int64_t e) const {
     for (int64_t i = 0; i < plan_->data.size(); ++i) state->order[i] = i;
   }
   state->window = std::max<int64_t>(opts.prefetch_batches_, opts.num_workers_);
+  if (opts.device_.is_cuda()) state->prefetch = std::make_unique<DevicePrefetcher>(opts.device_);
   const int64_t workers = std::min<int64_t>(opts.num_workers_, plan_->batches);
   Epoch epoch(std::move(state));  // from here on, its destructor joins the workers started
   for (int64_t w = 0; w < workers; ++w)
