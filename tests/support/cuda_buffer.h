@@ -26,7 +26,8 @@ template <class T>
 class DeviceBuffer {
  public:
   explicit DeviceBuffer(size_t n) : n_(n) {
-    DANLU_CUDA_CHECK(cudaMalloc(&data_, n_ * sizeof(T) + 1));
+    // The void** overload: cuda_runtime_api.h has no typed cudaMalloc<T>.
+    DANLU_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data_), n_ * sizeof(T) + 1));
     DANLU_CUDA_CHECK(cudaMemset(data_, 0, n_ * sizeof(T)));
     // The memset runs on the legacy stream, which the non-blocking compute
     // stream does not wait for: finish it before a kernel can touch the buffer.
