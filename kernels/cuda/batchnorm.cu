@@ -56,31 +56,33 @@ __device__ inline int64_t channel_of(int64_t i, int64_t C, int64_t S) { return (
 
 // Stage 1 of the batch statistics. Block (c, k) owns strip k of channel c:
 // thread t folds the positions k * blockDim + t + j * (chunks * blockDim) into
-// a Welford state (neighbouring threads read neighbouring addresses within a
-// run of S), the block merges the states and thread 0 writes
-// partial[k * C + c].
+// a Welford state of x - x[0, c, 0] (neighbouring threads read neighbouring
+// addresses within a run of S), the block merges the states and thread 0
+// writes partial[k * C + c].
 __global__ void partial_stats_kernel(const float* x, Welford* partial, int64_t N, int64_t C,
                                      int64_t S) {
   __shared__ Welford scratch[kWarpSize];
   const int64_t c = blockIdx.x, k = blockIdx.y;
+  const float shift = x[c * S];
   Welford w{};
   for_channel_values(N, C, S, c, k * blockDim.x + threadIdx.x,
                      static_cast<int64_t>(gridDim.y) * blockDim.x,
-                     [&](int64_t i) { welford_add(w, x[i]); });
+                     [&](int64_t i) { welford_add(w, x[i] - shift); });
   w = block_welford(w, scratch);
   if (threadIdx.x == 0) partial[k * C + c] = w;
 }
 
 // Stage 2 of the batch statistics. Thread c merges the chunks partials of
-// channel c in chunk order, in double, and writes what the CPU reference
-// writes: mean, invstd from the biased variance, and the running statistics
-// moved by momentum with the unbiased variance.
-__global__ void finalize_stats_kernel(const Welford* partial, int64_t chunks, int64_t C,
-                                      float* save_mean, float* save_invstd, float* running_mean,
-                                      float* running_var, double momentum, double eps) {
+// channel c in chunk order, in double, adds back stage 1's shift and writes
+// what the CPU reference writes: mean, invstd from the biased variance, and
+// the running statistics moved by momentum with the unbiased variance.
+__global__ void finalize_stats_kernel(const float* x, const Welford* partial, int64_t chunks,
+                                      int64_t C, int64_t S, float* save_mean, float* save_invstd,
+                                      float* running_mean, float* running_var, double momentum,
+                                      double eps) {
   const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (c >= C) return;
-  double count = 0.0, mean = 0.0, m2 = 0.0;
+  double count = 0.0, mean = 0.0, m2 = 0.0;  // of x - shift
   for (int64_t k = 0; k < chunks; ++k) {
     const Welford p = partial[k * C + c];
     if (p.count == 0.0f) continue;
@@ -89,6 +91,7 @@ __global__ void finalize_stats_kernel(const Welford* partial, int64_t chunks, in
     m2 += p.m2 + delta * delta * count * share;
     count = total;
   }
+  mean += x[c * S];
   save_mean[c] = static_cast<float>(mean);
   save_invstd[c] = static_cast<float>(1.0 / sqrt(m2 / count + eps));
   if (running_mean) {
@@ -216,8 +219,8 @@ void forward_train(bool relu, const float* x, const float* weight, const float* 
          dim3(static_cast<unsigned>(C), static_cast<unsigned>(chunks)), dim3(kThreads), 0,
          stream, x, partial, N, C, S);
   launch("batchnorm_finalize_stats", finalize_stats_kernel, dim3(blocks_for(C, kThreads)),
-         dim3(kThreads), 0, stream, partial, chunks, C, save_mean, save_invstd, running_mean,
-         running_var, momentum, eps);
+         dim3(kThreads), 0, stream, x, partial, chunks, C, S, save_mean, save_invstd,
+         running_mean, running_var, momentum, eps);
   DANLU_CUDA_CHECK(cudaFreeAsync(workspace, stream));
   normalize(relu, x, weight, bias, save_mean, save_invstd, y, N, C, S, stream);
 }

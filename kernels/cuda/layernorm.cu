@@ -21,8 +21,8 @@ constexpr int kColTile = 32;
 constexpr int kRowLanes = 8;
 constexpr int64_t kTargetBlocks = 1024;  // several per SM on a 132-SM H100
 
-// One team per row m: Welford over the row's D values (thread `lane` takes
-// d = lane, lane + team, ...), then y = (x - mean) * rstd * w + b over the
+// One team per row m: Welford over the row's D values minus its first
+// (thread `lane` takes d = lane, lane + team, ...), then y = (x - mean) * rstd * w + b over the
 // same elements; thread 0 writes mean[m] and rstd[m]. A warp whose row is
 // past M leaves at once; in block mode every row exists (grid = M), so all
 // threads reach the block barriers.
@@ -33,10 +33,11 @@ __global__ void forward_kernel(const float* x, const float* weight, const float*
   const RowTeam<WarpPerRow> t = row_team<WarpPerRow>();
   if (t.row >= M) return;
   const float* xr = x + t.row * D;
+  const float shift = D > 0 ? xr[0] : 0.0f;
   Welford w{};
-  for (int64_t d = t.lane; d < D; d += t.size) welford_add(w, xr[d]);
+  for (int64_t d = t.lane; d < D; d += t.size) welford_add(w, xr[d] - shift);
   w = team_welford<WarpPerRow>(w, scratch);
-  const float mu = w.mean;
+  const float mu = shift + w.mean;
   const float rs = static_cast<float>(1.0 / sqrt(static_cast<double>(w.m2) / D + eps));
   if (t.lane == 0) {
     mean[t.row] = mu;

@@ -1,8 +1,9 @@
 // Welford's running (count, mean, M2) statistics and their pairwise merge
 // (Chan et al.), for batch norm and layer norm. Unlike sum and sum of squares
-// they lose no precision when the mean is large against the spread (inputs
-// around 1e3 with unit variance), and merging partial states in a tree keeps
-// the error growth logarithmic.
+// they do not cancel catastrophically, and merging partial states in a tree
+// keeps the error growth logarithmic. Callers fold x - shift, with shift one
+// of the values being reduced: a float mean near 1e3 would only be known to
+// its ulp (6e-5), and every deviation from it with that absolute error.
 #pragma once
 
 #include <cuda_runtime.h>
