@@ -3,6 +3,8 @@
 #pragma once
 
 #include "engine/autograd.h"
+#include "engine/cuda_context.h"
+#include "engine/cuda_memory.h"
 #include "engine/device.h"
 #include "engine/error.h"
 #include "engine/ops/activation.h"
@@ -16,5 +18,6 @@
 #include "engine/ops/reduce.h"
 #include "engine/ops/shape.h"
 #include "engine/ops/softmax.h"
+#include "engine/profile.h"
 #include "engine/random.h"
 #include "engine/tensor.h"
