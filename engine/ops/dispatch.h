@@ -31,6 +31,12 @@ decltype(auto) dispatch_floating(DType dtype, const char* op, F&& f) {
   DANLU_FAIL(op, ": expected a floating tensor (f32 or f64), got ", dtype_name(dtype));
 }
 
+// CUDA kernels are f32 only; f64 is a CPU dtype (for gradient checks).
+inline void check_cuda_f32(const char* op, const Tensor& t) {
+  DANLU_CHECK(t.dtype() == DType::f32, op, ": CUDA ops are f32, got a ", dtype_name(t.dtype()),
+              " tensor on ", t.device().str(), "; convert with .to(DType::f32) or use the CPU");
+}
+
 inline void check_defined(const char* op, const Tensor& t, const char* what) {
   DANLU_CHECK(t.defined(), op, ": ", what, " is an undefined tensor");
 }
