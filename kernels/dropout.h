@@ -5,7 +5,10 @@
 
 #include <cstdint>
 
-namespace danlu::kernels::cpu {
+#include "kernels/stream.h"
+
+namespace danlu::kernels {
+namespace cpu {
 
 // y[i] = keep(i) ? x[i] * scale : 0, with scale = 1 / (1 - p) (0 when p == 1).
 // p is compared as a float, the type philox_uniform returns, on every backend.
@@ -18,4 +21,16 @@ template <class T>
 void dropout_backward(const T* dy /*(n)*/, T* dx /*(n)*/, int64_t n, float p, T scale,
                       uint64_t seed, uint64_t offset);
 
-}  // namespace danlu::kernels::cpu
+}  // namespace cpu
+
+// The same kernels on a GPU (f32, device pointers, enqueued on `stream`): the
+// mask for a given (seed, offset) equals the CPU's bit for bit.
+namespace cuda {
+
+void dropout_forward(const float* x, float* y, int64_t n, float p, float scale, uint64_t seed,
+                     uint64_t offset, Stream stream);
+void dropout_backward(const float* dy, float* dx, int64_t n, float p, float scale,
+                      uint64_t seed, uint64_t offset, Stream stream);
+
+}  // namespace cuda
+}  // namespace danlu::kernels

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "kernels/stream.h"
+
 namespace danlu::kernels {
 
 enum class BinaryOp { add, sub, mul, div };
@@ -45,4 +47,24 @@ void slab_extract(const T* whole, T* part, int64_t outer, int64_t rows, int64_t 
                   int64_t rows_total, int64_t row_start);
 
 }  // namespace cpu
+
+// The same kernels on a GPU (f32), enqueued on `stream`; pointers are device
+// memory. Results equal the CPU's bit for bit: every output is one operation
+// on its inputs (or a copy).
+namespace cuda {
+
+void binary(BinaryOp op, const float* a, const float* b, float* out, int64_t n, Stream stream);
+void binary_broadcast(BinaryOp op, const float* a, const float* b, float* out, int64_t n,
+                      const BroadcastIndex& index, Stream stream);
+void scale_shift(const float* x, float* y, int64_t n, float scale, float shift, Stream stream);
+void broadcast_copy(const float* a, float* out, int64_t n, const BroadcastIndex& index,
+                    Stream stream);
+void permute(const float* x, float* y, int ndim, const int64_t* x_sizes, const int* perm,
+             Stream stream);
+void slab_insert(const float* part, float* whole, int64_t outer, int64_t rows, int64_t inner,
+                 int64_t rows_total, int64_t row_start, Stream stream);
+void slab_extract(const float* whole, float* part, int64_t outer, int64_t rows, int64_t inner,
+                  int64_t rows_total, int64_t row_start, Stream stream);
+
+}  // namespace cuda
 }  // namespace danlu::kernels

@@ -4,7 +4,10 @@
 
 #include <cstdint>
 
-namespace danlu::kernels::cpu {
+#include "kernels/stream.h"
+
+namespace danlu::kernels {
+namespace cpu {
 
 // y[o, i] = sum_r x[o, r, i]; accumulates in double for f32 inputs.
 template <class T>
@@ -14,4 +17,18 @@ void sum_middle(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner);
 template <class T>
 void argmax_middle(const T* x, int64_t* y, int64_t outer, int64_t reduce, int64_t inner);
 
-}  // namespace danlu::kernels::cpu
+}  // namespace cpu
+
+// The same reductions on a GPU (f32, device pointers, enqueued on `stream`).
+// Sums accumulate in double along a reduction tree fixed by the shape alone,
+// so a given input gives the same bits on every run and every GPU; argmax
+// returns exactly the CPU's index, NaN handling included.
+namespace cuda {
+
+void sum_middle(const float* x, float* y, int64_t outer, int64_t reduce, int64_t inner,
+                Stream stream);
+void argmax_middle(const float* x, int64_t* y, int64_t outer, int64_t reduce, int64_t inner,
+                   Stream stream);
+
+}  // namespace cuda
+}  // namespace danlu::kernels

@@ -24,18 +24,31 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   const double scale = p == 1.0 ? 0.0 : 1.0 / (1.0 - p);
   const int64_t n = x.numel();
   Tensor y = empty_like(x);
-  dispatch_floating(x.dtype(), name, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::dropout_forward<T>(x.data<T>(), y.data<T>(), n, threshold,
-                                     static_cast<T>(scale), seed, offset);
-  });
+  if (x.device().is_cuda()) {
+    check_cuda_f32(name, x);
+    DANLU_CUDA_ONLY(kernels::cuda::dropout_forward(x.data<float>(), y.data<float>(), n, threshold,
+                                                   static_cast<float>(scale), seed, offset,
+                                                   stream_of(x)));
+  } else {
+    dispatch_floating(x.dtype(), name, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::dropout_forward<T>(x.data<T>(), y.data<T>(), n, threshold,
+                                       static_cast<T>(scale), seed, offset);
+    });
+  }
   return record(y, name, {x}, [=](const Tensor& grad) {
     Tensor dx = empty_like(grad);
-    dispatch_floating(grad.dtype(), name, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::dropout_backward<T>(grad.data<T>(), dx.data<T>(), n, threshold,
-                                        static_cast<T>(scale), seed, offset);
-    });
+    if (grad.device().is_cuda()) {
+      DANLU_CUDA_ONLY(kernels::cuda::dropout_backward(grad.data<float>(), dx.data<float>(), n,
+                                                      threshold, static_cast<float>(scale), seed,
+                                                      offset, stream_of(grad)));
+    } else {
+      dispatch_floating(grad.dtype(), name, [&](auto tag) {
+        using T = decltype(tag);
+        kernels::cpu::dropout_backward<T>(grad.data<T>(), dx.data<T>(), n, threshold,
+                                          static_cast<T>(scale), seed, offset);
+      });
+    }
     return std::vector<Tensor>{dx};
   });
 }

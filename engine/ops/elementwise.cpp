@@ -42,25 +42,45 @@ Tensor binary_forward(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same_kind(name, {&a, &b});
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = empty_with(shape, a);
+  const bool same = a.shape() == b.shape();
+  kernels::BroadcastIndex index;
+  index.ndim = shape.size();
+  for (int d = 0; d < shape.size(); ++d) index.sizes[d] = shape[d];
+  broadcast_strides(a.shape(), shape, index.a_strides);
+  broadcast_strides(b.shape(), shape, index.b_strides);
+  if (a.device().is_cuda()) {
+    check_cuda_f32(name, a);
+    DANLU_CUDA_ONLY(
+        if (same) {
+          kernels::cuda::binary(op, a.data<float>(), b.data<float>(), out.data<float>(),
+                                out.numel(), stream_of(a));
+        } else {
+          kernels::cuda::binary_broadcast(op, a.data<float>(), b.data<float>(),
+                                          out.data<float>(), out.numel(), index, stream_of(a));
+        });
+    return out;
+  }
   dispatch_floating(a.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
-    if (a.shape() == b.shape()) {
+    if (same) {
       kernels::cpu::binary<T>(op, a.data<T>(), b.data<T>(), out.data<T>(), out.numel());
-      return;
+    } else {
+      kernels::cpu::binary_broadcast<T>(op, a.data<T>(), b.data<T>(), out.data<T>(),
+                                        out.numel(), index);
     }
-    kernels::BroadcastIndex index;
-    index.ndim = shape.size();
-    for (int d = 0; d < shape.size(); ++d) index.sizes[d] = shape[d];
-    broadcast_strides(a.shape(), shape, index.a_strides);
-    broadcast_strides(b.shape(), shape, index.b_strides);
-    kernels::cpu::binary_broadcast<T>(op, a.data<T>(), b.data<T>(), out.data<T>(), out.numel(),
-                                      index);
   });
   return out;
 }
 
 Tensor scale_shift(const Tensor& x, double scale, double shift) {
   Tensor out = empty_like(x);
+  if (x.device().is_cuda()) {
+    check_cuda_f32("scale", x);
+    DANLU_CUDA_ONLY(kernels::cuda::scale_shift(x.data<float>(), out.data<float>(), x.numel(),
+                                               static_cast<float>(scale),
+                                               static_cast<float>(shift), stream_of(x)));
+    return out;
+  }
   dispatch_floating(x.dtype(), "scale", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::scale_shift<T>(x.data<T>(), out.data<T>(), x.numel(), static_cast<T>(scale),
@@ -91,10 +111,16 @@ Tensor broadcast_to(const Tensor& t, const Shape& shape) {
   index.ndim = shape.size();
   for (int d = 0; d < shape.size(); ++d) index.sizes[d] = shape[d];
   broadcast_strides(t.shape(), shape, index.a_strides);
-  dispatch_floating(t.dtype(), "broadcast_to", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::broadcast_copy<T>(t.data<T>(), out.data<T>(), out.numel(), index);
-  });
+  if (t.device().is_cuda()) {
+    check_cuda_f32("broadcast_to", t);
+    DANLU_CUDA_ONLY(kernels::cuda::broadcast_copy(t.data<float>(), out.data<float>(),
+                                                  out.numel(), index, stream_of(t)));
+  } else {
+    dispatch_floating(t.dtype(), "broadcast_to", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::broadcast_copy<T>(t.data<T>(), out.data<T>(), out.numel(), index);
+    });
+  }
   const Shape in_shape = t.shape();
   return record(out, "broadcast_to", {t}, [in_shape](const Tensor& g) {
     return std::vector<Tensor>{sum_to(g, in_shape)};

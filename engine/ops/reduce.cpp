@@ -1,5 +1,6 @@
-// sum/mean over dimensions: each reduced dimension is one pass of the
-// (outer, reduce, inner) kernel; the backward broadcasts the gradient back.
+// sum/mean over dimensions: each run of adjacent reduced dimensions is one
+// pass of the (outer, reduce, inner) kernel; the backward broadcasts the
+// gradient back.
 #include "engine/ops/reduce.h"
 
 #include <algorithm>
@@ -24,22 +25,39 @@ std::vector<int> normalize_dims(const std::vector<int64_t>& dims, int ndim, cons
   return out;
 }
 
-// Sum over `dims` keeping them as size-1 dimensions.
-Tensor sum_keepdim(const Tensor& x, const std::vector<int>& dims) {
-  Tensor cur = x;
-  for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
-    const int d = *it;
-    Shape out_shape = cur.shape();
-    out_shape[d] = 1;
-    Tensor next = empty_with(out_shape, cur);
-    dispatch_floating(cur.dtype(), "sum", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::sum_middle<T>(cur.data<T>(), next.data<T>(), cur.shape().numel(0, d),
-                                  cur.shape()[d], cur.shape().numel(d + 1, cur.dim()));
-    });
-    cur = next;
+// y[o, i] = sum_r x[o, r, i] on x's device.
+void sum_middle(const Tensor& x, const Tensor& y, int64_t outer, int64_t reduce, int64_t inner) {
+  if (x.device().is_cuda()) {
+    check_cuda_f32("sum", x);
+    DANLU_CUDA_ONLY(kernels::cuda::sum_middle(x.data<float>(), y.data<float>(), outer, reduce,
+                                              inner, stream_of(x)));
+    return;
   }
-  return dims.empty() ? x.detach().clone() : cur;
+  dispatch_floating(x.dtype(), "sum", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::sum_middle<T>(x.data<T>(), y.data<T>(), outer, reduce, inner);
+  });
+}
+
+// Sum over `dims` (sorted) keeping them as size-1 dimensions. A run of
+// adjacent dimensions is contiguous in memory, so each run is one pass of the
+// (outer, reduce, inner) kernel: a full reduction is a single pass.
+Tensor sum_keepdim(const Tensor& x, const std::vector<int>& dims) {
+  if (dims.empty()) return x.detach().clone();
+  Tensor cur = x;
+  for (size_t end = dims.size(); end > 0;) {
+    size_t begin = end - 1;
+    while (begin > 0 && dims[begin - 1] + 1 == dims[begin]) --begin;
+    const int first = dims[begin], last = dims[end - 1];
+    Shape out_shape = cur.shape();
+    for (int d = first; d <= last; ++d) out_shape[d] = 1;
+    Tensor next = empty_with(out_shape, cur);
+    sum_middle(cur, next, cur.shape().numel(0, first), cur.shape().numel(first, last + 1),
+               cur.shape().numel(last + 1, cur.dim()));
+    cur = next;
+    end = begin;
+  }
+  return cur;
 }
 
 // `g` (reduced shape) broadcast back to `shape`, times `scale`.
@@ -98,6 +116,13 @@ Tensor argmax(const Tensor& x, int64_t dim) {
   for (int k = 0; k < x.dim(); ++k)
     if (k != d) out_sizes.push_back(x.shape()[k]);
   Tensor out = Tensor::empty(Shape(out_sizes), TensorOptions(DType::i64).device(x.device()));
+  if (x.device().is_cuda()) {
+    check_cuda_f32("argmax", x);
+    DANLU_CUDA_ONLY(kernels::cuda::argmax_middle(x.data<float>(), out.data<int64_t>(),
+                                                 x.shape().numel(0, d), x.shape()[d],
+                                                 x.shape().numel(d + 1, x.dim()), stream_of(x)));
+    return out;
+  }
   dispatch_floating(x.dtype(), "argmax", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::argmax_middle<T>(x.data<T>(), out.data<int64_t>(), x.shape().numel(0, d),

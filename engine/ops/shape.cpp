@@ -1,6 +1,6 @@
 // Shape ops. reshape/flatten are views of contiguous data (no copy);
-// permute/transpose/concat copy through kernels, as DESIGN.md keeps the
-// engine free of general strides.
+// permute/transpose/concat copy through kernels (CPU or CUDA, by the
+// tensors' device), as DESIGN.md keeps the engine free of general strides.
 #include "engine/ops/shape.h"
 
 #include <numeric>
@@ -82,10 +82,16 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
     inverse[perm[d]] = d;
   }
   Tensor out = empty_with(Shape(out_sizes), x);
-  dispatch_floating(x.dtype(), "permute", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::permute<T>(x.data<T>(), out.data<T>(), x.dim(), x.shape().begin(), perm);
-  });
+  if (x.device().is_cuda()) {
+    check_cuda_f32("permute", x);
+    DANLU_CUDA_ONLY(kernels::cuda::permute(x.data<float>(), out.data<float>(), x.dim(),
+                                           x.shape().begin(), perm, stream_of(x)));
+  } else {
+    dispatch_floating(x.dtype(), "permute", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::permute<T>(x.data<T>(), out.data<T>(), x.dim(), x.shape().begin(), perm);
+    });
+  }
   return record(out, "permute", {x}, [inverse](const Tensor& g) {
     return std::vector<Tensor>{permute(g, inverse)};
   });
@@ -120,28 +126,42 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   out_shape[d] = total;
   const int64_t outer = out_shape.numel(0, d), inner = out_shape.numel(d + 1, out_shape.size());
   Tensor out = empty_with(out_shape, first);
+  if (first.device().is_cuda()) check_cuda_f32("concat", first);
   std::vector<int64_t> starts;
   int64_t start = 0;
-  dispatch_floating(first.dtype(), "concat", [&](auto tag) {
-    using T = decltype(tag);
-    for (const Tensor& x : xs) {
-      kernels::cpu::slab_insert<T>(x.data<T>(), out.data<T>(), outer, x.shape()[d], inner,
-                                   total, start);
-      starts.push_back(start);
-      start += x.shape()[d];
+  for (const Tensor& x : xs) {
+    if (x.device().is_cuda()) {
+      DANLU_CUDA_ONLY(kernels::cuda::slab_insert(x.data<float>(), out.data<float>(), outer,
+                                                 x.shape()[d], inner, total, start,
+                                                 stream_of(x)));
+    } else {
+      dispatch_floating(x.dtype(), "concat", [&](auto tag) {
+        using T = decltype(tag);
+        kernels::cpu::slab_insert<T>(x.data<T>(), out.data<T>(), outer, x.shape()[d], inner,
+                                     total, start);
+      });
     }
-  });
+    starts.push_back(start);
+    start += x.shape()[d];
+  }
   std::vector<Shape> shapes;
   for (const Tensor& x : xs) shapes.push_back(x.shape());
   return record(out, "concat", xs, [=](const Tensor& g) {
     std::vector<Tensor> grads;
     for (size_t k = 0; k < shapes.size(); ++k) {
       Tensor part = empty_with(shapes[k], g);
-      dispatch_floating(g.dtype(), "concat backward", [&](auto tag) {
-        using T = decltype(tag);
-        kernels::cpu::slab_extract<T>(g.data<T>(), part.data<T>(), outer, shapes[k][d], inner,
-                                      total, starts[k]);
-      });
+      if (g.device().is_cuda()) {
+        check_cuda_f32("concat backward", g);
+        DANLU_CUDA_ONLY(kernels::cuda::slab_extract(g.data<float>(), part.data<float>(), outer,
+                                                    shapes[k][d], inner, total, starts[k],
+                                                    stream_of(g)));
+      } else {
+        dispatch_floating(g.dtype(), "concat backward", [&](auto tag) {
+          using T = decltype(tag);
+          kernels::cpu::slab_extract<T>(g.data<T>(), part.data<T>(), outer, shapes[k][d], inner,
+                                        total, starts[k]);
+        });
+      }
       grads.push_back(part);
     }
     return grads;
