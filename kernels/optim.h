@@ -8,8 +8,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
-namespace danlu::kernels::cpu {
+#include "kernels/stream.h"
+
+namespace danlu::kernels {
+namespace cpu {
 
 // SGD:
 //   g = grad + weight_decay * p
@@ -96,4 +101,83 @@ void clip_grad_scale(T* grad, int64_t n, double coef);
 template <class T>
 void clip_grad_value(T* grad, int64_t n, double clip_value);
 
-}  // namespace danlu::kernels::cpu
+}  // namespace cpu
+
+// The same rules on a GPU (f32) as multi-tensor updates: one launch applies
+// a rule to every tensor of a param group. Each kernel rounds every operation
+// as the CPU loop above is written (no fused multiply-adds), and per-step
+// scalars are computed on the host in double exactly as the CPU does.
+namespace cuda {
+
+// One tensor of a fused launch, in device memory: the parameter's n elements,
+// its gradient and up to three state buffers (in the order each function
+// below lists; null where unused). `step` counts this parameter's updates
+// including the current one (a parameter that had no gradient on some steps
+// lags its group); `fresh` marks state created for this step (SGD starts its
+// momentum buffer from the gradient). The clipping functions use only
+// `param` (the gradient they read or rewrite) and `n`.
+struct FusedTensor {
+  float* param = nullptr;
+  const float* grad = nullptr;
+  float* state[3] = {nullptr, nullptr, nullptr};
+  int64_t n = 0;
+  int64_t step = 0;
+  bool fresh = false;
+};
+
+// Where a launch's table of tensors and chunks travels: a pinned host buffer
+// and a device buffer (an async copy on the launch's stream between them).
+// Kept from step to step, one per param group, so neither is allocated per
+// step; the host waits only if it would overwrite a copy still in flight.
+class FusedTable {
+ public:
+  FusedTable();
+  ~FusedTable();
+  FusedTable(const FusedTable&) = delete;
+  FusedTable& operator=(const FusedTable&) = delete;
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+using FusedTensors = std::vector<FusedTensor>;
+
+// state: {momentum_buffer (momentum != 0)}.
+void sgd_update(FusedTable& table, const FusedTensors& tensors, double lr, double momentum,
+                double dampening, double weight_decay, bool nesterov, Stream stream);
+// state: {exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad)}.
+void adam_update(FusedTable& table, const FusedTensors& tensors, double lr, double beta1,
+                 double beta2, double eps, double weight_decay, bool amsgrad, Stream stream);
+void adamw_update(FusedTable& table, const FusedTensors& tensors, double lr, double beta1,
+                  double beta2, double eps, double weight_decay, bool amsgrad, Stream stream);
+// state: {sum}.
+void adagrad_update(FusedTable& table, const FusedTensors& tensors, double lr, double lr_decay,
+                    double weight_decay, double eps, Stream stream);
+// state: {square_avg, acc_delta}.
+void adadelta_update(FusedTable& table, const FusedTensors& tensors, double lr, double rho,
+                     double eps, double weight_decay, Stream stream);
+// state: {square_avg, grad_avg (centered), momentum_buffer (momentum > 0)}.
+void rmsprop_update(FusedTable& table, const FusedTensors& tensors, double lr, double alpha,
+                    double eps, double weight_decay, bool centered, double momentum,
+                    Stream stream);
+// state: {exp_avg, exp_avg_sq} in the Adam phase, {momentum_buffer} in the SGD
+// phase. The Adam phase adds s.g and s.s over all tensors to *s_dot_g and
+// *s_dot_s (a deterministic two-pass reduction; the host waits for them).
+void swats_update(FusedTable& table, const FusedTensors& tensors, double lr, double beta1,
+                  double beta2, double eps, double weight_decay, bool sgd_phase, double sgd_lr,
+                  double* s_dot_g, double* s_dot_s, Stream stream);
+
+// sum |g|^p over all tensors (p finite) or max |g| (p = inf; NaN when any
+// element is NaN): one pass of per-chunk partial results, one pass that
+// combines them in chunk order; the host waits for the result.
+double clip_grad_norm_part(FusedTable& table, const FusedTensors& grads, double norm_type,
+                           Stream stream);
+void clip_grad_scale(FusedTable& table, const FusedTensors& grads, double coef, Stream stream);
+void clip_grad_value(FusedTable& table, const FusedTensors& grads, double clip_value,
+                     Stream stream);
+
+}  // namespace cuda
+}  // namespace danlu::kernels

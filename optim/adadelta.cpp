@@ -24,9 +24,15 @@ Adadelta::Adadelta(std::vector<ParamGroup> groups, AdadeltaOptions defaults)
 
 void Adadelta::step_group(size_t group, const std::vector<Slot>& slots) {
   const AdadeltaOptions& o = options(group);
+  const bool cuda = slots[0].param.device().is_cuda();
+  kernels::cuda::FusedTensors fused_tensors;
   for (const Slot& s : slots) {
     const Tensor square_avg = s.state.buffer("square_avg", s.param);
     const Tensor acc_delta = s.state.buffer("acc_delta", s.param);
+    if (cuda) {
+      fused_tensors.push_back(fused(s, {square_avg, acc_delta}));
+      continue;
+    }
     ops_detail::dispatch_floating(s.param.dtype(), "Adadelta", [&](auto tag) {
       using T = decltype(tag);
       kernels::cpu::adadelta_update<T>(s.param.data<T>(), s.grad.data<T>(), square_avg.data<T>(),
@@ -34,6 +40,10 @@ void Adadelta::step_group(size_t group, const std::vector<Slot>& slots) {
                                        o.eps_, o.weight_decay_);
     });
   }
+  if (cuda)
+    DANLU_CUDA_ONLY(kernels::cuda::adadelta_update(fused_table(group), fused_tensors, o.lr_,
+                                                   o.rho_, o.eps_, o.weight_decay_,
+                                                   ops_detail::stream_of(slots[0].param)));
 }
 
 }  // namespace danlu::optim

@@ -63,14 +63,42 @@ void Optimizer::step() {
       DANLU_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype(), name_,
                   ": parameter ", i, " of group ", g, " is ", p.str(), " but its gradient is ",
                   grad.str());
-      DANLU_CHECK(p.device().is_cpu(), name_, ": ", p.str(),
-                  " is not on the CPU; this build has CPU optimizer updates only");
+      if (!slots.empty())
+        DANLU_CHECK(p.device() == slots[0].param.device(), name_, ": param group ", g,
+                    " mixes devices (", slots[0].param.device().str(), " and ",
+                    p.device().str(), "); move the model to one device before stepping");
+      DANLU_CHECK(grad.device() == p.device(), name_, ": parameter ", i, " of group ", g,
+                  " is on ", p.device().str(), " but its gradient is on ", grad.device().str());
+      DANLU_CHECK(!p.device().is_cuda() || p.dtype() == DType::f32, name_, ": ", p.str(),
+                  ": CUDA optimizer updates are f32");
       ParamState& s = state_[g][i];
       ++s.step;
       slots.push_back({p, grad, s});
     }
     if (!slots.empty()) step_group(g, slots);
   }
+}
+
+#ifdef DANLU_WITH_CUDA
+kernels::cuda::FusedTable& Optimizer::fused_table(size_t group) {
+  if (fused_tables_.size() <= group) fused_tables_.resize(group + 1);
+  if (!fused_tables_[group]) fused_tables_[group] = std::make_shared<kernels::cuda::FusedTable>();
+  return *fused_tables_[group];
+}
+#endif
+
+kernels::cuda::FusedTensor Optimizer::fused(const Slot& slot, std::initializer_list<Tensor> state,
+                                            bool fresh) {
+  DANLU_CHECK(state.size() <= 3, "fused: a fused launch carries at most 3 state buffers");
+  kernels::cuda::FusedTensor t;
+  t.param = slot.param.data<float>();
+  t.grad = slot.grad.data<float>();
+  int k = 0;
+  for (const Tensor& buffer : state) t.state[k++] = data_or_null<float>(buffer);
+  t.n = slot.param.numel();
+  t.step = slot.state.step;
+  t.fresh = fresh;
+  return t;
 }
 
 void Optimizer::zero_grad() {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#include "kernels/optim.h"
 #include "optim/options.h"
 #include "schedulers/lr_target.h"
 
@@ -86,8 +87,15 @@ class Optimizer : public sched::LrTarget {
     Tensor grad;
     ParamState& state;  // step already counts this update
   };
-  // Applies the update rule to the parameters of `group` that have gradients.
+  // Applies the update rule to the parameters of `group` that have gradients,
+  // all on one device (step() checks): one fused launch when that is a GPU.
   virtual void step_group(size_t group, const std::vector<Slot>& slots) = 0;
+  // The CUDA side of step_group: the reusable table of group `group`'s fused
+  // launches (CUDA builds only), and a slot as a fused-launch tensor with its
+  // state buffers (undefined ones become null) in the kernel's order.
+  kernels::cuda::FusedTable& fused_table(size_t group);
+  static kernels::cuda::FusedTensor fused(const Slot& slot, std::initializer_list<Tensor> state,
+                                          bool fresh = false);
   ParamState& state(size_t group, size_t index) { return state_[group][index]; }
   void check_group(size_t group) const;
 
@@ -106,6 +114,9 @@ class Optimizer : public sched::LrTarget {
   std::string name_;
   std::vector<std::vector<Tensor>> params_;      // [group][i]
   std::vector<std::vector<ParamState>> state_;   // parallel to params_
+  // Per group, created at its first step on a GPU (shared_ptr: a CPU-only
+  // build never creates one, so it needs no FusedTable destructor).
+  std::vector<std::shared_ptr<kernels::cuda::FusedTable>> fused_tables_;
 };
 
 // An Optimizer whose groups each hold an `Options` (SGDOptions, AdamOptions,

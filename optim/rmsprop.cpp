@@ -26,10 +26,16 @@ RMSprop::RMSprop(std::vector<ParamGroup> groups, RMSpropOptions defaults)
 
 void RMSprop::step_group(size_t group, const std::vector<Slot>& slots) {
   const RMSpropOptions& o = options(group);
+  const bool cuda = slots[0].param.device().is_cuda();
+  kernels::cuda::FusedTensors fused_tensors;
   for (const Slot& s : slots) {
     const Tensor square_avg = s.state.buffer("square_avg", s.param);
     const Tensor grad_avg = o.centered_ ? s.state.buffer("grad_avg", s.param) : Tensor();
     const Tensor buf = o.momentum_ > 0.0 ? s.state.buffer("momentum_buffer", s.param) : Tensor();
+    if (cuda) {
+      fused_tensors.push_back(fused(s, {square_avg, grad_avg, buf}));
+      continue;
+    }
     ops_detail::dispatch_floating(s.param.dtype(), "RMSprop", [&](auto tag) {
       using T = decltype(tag);
       kernels::cpu::rmsprop_update<T>(s.param.data<T>(), s.grad.data<T>(), square_avg.data<T>(),
@@ -38,6 +44,11 @@ void RMSprop::step_group(size_t group, const std::vector<Slot>& slots) {
                                       o.momentum_);
     });
   }
+  if (cuda)
+    DANLU_CUDA_ONLY(kernels::cuda::rmsprop_update(fused_table(group), fused_tensors, o.lr_,
+                                                  o.alpha_, o.eps_, o.weight_decay_, o.centered_,
+                                                  o.momentum_,
+                                                  ops_detail::stream_of(slots[0].param)));
 }
 
 }  // namespace danlu::optim

@@ -25,11 +25,17 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions defaults)
 
 void SGD::step_group(size_t group, const std::vector<Slot>& slots) {
   const SGDOptions& o = options(group);
+  const bool cuda = slots[0].param.device().is_cuda();
+  kernels::cuda::FusedTensors fused_tensors;
   for (const Slot& s : slots) {
     // The kernel sets the buffer to the first gradient (PyTorch's clone of d_p).
     const bool momentum = o.momentum_ != 0.0;
     const bool first = momentum && !s.state.buffers.count("momentum_buffer");
     Tensor buf = momentum ? s.state.buffer("momentum_buffer", s.param) : Tensor();
+    if (cuda) {
+      fused_tensors.push_back(fused(s, {buf}, first));
+      continue;
+    }
     ops_detail::dispatch_floating(s.param.dtype(), "SGD", [&](auto tag) {
       using T = decltype(tag);
       kernels::cpu::sgd_update<T>(s.param.data<T>(), s.grad.data<T>(),
@@ -37,6 +43,11 @@ void SGD::step_group(size_t group, const std::vector<Slot>& slots) {
                                   o.momentum_, o.dampening_, o.weight_decay_, o.nesterov_, first);
     });
   }
+  if (cuda)
+    DANLU_CUDA_ONLY(kernels::cuda::sgd_update(fused_table(group), fused_tensors, o.lr_,
+                                              o.momentum_, o.dampening_, o.weight_decay_,
+                                              o.nesterov_,
+                                              ops_detail::stream_of(slots[0].param)));
 }
 
 }  // namespace danlu::optim

@@ -42,6 +42,8 @@ void SWATS::step_group(size_t group, const std::vector<Slot>& slots) {
   ++ph.step;
   const double rate = ph.switched ? ph.sgd_lr * (o.lr_ / ph.switch_lr) : 0.0;
   double s_dot_g = 0.0, s_dot_s = 0.0;
+  const bool cuda = slots[0].param.device().is_cuda();
+  kernels::cuda::FusedTensors fused_tensors;
   for (const Slot& s : slots) {
     Tensor m, v, buf;
     if (ph.switched) {
@@ -49,6 +51,10 @@ void SWATS::step_group(size_t group, const std::vector<Slot>& slots) {
     } else {
       m = s.state.buffer("exp_avg", s.param);
       v = s.state.buffer("exp_avg_sq", s.param);
+    }
+    if (cuda) {
+      fused_tensors.push_back(ph.switched ? fused(s, {buf}) : fused(s, {m, v}));
+      continue;
     }
     ops_detail::dispatch_floating(s.param.dtype(), "SWATS", [&](auto tag) {
       using T = decltype(tag);
@@ -58,6 +64,11 @@ void SWATS::step_group(size_t group, const std::vector<Slot>& slots) {
                                     s.state.step, ph.switched, rate, &s_dot_g, &s_dot_s);
     });
   }
+  if (cuda)
+    DANLU_CUDA_ONLY(kernels::cuda::swats_update(fused_table(group), fused_tensors, o.lr_,
+                                                o.betas_[0], o.betas_[1], o.eps_, o.weight_decay_,
+                                                ph.switched, rate, &s_dot_g, &s_dot_s,
+                                                ops_detail::stream_of(slots[0].param)));
   if (ph.switched || s_dot_g == 0.0) return;  // the paper updates lambda only when s.g != 0
   const double beta2 = o.betas_[1];
   const double gamma = s_dot_s / -s_dot_g;

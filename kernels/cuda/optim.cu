@@ -1,0 +1,447 @@
+// CUDA optimizer updates and gradient clipping as multi-tensor launches: one
+// launch per param group (see multi_tensor.cuh). Each rule is the CPU loop of
+// kernels/cpu/optim.cpp with every operation rounded on its own (__fadd_rn,
+// __fmul_rn, ... keep the compiler from fusing multiply-adds), the group's
+// scalars rounded to float once on the host as the CPU does, and the
+// per-tensor step constants computed on the host in double. The reductions
+// (SWATS's projections, the gradient norm) run in double in a fixed order.
+#include "kernels/optim.h"
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/multi_tensor.cuh"
+
+namespace danlu::kernels::cuda {
+
+namespace {
+
+constexpr int kWarp = 32;
+constexpr int kWarps = kChunkThreads / kWarp;
+constexpr unsigned kFullMask = 0xffffffffu;
+
+__device__ __forceinline__ float add(float a, float b) { return __fadd_rn(a, b); }
+__device__ __forceinline__ float sub(float a, float b) { return __fsub_rn(a, b); }
+__device__ __forceinline__ float mul(float a, float b) { return __fmul_rn(a, b); }
+__device__ __forceinline__ float quot(float a, float b) { return __fdiv_rn(a, b); }
+__device__ __forceinline__ float root(float a) { return __fsqrt_rn(a); }
+
+// ---- update rules: rule(row, i) updates element i of row's tensor -------------------
+
+// Row lists: param, grad, momentum_buffer.
+struct SgdRule {
+  float lr, momentum, damp, wd;
+  bool decay, use_momentum, nesterov;
+
+  __device__ void operator()(const Row& row, int64_t i) const {
+    float* p = row.list[0];
+    float g = row.list[1][i];
+    if (decay) g = add(g, mul(wd, p[i]));
+    if (use_momentum) {
+      float& buf = row.list[2][i];
+      buf = row.fresh ? g : add(mul(momentum, buf), mul(damp, g));
+      g = nesterov ? add(g, mul(momentum, buf)) : buf;
+    }
+    p[i] = sub(p[i], mul(lr, g));
+  }
+};
+
+// Row lists: param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq; Row::c =
+// {-lr / (1 - beta1^t), sqrt(1 - beta2^t)} for the tensor's step t. Adam adds
+// the L2 term to the gradient, AdamW (decoupled) scales the parameter first.
+struct AdamRule {
+  float b0, b1, b2, b3;  // beta1, 1 - beta1, beta2, 1 - beta2
+  float eps, wd, decay;
+  bool l2, decoupled, amsgrad;
+
+  __device__ void operator()(const Row& row, int64_t i) const {
+    float p = row.list[0][i];
+    float g = row.list[1][i];
+    if (decoupled) {
+      p = mul(p, decay);
+    } else if (l2) {
+      g = add(g, mul(wd, p));
+    }
+    float& m = row.list[2][i];
+    float& v = row.list[3][i];
+    m = add(mul(m, b0), mul(b1, g));
+    v = add(mul(v, b2), mul(mul(b3, g), g));
+    float second = v;
+    if (amsgrad) {
+      float& v_max = row.list[4][i];
+      v_max = v_max < v ? v : v_max;  // std::max's choice, NaN included
+      second = v_max;
+    }
+    const float denom = add(quot(root(second), row.c[1]), eps);
+    row.list[0][i] = add(p, quot(mul(row.c[0], m), denom));
+  }
+};
+
+// Row lists: param, grad, sum; Row::c[0] = -lr / (1 + (t - 1) * lr_decay).
+struct AdagradRule {
+  float wd, eps;
+  bool decay;
+
+  __device__ void operator()(const Row& row, int64_t i) const {
+    float* p = row.list[0];
+    float g = row.list[1][i];
+    if (decay) g = add(g, mul(wd, p[i]));
+    float& sum = row.list[2][i];
+    sum = add(sum, mul(g, g));
+    p[i] = add(p[i], quot(mul(row.c[0], g), add(root(sum), eps)));
+  }
+};
+
+// Row lists: param, grad, square_avg, acc_delta.
+struct AdadeltaRule {
+  float rho, one_rho, eps, neg_lr, wd;
+  bool decay;
+
+  __device__ void operator()(const Row& row, int64_t i) const {
+    float* p = row.list[0];
+    float g = row.list[1][i];
+    if (decay) g = add(g, mul(wd, p[i]));
+    float& sq = row.list[2][i];
+    float& acc = row.list[3][i];
+    sq = add(mul(sq, rho), mul(mul(one_rho, g), g));
+    const float delta = mul(quot(root(add(acc, eps)), root(add(sq, eps))), g);
+    acc = add(mul(acc, rho), mul(mul(one_rho, delta), delta));
+    p[i] = add(p[i], mul(neg_lr, delta));
+  }
+};
+
+// Row lists: param, grad, square_avg, grad_avg (centered), momentum_buffer.
+struct RmspropRule {
+  float alpha, one_alpha, eps, neg_lr, wd, momentum;
+  bool decay, centered, use_momentum;
+
+  __device__ void operator()(const Row& row, int64_t i) const {
+    float* p = row.list[0];
+    float g = row.list[1][i];
+    if (decay) g = add(g, mul(wd, p[i]));
+    float& sq = row.list[2][i];
+    sq = add(mul(sq, alpha), mul(mul(one_alpha, g), g));
+    float avg;
+    if (centered) {
+      float& ga = row.list[3][i];
+      ga = add(mul(ga, alpha), mul(one_alpha, g));
+      avg = root(sub(sq, mul(ga, ga)));
+    } else {
+      avg = root(sq);
+    }
+    avg = add(avg, eps);
+    if (use_momentum) {
+      float& buf = row.list[4][i];
+      buf = add(mul(buf, momentum), quot(g, avg));
+      p[i] = add(p[i], mul(neg_lr, buf));
+    } else {
+      p[i] = add(p[i], quot(mul(neg_lr, g), avg));
+    }
+  }
+};
+
+// SWATS's SGD phase. Row lists: param, grad, momentum_buffer.
+struct SwatsSgdRule {
+  float beta1, wd, neg_rate;
+  bool decay;
+
+  __device__ void operator()(const Row& row, int64_t i) const {
+    float* p = row.list[0];
+    float g = row.list[1][i];
+    if (decay) g = add(g, mul(wd, p[i]));
+    float& buf = row.list[2][i];
+    buf = add(mul(beta1, buf), g);
+    p[i] = add(p[i], mul(neg_rate, buf));
+  }
+};
+
+// SWATS's Adam phase for one element; returns the step s and sets *g_out to
+// the gradient it used. Row lists: param, grad, exp_avg, exp_avg_sq; Row::c[0]
+// = -lr * sqrt(1 - beta2^t) / (1 - beta1^t).
+struct SwatsAdamRule {
+  float beta1, one_beta1, beta2, one_beta2, eps, wd;
+  bool decay;
+
+  __device__ float operator()(const Row& row, int64_t i, float* g_out) const {
+    float* p = row.list[0];
+    float g = row.list[1][i];
+    if (decay) g = add(g, mul(wd, p[i]));
+    float& m = row.list[2][i];
+    float& v = row.list[3][i];
+    m = add(mul(beta1, m), mul(one_beta1, g));
+    v = add(mul(beta2, v), mul(mul(one_beta2, g), g));
+    const float s = quot(mul(row.c[0], m), add(root(v), eps));
+    p[i] = add(p[i], s);
+    *g_out = g;
+    return s;
+  }
+};
+
+// ---- deterministic block reductions in double ----------------------------------------
+
+struct Sum {
+  __device__ double operator()(double a, double b) const { return a + b; }
+};
+// max that returns NaN when either side is NaN (the CPU's inf-norm).
+struct NanMax {
+  __device__ double operator()(double a, double b) const {
+    return isnan(a) || isnan(b) ? NAN : (a > b ? a : b);
+  }
+};
+
+// Combines the 512 threads' values (every thread calls it, with the block's
+// __shared__ double[16]); identity 0 fits both Sum and NanMax of |g| terms.
+// The result is valid in warp 0. The butterfly and the warp order fix the
+// combination order.
+template <class Combine>
+__device__ __forceinline__ double block_reduce(double v, double* warp_vals, Combine combine) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    v = combine(v, __shfl_xor_sync(kFullMask, v, offset));
+  if (threadIdx.x % kWarp == 0) warp_vals[threadIdx.x / kWarp] = v;
+  __syncthreads();
+  if (threadIdx.x < kWarp) {
+    v = threadIdx.x < kWarps ? warp_vals[threadIdx.x] : 0.0;
+    for (int offset = kWarp / 2; offset > 0; offset /= 2)
+      v = combine(v, __shfl_xor_sync(kFullMask, v, offset));
+  }
+  return v;
+}
+
+// The element range of block b's chunk.
+struct ChunkRange {
+  Row row;
+  int64_t begin, end;
+};
+__device__ __forceinline__ ChunkRange chunk_range(const Table& table) {
+  const ChunkRef ref = table.chunks[blockIdx.x];
+  const Row row = table.rows[ref.row];
+  const int64_t begin = static_cast<int64_t>(ref.chunk) * kChunk;
+  return {row, begin, begin + kChunk < row.n ? begin + kChunk : row.n};
+}
+
+// SWATS Adam phase: block b updates chunk b (thread t takes elements begin +
+// t, + 512, ...) and writes its chunk's sums of s*g and s*s (in double) to
+// partial[b] and partial[chunks + b].
+__global__ void swats_adam_kernel(Table table, SwatsAdamRule rule, double* partial) {
+  __shared__ double warp_sg[kWarps];
+  __shared__ double warp_ss[kWarps];
+  const ChunkRange r = chunk_range(table);
+  double sg = 0.0, ss = 0.0;
+  for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kChunkThreads) {
+    float g;
+    const double s = rule(r.row, i, &g);
+    sg += s * static_cast<double>(g);
+    ss += s * s;
+  }
+  sg = block_reduce(sg, warp_sg, Sum());
+  ss = block_reduce(ss, warp_ss, Sum());
+  if (threadIdx.x == 0) {
+    partial[blockIdx.x] = sg;
+    partial[table.num_chunks + blockIdx.x] = ss;
+  }
+}
+
+enum class NormKind { one, two, inf, other };
+
+// Block b adds |g|^p over chunk b's gradient elements (max |g| for the inf
+// norm), thread t taking elements begin + t, + 512, ...; writes partial[b].
+__global__ void norm_part_kernel(Table table, NormKind kind, double p, double* partial) {
+  __shared__ double warp_vals[kWarps];
+  const ChunkRange r = chunk_range(table);
+  const float* g = r.row.list[0];
+  double acc = 0.0;
+  for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kChunkThreads) {
+    const double a = fabs(static_cast<double>(g[i]));
+    switch (kind) {
+      case NormKind::inf: acc = NanMax()(acc, a); break;
+      case NormKind::two: acc += a * a; break;
+      case NormKind::one: acc += a; break;
+      case NormKind::other: acc += pow(a, p); break;
+    }
+  }
+  acc = kind == NormKind::inf ? block_reduce(acc, warp_vals, NanMax())
+                              : block_reduce(acc, warp_vals, Sum());
+  if (threadIdx.x == 0) partial[blockIdx.x] = acc;
+}
+
+// Second pass: block k combines partial[k * count .. (k + 1) * count) (thread
+// t takes entries t, t + 512, ... in order) and writes out[k].
+template <class Combine>
+__global__ void combine_partials_kernel(const double* partial, int64_t count, double* out) {
+  __shared__ double warp_vals[kWarps];
+  const double* mine = partial + blockIdx.x * count;
+  double acc = 0.0;
+  for (int64_t i = threadIdx.x; i < count; i += kChunkThreads) acc = Combine()(acc, mine[i]);
+  acc = block_reduce(acc, warp_vals, Combine());
+  if (threadIdx.x == 0) out[blockIdx.x] = acc;
+}
+
+// Launches `first(partial)` over the table's chunks, which writes
+// `components` arrays of num_chunks partial results, combines each array in
+// chunk order and returns the `components` results to the host.
+template <class Combine, class First>
+void reduce_to_host(const Table& t, int components, double* results, Stream stream,
+                    First first) {
+  const int64_t count = t.num_chunks;
+  double* partial = nullptr;
+  DANLU_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial),
+                                   static_cast<size_t>(components * (count + 1)) * sizeof(double),
+                                   stream));
+  double* out = partial + components * count;
+  first(partial);
+  launch("combine_partials", combine_partials_kernel<Combine>, static_cast<unsigned>(components),
+         kChunkThreads, 0, stream, partial, count, out);
+  DANLU_CUDA_CHECK(cudaMemcpyAsync(results, out, components * sizeof(double),
+                                   cudaMemcpyDeviceToHost, stream));
+  DANLU_CUDA_CHECK(cudaFreeAsync(partial, stream));
+  DANLU_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+float to_float(double v) { return static_cast<float>(v); }
+
+// Adam's per-tensor constants, as the CPU's AdamStep.
+auto adam_constants(double lr, double beta1, double beta2) {
+  return [=](const FusedTensor& t, float* c) {
+    const double step = static_cast<double>(t.step);
+    c[0] = to_float(-(lr / (1.0 - std::pow(beta1, step))));
+    c[1] = to_float(std::sqrt(1.0 - std::pow(beta2, step)));
+  };
+}
+
+AdamRule adam_rule(double lr, double beta1, double beta2, double eps, double weight_decay,
+                   bool decoupled, bool amsgrad) {
+  return {to_float(beta1), to_float(1.0 - beta1), to_float(beta2), to_float(1.0 - beta2),
+          to_float(eps),   to_float(weight_decay), to_float(1.0 - lr * weight_decay),
+          !decoupled && weight_decay != 0.0, decoupled, amsgrad};
+}
+
+}  // namespace
+
+void sgd_update(FusedTable& table, const FusedTensors& tensors, double lr, double momentum,
+                double dampening, double weight_decay, bool nesterov, Stream stream) {
+  const SgdRule rule{to_float(lr), to_float(momentum), to_float(1.0 - dampening),
+                     to_float(weight_decay), weight_decay != 0.0, momentum != 0.0, nesterov};
+  multi_tensor_apply("sgd_update", table, rows_of(tensors, no_constants), rule, stream);
+}
+
+void adam_update(FusedTable& table, const FusedTensors& tensors, double lr, double beta1,
+                 double beta2, double eps, double weight_decay, bool amsgrad, Stream stream) {
+  multi_tensor_apply("adam_update", table, rows_of(tensors, adam_constants(lr, beta1, beta2)),
+                     adam_rule(lr, beta1, beta2, eps, weight_decay, false, amsgrad), stream);
+}
+
+void adamw_update(FusedTable& table, const FusedTensors& tensors, double lr, double beta1,
+                  double beta2, double eps, double weight_decay, bool amsgrad, Stream stream) {
+  multi_tensor_apply("adamw_update", table, rows_of(tensors, adam_constants(lr, beta1, beta2)),
+                     adam_rule(lr, beta1, beta2, eps, weight_decay, true, amsgrad), stream);
+}
+
+void adagrad_update(FusedTable& table, const FusedTensors& tensors, double lr, double lr_decay,
+                    double weight_decay, double eps, Stream stream) {
+  const auto constants = [=](const FusedTensor& t, float* c) {
+    c[0] = to_float(-(lr / (1.0 + static_cast<double>(t.step - 1) * lr_decay)));
+  };
+  const AdagradRule rule{to_float(weight_decay), to_float(eps), weight_decay != 0.0};
+  multi_tensor_apply("adagrad_update", table, rows_of(tensors, constants), rule, stream);
+}
+
+void adadelta_update(FusedTable& table, const FusedTensors& tensors, double lr, double rho,
+                     double eps, double weight_decay, Stream stream) {
+  const AdadeltaRule rule{to_float(rho),  to_float(1.0 - rho),    to_float(eps),
+                          to_float(-lr),  to_float(weight_decay), weight_decay != 0.0};
+  multi_tensor_apply("adadelta_update", table, rows_of(tensors, no_constants), rule, stream);
+}
+
+void rmsprop_update(FusedTable& table, const FusedTensors& tensors, double lr, double alpha,
+                    double eps, double weight_decay, bool centered, double momentum,
+                    Stream stream) {
+  const RmspropRule rule{to_float(alpha),        to_float(1.0 - alpha), to_float(eps),
+                         to_float(-lr),          to_float(weight_decay), to_float(momentum),
+                         weight_decay != 0.0,    centered,               momentum > 0.0};
+  multi_tensor_apply("rmsprop_update", table, rows_of(tensors, no_constants), rule, stream);
+}
+
+void swats_update(FusedTable& table, const FusedTensors& tensors, double lr, double beta1,
+                  double beta2, double eps, double weight_decay, bool sgd_phase, double sgd_lr,
+                  double* s_dot_g, double* s_dot_s, Stream stream) {
+  if (sgd_phase) {
+    const SwatsSgdRule rule{to_float(beta1), to_float(weight_decay),
+                            to_float(-(1.0 - beta1) * sgd_lr), weight_decay != 0.0};
+    multi_tensor_apply("swats_sgd_update", table, rows_of(tensors, no_constants), rule, stream);
+    return;
+  }
+  const auto constants = [=](const FusedTensor& t, float* c) {
+    const double step = static_cast<double>(t.step);
+    const double bc1 = 1.0 - std::pow(beta1, step), bc2 = 1.0 - std::pow(beta2, step);
+    c[0] = to_float(-lr * std::sqrt(bc2) / bc1);
+  };
+  const SwatsAdamRule rule{to_float(beta1),     to_float(1.0 - beta1), to_float(beta2),
+                           to_float(1.0 - beta2), to_float(eps),        to_float(weight_decay),
+                           weight_decay != 0.0};
+  const Table t = upload(table, rows_of(tensors, constants), stream);
+  if (t.num_chunks == 0) return;
+  double dots[2];
+  reduce_to_host<Sum>(t, 2, dots, stream, [&](double* partial) {
+    launch("swats_adam_update", swats_adam_kernel, static_cast<unsigned>(t.num_chunks),
+           kChunkThreads, 0, stream, t, rule, partial);
+  });
+  *s_dot_g += dots[0];
+  *s_dot_s += dots[1];
+}
+
+double clip_grad_norm_part(FusedTable& table, const FusedTensors& grads, double norm_type,
+                           Stream stream) {
+  const Table t = upload(table, rows_of(grads, no_constants), stream);
+  if (t.num_chunks == 0) return 0.0;
+  const NormKind kind = std::isinf(norm_type) ? NormKind::inf
+                        : norm_type == 2.0    ? NormKind::two
+                        : norm_type == 1.0    ? NormKind::one
+                                              : NormKind::other;
+  double result = 0.0;
+  const auto first = [&](double* partial) {
+    launch("clip_grad_norm_part", norm_part_kernel, static_cast<unsigned>(t.num_chunks),
+           kChunkThreads, 0, stream, t, kind, norm_type, partial);
+  };
+  if (kind == NormKind::inf) {
+    reduce_to_host<NanMax>(t, 1, &result, stream, first);
+  } else {
+    reduce_to_host<Sum>(t, 1, &result, stream, first);
+  }
+  return result;
+}
+
+namespace {
+
+// Row lists: the gradient.
+struct ScaleRule {
+  float coef;
+  __device__ void operator()(const Row& row, int64_t i) const {
+    row.list[0][i] = mul(row.list[0][i], coef);
+  }
+};
+
+// Row lists: the gradient; comparisons with NaN are false, so NaN stays.
+struct ClampRule {
+  float lo, hi;
+  __device__ void operator()(const Row& row, int64_t i) const {
+    const float g = row.list[0][i];
+    row.list[0][i] = g < lo ? lo : (g > hi ? hi : g);
+  }
+};
+
+}  // namespace
+
+void clip_grad_scale(FusedTable& table, const FusedTensors& grads, double coef, Stream stream) {
+  multi_tensor_apply("clip_grad_scale", table, rows_of(grads, no_constants),
+                     ScaleRule{to_float(coef)}, stream);
+}
+
+void clip_grad_value(FusedTable& table, const FusedTensors& grads, double clip_value,
+                     Stream stream) {
+  const float hi = to_float(clip_value);
+  multi_tensor_apply("clip_grad_value", table, rows_of(grads, no_constants), ClampRule{-hi, hi},
+                     stream);
+}
+
+}  // namespace danlu::kernels::cuda
