@@ -170,7 +170,9 @@ LoadReport Module::load_state_dict(const StateDict& dict, bool strict) {
   for (const auto& [key, t] : walk.out) {
     const Tensor* src = dict.find(key);
     if (!src || !src->defined() || src->shape() != t.shape()) continue;
-    Tensor value = src->to(t.device()).to(t.dtype());
+    // Convert the dtype on the host side of the move: GPU tensors are f32.
+    Tensor value = t.device().is_cpu() ? src->to(t.device()).to(t.dtype())
+                                       : src->to(t.dtype()).to(t.device());
     if (value.raw_data() == t.raw_data()) continue;  // loading a module's own state
     Tensor(t).copy_(value);
   }

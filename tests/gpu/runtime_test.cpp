@@ -1,9 +1,10 @@
 // The CUDA runtime under every kernel: tensors moved to a GPU and back bit
 // for bit (every dtype, NaN/inf/denormals, sizes across the staging chunks),
 // factories and in-place writes on a GPU, the pool's usage counters and peak
-// reset, the out-of-memory message, a Module moved there and back, batches
-// prefetched by the DataLoader; and, on a machine without a GPU, that every
-// entry point says so in one line instead of crashing or printing.
+// reset, the out-of-memory message, a Module moved there and back (and
+// loading f64 host state into it), batches prefetched by the DataLoader;
+// and, on a machine without a GPU, that every entry point says so in one
+// line instead of crashing or printing.
 #include <gtest/gtest.h>
 
 #include <cuda_runtime_api.h>
@@ -181,6 +182,19 @@ TEST(CudaRuntime, AModuleMovesToTheGpuAndBack) {
   for (size_t i = 0; i < params.size(); ++i) {
     EXPECT_TRUE(params[i].device().is_cpu());
     EXPECT_EQ(bytes_of(params[i]), original[i]) << "parameter " << i;
+  }
+
+  // f64 state from the host loads into f32 parameters on the GPU.
+  nn::Linear on_gpu(7, 5);
+  on_gpu.to(gpu);
+  nn::Linear f64_source(7, 5);
+  f64_source.to(DType::f64);
+  on_gpu.load_state_dict(f64_source.state_dict());
+  const std::vector<Tensor> loaded = on_gpu.parameters(), source = f64_source.parameters();
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    EXPECT_EQ(loaded[i].device(), gpu);
+    EXPECT_EQ(loaded[i].dtype(), DType::f32);
+    EXPECT_EQ(bytes_of(loaded[i]), bytes_of(source[i].to(DType::f32))) << "parameter " << i;
   }
 }
 
