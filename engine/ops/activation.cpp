@@ -15,19 +15,32 @@ namespace {
 Tensor activation(const Tensor& x, Activation act, double alpha, const char* name) {
   check_defined(name, x, "input");
   Tensor y = empty_like(x);
-  dispatch_floating(x.dtype(), name, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::activation_forward<T>(act, x.data<T>(), y.data<T>(), x.numel(),
-                                        static_cast<T>(alpha));
-  });
+  if (x.device().is_cuda()) {
+    check_cuda_f32(name, x);
+    DANLU_CUDA_ONLY(kernels::cuda::activation_forward(act, x.data<float>(), y.data<float>(),
+                                                      x.numel(), static_cast<float>(alpha),
+                                                      stream_of(x)));
+  } else {
+    dispatch_floating(x.dtype(), name, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::activation_forward<T>(act, x.data<T>(), y.data<T>(), x.numel(),
+                                          static_cast<T>(alpha));
+    });
+  }
   Tensor saved = kernels::backward_uses_output(act) ? y.detach() : x.detach();
   return record(y, name, {x}, [saved, act, alpha, name](const Tensor& g) {
     Tensor dx = empty_like(g);
-    dispatch_floating(g.dtype(), name, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::activation_backward<T>(act, saved.data<T>(), g.data<T>(), dx.data<T>(),
-                                           g.numel(), static_cast<T>(alpha));
-    });
+    if (g.device().is_cuda()) {
+      DANLU_CUDA_ONLY(kernels::cuda::activation_backward(
+          act, saved.data<float>(), g.data<float>(), dx.data<float>(), g.numel(),
+          static_cast<float>(alpha), stream_of(g)));
+    } else {
+      dispatch_floating(g.dtype(), name, [&](auto tag) {
+        using T = decltype(tag);
+        kernels::cpu::activation_backward<T>(act, saved.data<T>(), g.data<T>(), dx.data<T>(),
+                                             g.numel(), static_cast<T>(alpha));
+      });
+    }
     return std::vector<Tensor>{dx};
   });
 }

@@ -1,5 +1,6 @@
 // Losses. cross_entropy is one fused kernel each way (log-softmax + NLL with
-// label smoothing); mse_loss is composed from elementwise ops and reductions.
+// label smoothing); mse_loss is composed from elementwise ops and reductions,
+// which run on either device.
 #include "engine/ops/loss.h"
 
 #include "engine/ops/dispatch.h"
@@ -22,8 +23,22 @@ Tensor reduce_losses(const Tensor& losses, Reduction reduction) {
   DANLU_FAIL("unknown Reduction");
 }
 
+// The mean or sum of per-row losses on a GPU: the loss kernels' own
+// fixed-order reduction, so the loss repeats bit for bit.
+Tensor reduce_losses_cuda(const Tensor& losses, Reduction reduction) {
+  if (reduction == Reduction::none) return losses;
+  const int64_t N = losses.numel();
+  const double scale = reduction == Reduction::mean ? 1.0 / static_cast<double>(N) : 1.0;
+  Tensor out = empty_with(Shape{}, losses);
+  DANLU_CUDA_ONLY(kernels::cuda::softmax_xent_reduce(losses.data<float>(), N, scale,
+                                                     out.data<float>(), stream_of(losses)));
+  return out;
+}
+
 // Reads the targets on the host: the kernels index logits with them, so an
-// out-of-range class must stop here with a message rather than read wild memory.
+// out-of-range class must stop here with a message rather than read wild
+// memory. Targets on a GPU are not read back (that would wait for the
+// device every step); the CUDA kernel gives their rows a NaN loss instead.
 void check_targets(const Tensor& logits, const Tensor& target) {
   const int64_t C = logits.shape()[1];
   const int64_t* t = target.data<int64_t>();
@@ -51,17 +66,26 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target,
   const double smoothing = options.label_smoothing;
   DANLU_CHECK(smoothing >= 0.0 && smoothing <= 1.0, name, ": label_smoothing must be in [0, 1], got ",
               smoothing);
-  check_targets(logits, target);
+  const bool cuda = logits.device().is_cuda();
+  if (cuda)
+    check_cuda_f32(name, logits);
+  else
+    check_targets(logits, target);
 
   const int64_t N = logits.shape()[0], C = logits.shape()[1];
   Tensor losses = empty_with(Shape{N}, logits), lse = empty_with(Shape{N}, logits);
-  dispatch_floating(logits.dtype(), name, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::softmax_xent_forward<T>(logits.data<T>(), target.data<int64_t>(),
-                                          losses.data<T>(), lse.data<T>(), N, C, smoothing);
-  });
   Tensor out;
-  {
+  if (cuda) {
+    DANLU_CUDA_ONLY(kernels::cuda::softmax_xent_forward(
+        logits.data<float>(), target.data<int64_t>(), losses.data<float>(), lse.data<float>(), N,
+        C, smoothing, stream_of(logits)));
+    out = reduce_losses_cuda(losses, options.reduction);
+  } else {
+    dispatch_floating(logits.dtype(), name, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::softmax_xent_forward<T>(logits.data<T>(), target.data<int64_t>(),
+                                            losses.data<T>(), lse.data<T>(), N, C, smoothing);
+    });
     NoGradGuard no_grad;  // the node below covers the reduction too
     out = reduce_losses(losses, options.reduction);
   }
@@ -72,13 +96,20 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target,
     const int64_t stride = reduction == Reduction::none ? 1 : 0;
     const double scale = reduction == Reduction::mean ? 1.0 / static_cast<double>(N) : 1.0;
     Tensor dlogits = empty_like(saved_logits);
-    dispatch_floating(g.dtype(), name, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::softmax_xent_backward<T>(saved_logits.data<T>(),
-                                             saved_target.data<int64_t>(), lse.data<T>(),
-                                             g.data<T>(), stride, scale, dlogits.data<T>(), N, C,
-                                             smoothing);
-    });
+    if (g.device().is_cuda()) {
+      DANLU_CUDA_ONLY(kernels::cuda::softmax_xent_backward(
+          saved_logits.data<float>(), saved_target.data<int64_t>(), lse.data<float>(),
+          g.data<float>(), stride, scale, dlogits.data<float>(), N, C, smoothing,
+          stream_of(g)));
+    } else {
+      dispatch_floating(g.dtype(), name, [&](auto tag) {
+        using T = decltype(tag);
+        kernels::cpu::softmax_xent_backward<T>(saved_logits.data<T>(),
+                                               saved_target.data<int64_t>(), lse.data<T>(),
+                                               g.data<T>(), stride, scale, dlogits.data<T>(), N,
+                                               C, smoothing);
+      });
+    }
     return std::vector<Tensor>{dlogits};
   });
 }

@@ -16,6 +16,15 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                   const Tensor& weight, const Tensor& bias, bool training,
                   double momentum = 0.1, double eps = 1e-5);
 
+// relu(batch_norm(...)) as one op: the same arguments, running-statistics
+// update and saved statistics, one pass over the output on a GPU, and a
+// backward that applies ReLU's mask (read from the output) inside batch
+// norm's. nn::Sequential uses it where a BatchNorm is directly followed by
+// a ReLU.
+Tensor batch_norm_relu(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                       const Tensor& weight, const Tensor& bias, bool training,
+                       double momentum = 0.1, double eps = 1e-5);
+
 // Normalises over the last normalized_shape.size() dims (biased variance);
 // weight/bias have shape normalized_shape and may be undefined.
 Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
