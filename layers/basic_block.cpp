@@ -31,7 +31,7 @@ BasicBlock::BasicBlock(const BasicBlockOptions& opts) : Module("BasicBlock"), op
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor out = relu->forward(bn1->forward(conv1->forward(x)));
+  Tensor out = bn1->forward_relu(conv1->forward(x));
   out = bn2->forward(conv2->forward(out));
   const Tensor identity = downsample ? downsample->forward(x) : x;
   return relu->forward(out + identity);

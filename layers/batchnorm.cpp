@@ -1,5 +1,5 @@
 // BatchNorm: buffers, the num_batches_tracked counter and the momentum it
-// implies, and the forward call into ops::batch_norm.
+// implies, and the forward call into ops::batch_norm (or batch_norm_relu).
 #include "layers/batchnorm.h"
 
 #include "engine/ops/norm.h"
@@ -55,7 +55,11 @@ void BatchNormBase::reset_parameters() {
   init::zeros_(bias);
 }
 
-Tensor BatchNormBase::forward(const Tensor& x) {
+Tensor BatchNormBase::forward(const Tensor& x) { return normalize(x, false); }
+
+Tensor BatchNormBase::forward_relu(const Tensor& x) { return normalize(x, true); }
+
+Tensor BatchNormBase::normalize(const Tensor& x, bool relu) {
   DANLU_CHECK(x.dim() >= min_dim_ && x.dim() <= max_dim_, name(), ": expected a ",
               min_dim_ == max_dim_ ? "4-d input (N, C, H, W)" : "2-d or 3-d input (N, C[, L])",
               ", got ", x.shape());
@@ -70,8 +74,8 @@ Tensor BatchNormBase::forward(const Tensor& x) {
     const int64_t batches = increment(num_batches_tracked);
     if (!options.momentum_) momentum = 1.0 / static_cast<double>(batches);
   }
-  return batch_norm(x, running_mean, running_var, weight, bias, batch_stats, momentum,
-                    options.eps_);
+  const auto op = relu ? batch_norm_relu : batch_norm;
+  return op(x, running_mean, running_var, weight, bias, batch_stats, momentum, options.eps_);
 }
 
 std::string BatchNormBase::extra_repr() const {

@@ -33,6 +33,8 @@ using BatchNorm2dOptions = BatchNormOptions;
 class BatchNormBase : public Module {
  public:
   Tensor forward(const Tensor& x) override;
+  // relu(forward(x)) as one op (batch_norm_relu), for a ReLU that follows.
+  Tensor forward_relu(const Tensor& x);
   void reset_running_stats();  // mean 0, var 1, num_batches_tracked 0
   void reset_parameters();     // the running stats, and weight 1, bias 0
 
@@ -46,6 +48,8 @@ class BatchNormBase : public Module {
   std::string extra_repr() const override;
 
  private:
+  Tensor normalize(const Tensor& x, bool relu);
+
   int min_dim_, max_dim_;
 };
 

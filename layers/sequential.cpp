@@ -1,5 +1,10 @@
-// Sequential: appending children and chaining their forwards.
+// Sequential: appending children and chaining their forwards. A BatchNorm
+// directly followed by a ReLU runs as one batch_norm_relu op: the same values
+// and gradients, one pass fewer over the activations on a GPU.
 #include "layers/sequential.h"
+
+#include "layers/activation.h"
+#include "layers/batchnorm.h"
 
 namespace danlu::nn {
 
@@ -19,7 +24,17 @@ std::shared_ptr<Module> Sequential::operator[](size_t index) const {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor out = x;
-  for (const auto& [name, child] : named_children()) out = child->forward(out);
+  const auto& children = named_children().items();
+  for (size_t i = 0; i < children.size(); ++i) {
+    Module& child = *children[i].second;
+    auto* bn = dynamic_cast<BatchNormBase*>(&child);
+    if (bn && i + 1 < children.size() && dynamic_cast<ReLU*>(children[i + 1].second.get())) {
+      out = bn->forward_relu(out);
+      ++i;  // the ReLU ran inside
+      continue;
+    }
+    out = child.forward(out);
+  }
   return out;
 }
 

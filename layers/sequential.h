@@ -48,7 +48,8 @@ class Sequential : public Module {
     return typed;
   }
 
-  // Feeds x through every child in order.
+  // Feeds x through every child in order (a BatchNorm and the ReLU right
+  // after it as one fused op).
   Tensor forward(const Tensor& x) override;
 };
 
