@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "danlu.h"
 #include "engine/cuda_context.h"
 #include "kernels/activation.h"
 #include "tests/support/cuda_buffer.h"
@@ -98,6 +100,32 @@ TEST(GpuActivation, RepeatedRunsAreBitIdentical) {
     if (run == 0) first = d_y.to_host();
   }
   EXPECT_TRUE(testing::bitwise_equal(first, d_y.to_host()));
+}
+
+// The activation ops on GPU tensors through autograd, against the CPU; the
+// backward reads y or x as the op saved it.
+TEST(GpuActivationOp, ForwardBackwardMatchCpu) {
+  DANLU_REQUIRE_GPU();
+  const Device gpu = Device::cuda();
+  const Tensor x = Tensor::from_vector(uniform_floats(3 * 5 * 7, 58, -4.0f, 4.0f), {3, 5, 7});
+  const Tensor gy = Tensor::from_vector(uniform_floats(x.numel(), 59, -1.0f, 1.0f), x.shape());
+  const std::pair<const char*, Tensor (*)(const Tensor&)> ops[] = {
+      {"relu", relu}, {"silu", silu}, {"sigmoid", sigmoid}, {"tanh", tanh}};
+  for (const auto& [name, op] : ops) {
+    Tensor xc = x.clone().set_requires_grad(), xg = x.to(gpu).set_requires_grad();
+    Tensor y = op(xc), yg = op(xg);
+    y.backward(gy);
+    yg.backward(gy.to(gpu));
+    testing::expect_close(yg.to(Device::cpu()), y, kAtol, kRtol, std::string(name) + " y");
+    testing::expect_close(xg.grad().to(Device::cpu()), xc.grad(), kAtol, kRtol,
+                          std::string(name) + " dx");
+  }
+  Tensor xc = x.clone().set_requires_grad(), xg = x.to(gpu).set_requires_grad();
+  Tensor y = gelu(xc, GeluApproximate::tanh), yg = gelu(xg, GeluApproximate::tanh);
+  y.backward(gy);
+  yg.backward(gy.to(gpu));
+  testing::expect_close(yg.to(Device::cpu()), y, kAtol, kRtol, "gelu tanh y");
+  testing::expect_close(xg.grad().to(Device::cpu()), xc.grad(), kAtol, kRtol, "gelu tanh dx");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "danlu.h"
 #include "engine/cuda_context.h"
 #include "kernels/activation.h"
 #include "kernels/batchnorm.h"
@@ -216,6 +217,45 @@ TEST(GpuBatchNorm, RepeatedRunsAreBitIdentical) {
     }
     for (size_t i = 0; i < out.size(); ++i)
       EXPECT_TRUE(testing::bitwise_equal(first[i], out[i])) << "output " << i;
+  }
+}
+
+// The ops on GPU tensors through autograd, against the same ops on the CPU:
+// the wiring of both kernels' arguments, the running buffers updated in
+// place on the device, and the fused op's saved output. Tolerances as the
+// kernel tests above for inputs centred at 0 (M = 8 * 63 values per channel).
+TEST(GpuBatchNormOp, ForwardBackwardAndRunningStatsMatchCpu) {
+  DANLU_REQUIRE_GPU();
+  const Device gpu = Device::cuda();
+  for (bool relu : {false, true}) {
+    const auto op = relu ? batch_norm_relu : batch_norm;
+    const std::string what = relu ? "batch_norm_relu" : "batch_norm";
+    Generator gen(51);
+    const Tensor x = Tensor::randn({8, 5, 7, 9}, {}, &gen);
+    const Tensor gy = Tensor::from_vector(uniform_floats(x.numel(), 53, -1.0f, 1.0f), x.shape());
+    const Tensor w = Tensor::rand({5}, {}, &gen), b = Tensor::randn({5}, {}, &gen);
+    Tensor xc = x.clone().set_requires_grad(), wc = w.clone().set_requires_grad(),
+           bc = b.clone().set_requires_grad();
+    Tensor rm = Tensor::zeros({5}), rv = Tensor::ones({5});
+    Tensor xg = x.to(gpu).set_requires_grad(), wg = w.to(gpu).set_requires_grad(),
+           bg = b.to(gpu).set_requires_grad();
+    Tensor rmg = rm.to(gpu), rvg = rv.to(gpu);
+    for (bool training : {true, false}) {
+      const std::string mode = what + (training ? " training" : " eval");
+      Tensor y = op(xc, rm, rv, wc, bc, training, 0.1, 1e-5);
+      Tensor yg = op(xg, rmg, rvg, wg, bg, training, 0.1, 1e-5);
+      y.backward(gy);
+      yg.backward(gy.to(gpu));
+      testing::expect_close(yg.to(Device::cpu()), y, 1e-5, 1e-5, mode + " y");
+      testing::expect_close(rmg.to(Device::cpu()), rm, kMeanAtol, kMeanRtol, mode + " running_mean");
+      testing::expect_close(rvg.to(Device::cpu()), rv, kVarAtol, kVarRtol, mode + " running_var");
+      testing::expect_close(xg.grad().to(Device::cpu()), xc.grad(), kDxAtol, kGradRtol, mode + " dx");
+      testing::expect_close(wg.grad().to(Device::cpu()), wc.grad(), 2e-7 * 504, kGradRtol,
+                            mode + " dweight");
+      testing::expect_close(bg.grad().to(Device::cpu()), bc.grad(), 1e-7 * 504, kGradRtol,
+                            mode + " dbias");
+      for (Tensor* t : {&xc, &wc, &bc, &xg, &wg, &bg}) t->zero_grad();
+    }
   }
 }
 

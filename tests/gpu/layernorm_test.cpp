@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "danlu.h"
 #include "engine/cuda_context.h"
 #include "kernels/layernorm.h"
 #include "tests/support/cuda_buffer.h"
@@ -112,6 +113,29 @@ TEST(GpuLayerNorm, RepeatedRunsAreBitIdentical) {
         EXPECT_TRUE(testing::bitwise_equal(first[i], out[i])) << "output " << i;
     }
   }
+}
+
+// layer_norm on GPU tensors through autograd (two normalised dims), against
+// the CPU, with the kernel tests' bounds for inputs centred at 0.
+TEST(GpuLayerNormOp, ForwardBackwardMatchCpu) {
+  DANLU_REQUIRE_GPU();
+  const Device gpu = Device::cuda();
+  Generator gen(54);
+  const Tensor x = Tensor::randn({6, 4, 3, 37}, {}, &gen);
+  const Tensor w = Tensor::rand({3, 37}, {}, &gen), b = Tensor::randn({3, 37}, {}, &gen);
+  const Tensor gy = Tensor::from_vector(uniform_floats(x.numel(), 55, -1.0f, 1.0f), x.shape());
+  Tensor xc = x.clone().set_requires_grad(), wc = w.clone().set_requires_grad(),
+         bc = b.clone().set_requires_grad();
+  Tensor xg = x.to(gpu).set_requires_grad(), wg = w.to(gpu).set_requires_grad(),
+         bg = b.to(gpu).set_requires_grad();
+  Tensor y = layer_norm(xc, {3, 37}, wc, bc), yg = layer_norm(xg, {3, 37}, wg, bg);
+  y.backward(gy);
+  yg.backward(gy.to(gpu));
+  const int64_t M = 24;
+  testing::expect_close(yg.to(Device::cpu()), y, y_atol(0.0f), 1e-5, "y");
+  testing::expect_close(xg.grad().to(Device::cpu()), xc.grad(), 1e-5, 1e-5, "dx");
+  testing::expect_close(wg.grad().to(Device::cpu()), wc.grad(), 2e-7 * M, 1e-5, "dweight");
+  testing::expect_close(bg.grad().to(Device::cpu()), bc.grad(), 2e-7 * M, 1e-5, "dbias");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "danlu.h"
 #include "engine/cuda_context.h"
 #include "kernels/softmax.h"
 #include "tests/support/cuda_buffer.h"
@@ -90,6 +91,29 @@ TEST(GpuSoftmax, RepeatedRunsAreBitIdentical) {
     }
     EXPECT_TRUE(testing::bitwise_equal(y_first, d_y.to_host())) << describe(s, false);
     EXPECT_TRUE(testing::bitwise_equal(dx_first, d_dx.to_host())) << describe(s, false);
+  }
+}
+
+// softmax and log_softmax on GPU tensors through autograd, along the last
+// axis and a middle one, against the CPU with the kernel tests' bounds.
+TEST(GpuSoftmaxOp, ForwardBackwardMatchCpu) {
+  DANLU_REQUIRE_GPU();
+  const Device gpu = Device::cuda();
+  Generator gen(56);
+  const Tensor x = Tensor::randn({5, 33, 7}, {}, &gen);
+  const Tensor gy = Tensor::from_vector(uniform_floats(x.numel(), 57, -1.0f, 1.0f), x.shape());
+  for (int64_t dim : {-1, 1}) {
+    for (bool log : {false, true}) {
+      const auto op = log ? log_softmax : softmax;
+      const std::string what = std::string(log ? "log_softmax" : "softmax") + " dim " +
+                               std::to_string(dim);
+      Tensor xc = x.clone().set_requires_grad(), xg = x.to(gpu).set_requires_grad();
+      Tensor y = op(xc, dim), yg = op(xg, dim);
+      y.backward(gy);
+      yg.backward(gy.to(gpu));
+      testing::expect_close(yg.to(Device::cpu()), y, kAtol, kRtol, what + " y");
+      testing::expect_close(xg.grad().to(Device::cpu()), xc.grad(), kAtol, kRtol, what + " dx");
+    }
   }
 }
 

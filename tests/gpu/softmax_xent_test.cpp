@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "danlu.h"
 #include "engine/cuda_context.h"
 #include "kernels/softmax_xent.h"
 #include "tests/support/cuda_buffer.h"
@@ -150,6 +151,29 @@ TEST(GpuSoftmaxXent, RepeatedRunsAreBitIdentical) {
     if (run == 0) first = d_loss.to_host();
   }
   EXPECT_TRUE(testing::bitwise_equal(first, d_loss.to_host()));
+}
+
+// cross_entropy on GPU tensors through autograd, for each reduction, against
+// the CPU: the kernels' bounds above (the loss of a mean or sum is reduced
+// in a fixed order on the GPU and in double on the CPU).
+TEST(GpuCrossEntropyOp, LossAndGradientMatchCpu) {
+  DANLU_REQUIRE_GPU();
+  const Device gpu = Device::cuda();
+  Generator gen(52);
+  const Tensor logits = Tensor::randn({64, 10}, {}, &gen);
+  const Tensor target = Tensor::from_vector(targets(64, 10), {64});
+  for (Reduction reduction : {Reduction::none, Reduction::mean, Reduction::sum}) {
+    const CrossEntropyOptions options{reduction, 0.1};
+    Tensor lc = logits.clone().set_requires_grad(), lg = logits.to(gpu).set_requires_grad();
+    Tensor loss = cross_entropy(lc, target, options);
+    Tensor loss_g = cross_entropy(lg, target.to(gpu), options);
+    const Tensor g = Tensor::rand(loss.shape(), {}, &gen);  // |g| <= 1, as the bounds assume
+    loss.backward(g);
+    loss_g.backward(g.to(gpu));
+    testing::expect_close(loss_g.to(Device::cpu()), loss, kLossAtol, kLossRtol, "loss");
+    testing::expect_close(lg.grad().to(Device::cpu()), lc.grad(), kGradAtol, kGradRtol,
+                          "dlogits");
+  }
 }
 
 }  // namespace
