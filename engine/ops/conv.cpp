@@ -1,16 +1,25 @@
-// conv2d: argument checks, then the im2col + GEMM kernels for the forward
-// and one backward call that computes only the gradients the inputs need
-// (a network's first conv never computes d(input)).
+// conv2d: argument checks, then the kernels of the tensors' device (on the
+// CPU im2col + GEMM; on a GPU danlu's implicit GEMM or direct kernel, or
+// cuDNN when chosen) for the forward, and one backward call that computes
+// only the gradients the inputs need (a network's first conv never computes
+// d(input)).
 #include "engine/ops/conv.h"
+
+#include <atomic>
 
 #include "engine/ops/dispatch.h"
 #include "kernels/conv.h"
+#ifdef DANLU_WITH_CUDNN
+#include "kernels/cudnn.h"
+#endif
 
 namespace danlu {
 
 using namespace ops_detail;
 
 namespace {
+
+std::atomic<ConvBackend> g_conv_backend{ConvBackend::ours};
 
 std::string pair_str(const std::array<int64_t, 2>& a) {
   return detail::concat("(", a[0], ", ", a[1], ")");
@@ -22,8 +31,7 @@ kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, const Ten
   check_defined(op, x, "input");
   check_defined(op, weight, "weight");
   check_same_kind(op, {&x, &weight, &bias});
-  DANLU_CHECK(x.device().is_cpu(), op, ": only the CPU backend is implemented, got input on ",
-              x.device().str());
+  if (x.device().is_cuda()) check_cuda_f32(op, x);
   check_dim(op, x, 4, "input (N, C, H, W)");
   check_dim(op, weight, 4, "weight (O, C/groups, KH, KW)");
   DANLU_CHECK(p.stride[0] >= 1 && p.stride[1] >= 1, op, ": stride must be >= 1, got ",
@@ -63,13 +71,69 @@ kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, const Ten
   return s;
 }
 
+#ifdef DANLU_WITH_CUDA
+void cuda_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y,
+                  const kernels::Conv2dShape& s) {
+  const kernels::Stream stream = stream_of(x);
+#ifdef DANLU_WITH_CUDNN
+  if (conv_backend() == ConvBackend::cudnn)
+    return kernels::cudnn::conv2d_forward(x.data<float>(), weight.data<float>(),
+                                          data_or_null<float>(bias), y.data<float>(), s, stream);
+#endif
+  if (kernels::cuda::conv2d_prefers_direct(s))
+    return kernels::cuda::conv2d_forward_direct(x.data<float>(), weight.data<float>(),
+                                                data_or_null<float>(bias), y.data<float>(), s,
+                                                stream);
+  kernels::cuda::conv2d_forward(x.data<float>(), weight.data<float>(), data_or_null<float>(bias),
+                                y.data<float>(), s, stream);
+}
+
+void cuda_backward(const Tensor& x, const Tensor& weight, const Tensor& dy, const Tensor& dx,
+                   const Tensor& dweight, const Tensor& dbias, const kernels::Conv2dShape& s) {
+  const kernels::Stream stream = stream_of(dy);
+#ifdef DANLU_WITH_CUDNN
+  if (conv_backend() == ConvBackend::cudnn)
+    return kernels::cudnn::conv2d_backward(data_or_null<float>(x), data_or_null<float>(weight),
+                                           dy.data<float>(), data_or_null<float>(dx),
+                                           data_or_null<float>(dweight),
+                                           data_or_null<float>(dbias), s, stream);
+#endif
+  const int64_t scratch = dweight.defined() ? kernels::cuda::conv2d_workspace(s) : 0;
+  Tensor workspace = scratch > 0 ? empty_with({scratch}, dy) : Tensor();
+  kernels::cuda::conv2d_backward(data_or_null<float>(x), data_or_null<float>(weight),
+                                 dy.data<float>(), data_or_null<float>(dx),
+                                 data_or_null<float>(dweight), data_or_null<float>(dbias),
+                                 data_or_null<float>(workspace), s, stream);
+}
+#endif
+
 }  // namespace
+
+void set_conv_backend(ConvBackend backend) {
+#ifndef DANLU_WITH_CUDNN
+  DANLU_CHECK(backend != ConvBackend::cudnn,
+              "conv backend cudnn: this build of danlu has no cuDNN (CMake did not find "
+              "libcudnn and cudnn.h, or kernels are emulated; set CUDNN_ROOT and reconfigure), "
+              "use the default backend");
+#endif
+  g_conv_backend = backend;
+}
+
+ConvBackend conv_backend() { return g_conv_backend; }
+
+ConvBackend parse_conv_backend(const std::string& name) {
+  if (name == "ours") return ConvBackend::ours;
+  if (name == "cudnn") return ConvBackend::cudnn;
+  DANLU_FAIL("conv backend: expected \"ours\" or \"cudnn\", got \"", name, "\"");
+}
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
               const Conv2dParams& params) {
   const kernels::Conv2dShape s = conv_shape(x, weight, bias, params);
   Tensor y = empty_with({s.n, s.o, s.oh, s.ow}, x);
-  {
+  if (x.device().is_cuda()) {
+    DANLU_CUDA_ONLY(cuda_forward(x, weight, bias, y, s));
+  } else {
     Tensor workspace = empty_with({kernels::cpu::conv2d_workspace(s)}, x);
     dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
       using T = decltype(tag);
@@ -87,6 +151,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
     Tensor dx = need_dx ? empty_with({s.n, s.c, s.h, s.w}, g) : Tensor();
     Tensor dw = need_dw ? empty_with({s.o, s.c / s.groups, s.kh, s.kw}, g) : Tensor();
     Tensor db = need_db ? empty_with({s.o}, g) : Tensor();
+    if (g.device().is_cuda()) {
+      DANLU_CUDA_ONLY(cuda_backward(saved_x, saved_w, g, dx, dw, db, s));
+      return std::vector<Tensor>{dx, dw, db};
+    }
     Tensor workspace = empty_with({kernels::cpu::conv2d_workspace(s)}, g);
     dispatch_floating(g.dtype(), "conv2d backward", [&](auto tag) {
       using T = decltype(tag);

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "engine/tensor.h"
 
@@ -20,5 +21,15 @@ struct Conv2dParams {
 // -> (N, O, OH, OW) with OH = (H + 2*pad - dil*(KH-1) - 1) / stride + 1.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
               const Conv2dParams& params = {});
+
+// Which kernels run conv2d on a GPU: danlu's own (the default) or cuDNN, the
+// comparison backend (`--conv-backend cudnn`). CPU tensors always use the CPU
+// kernels. The setting is process-wide.
+enum class ConvBackend { ours, cudnn };
+// Throws danlu::Error for ConvBackend::cudnn when this build has no cuDNN.
+void set_conv_backend(ConvBackend backend);
+ConvBackend conv_backend();
+// "ours" or "cudnn", as the command line spells them; anything else throws.
+ConvBackend parse_conv_backend(const std::string& name);
 
 }  // namespace danlu

@@ -1,6 +1,7 @@
 // Pooling ops: PyTorch's output-size rules and argument checks, then the
-// plane-parallel kernels; max pooling saves its argmax indices for the
-// backward scatter.
+// kernels of the input's device (plane-parallel loops on the CPU, a thread
+// per element on a GPU); max pooling saves its argmax indices, on the same
+// device, for the backward.
 #include "engine/ops/pool.h"
 
 #include "engine/ops/dispatch.h"
@@ -18,8 +19,7 @@ std::string pair_str(const std::array<int64_t, 2>& a) {
 
 void check_input(const char* op, const Tensor& x) {
   check_defined(op, x, "input");
-  DANLU_CHECK(x.device().is_cpu(), op, ": only the CPU backend is implemented, got input on ",
-              x.device().str());
+  if (x.device().is_cuda()) check_cuda_f32(op, x);
   check_dim(op, x, 4, "input (N, C, H, W)");
 }
 
@@ -69,14 +69,24 @@ Shape out_shape(const Tensor& x, const kernels::Pool2dShape& s) {
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) {
   const kernels::Pool2dShape s = pool_shape("max_pool2d", x, params);
   Tensor y = empty_with(out_shape(x, s), x);
-  Tensor indices = Tensor::empty(y.shape(), DType::i64);
-  dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::max_pool2d_forward<T>(x.data<T>(), y.data<T>(), indices.data<int64_t>(), s);
-  });
+  Tensor indices = Tensor::empty(y.shape(), TensorOptions(DType::i64).device(x.device()));
+  if (x.device().is_cuda()) {
+    DANLU_CUDA_ONLY(kernels::cuda::max_pool2d_forward(x.data<float>(), y.data<float>(),
+                                                      indices.data<int64_t>(), s, stream_of(x)));
+  } else {
+    dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::max_pool2d_forward<T>(x.data<T>(), y.data<T>(), indices.data<int64_t>(), s);
+    });
+  }
   const Shape x_shape = x.shape();
   return record(y, "max_pool2d", {x}, [=](const Tensor& g) {
     Tensor dx = empty_with(x_shape, g);
+    if (g.device().is_cuda()) {
+      DANLU_CUDA_ONLY(kernels::cuda::max_pool2d_backward(g.data<float>(), indices.data<int64_t>(),
+                                                         dx.data<float>(), s, stream_of(g)));
+      return std::vector<Tensor>{dx};
+    }
     dispatch_floating(g.dtype(), "max_pool2d backward", [&](auto tag) {
       using T = decltype(tag);
       kernels::cpu::max_pool2d_backward<T>(g.data<T>(), indices.data<int64_t>(), dx.data<T>(), s);
@@ -89,13 +99,23 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params) {
   const kernels::Pool2dShape s = pool_shape("avg_pool2d", x, params);
   const bool include_pad = params.count_include_pad;
   Tensor y = empty_with(out_shape(x, s), x);
-  dispatch_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::avg_pool2d_forward<T>(x.data<T>(), y.data<T>(), s, include_pad);
-  });
+  if (x.device().is_cuda()) {
+    DANLU_CUDA_ONLY(kernels::cuda::avg_pool2d_forward(x.data<float>(), y.data<float>(), s,
+                                                      include_pad, stream_of(x)));
+  } else {
+    dispatch_floating(x.dtype(), "avg_pool2d", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::avg_pool2d_forward<T>(x.data<T>(), y.data<T>(), s, include_pad);
+    });
+  }
   const Shape x_shape = x.shape();
   return record(y, "avg_pool2d", {x}, [=](const Tensor& g) {
     Tensor dx = empty_with(x_shape, g);
+    if (g.device().is_cuda()) {
+      DANLU_CUDA_ONLY(kernels::cuda::avg_pool2d_backward(g.data<float>(), dx.data<float>(), s,
+                                                         include_pad, stream_of(g)));
+      return std::vector<Tensor>{dx};
+    }
     dispatch_floating(g.dtype(), "avg_pool2d backward", [&](auto tag) {
       using T = decltype(tag);
       kernels::cpu::avg_pool2d_backward<T>(g.data<T>(), dx.data<T>(), s, include_pad);
@@ -116,13 +136,24 @@ Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size) 
   s.h = x.shape()[2], s.w = x.shape()[3];
   s.oh = output_size[0], s.ow = output_size[1];
   Tensor y = empty_with(out_shape(x, s), x);
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::adaptive_avg_pool2d_forward<T>(x.data<T>(), y.data<T>(), s);
-  });
+  if (x.device().is_cuda()) {
+    DANLU_CUDA_ONLY(kernels::cuda::adaptive_avg_pool2d_forward(x.data<float>(), y.data<float>(), s,
+                                                               stream_of(x)));
+  } else {
+    dispatch_floating(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::adaptive_avg_pool2d_forward<T>(x.data<T>(), y.data<T>(), s);
+    });
+  }
   const Shape x_shape = x.shape();
   return record(y, op, {x}, [=](const Tensor& g) {
     Tensor dx = empty_with(x_shape, g);
+    if (g.device().is_cuda()) {
+      DANLU_CUDA_ONLY(kernels::cuda::adaptive_avg_pool2d_backward(g.data<float>(),
+                                                                  dx.data<float>(), s,
+                                                                  stream_of(g)));
+      return std::vector<Tensor>{dx};
+    }
     dispatch_floating(g.dtype(), "adaptive_avg_pool2d backward", [&](auto tag) {
       using T = decltype(tag);
       kernels::cpu::adaptive_avg_pool2d_backward<T>(g.data<T>(), dx.data<T>(), s);

@@ -273,17 +273,18 @@ constexpr int kBiasThreads = 256;
 __global__ void bias_grad(const float* dy, float* dbias, int64_t n, int64_t o_total,
                           int64_t plane) {
   __shared__ double partial[kBiasThreads];
+  const int tid = threadIdx.x;
   const int64_t o = blockIdx.x;
   double acc = 0.0;
-  for (int64_t e = threadIdx.x; e < n * plane; e += kBiasThreads)
+  for (int64_t e = tid; e < n * plane; e += kBiasThreads)
     acc += dy[(e / plane * o_total + o) * plane + e % plane];
-  partial[threadIdx.x] = acc;
+  partial[tid] = acc;
   __syncthreads();
   for (int half = kBiasThreads / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+    if (tid < half) partial[tid] += partial[tid + half];
     __syncthreads();
   }
-  if (threadIdx.x == 0) dbias[o] = static_cast<float>(partial[0]);
+  if (tid == 0) dbias[o] = static_cast<float>(partial[0]);
 }
 
 constexpr int kSumThreads = 256;
