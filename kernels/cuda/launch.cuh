@@ -20,10 +20,18 @@
 #include "kernels/cuda/check.h"
 #include "kernels/stream.h"
 
+#ifdef DANLU_EMULATED  // kernels run on the CPU: see docs/emulation.md
+#include "kernels/emulated/launch.h"
+#endif
+
 // Dynamic shared memory (the launch's shared_bytes), viewed as T[].
+#ifdef DANLU_EMULATED
+#define DANLU_DYNAMIC_SHARED(T, name) T* name = reinterpret_cast<T*>(::danlu::emu::dynamic_shared())
+#else
 #define DANLU_DYNAMIC_SHARED(T, name)                                      \
   extern __shared__ __align__(16) unsigned char danlu_dynamic_shared_[]; \
   T* name = reinterpret_cast<T*>(danlu_dynamic_shared_)
+#endif
 
 namespace danlu::kernels::cuda {
 
@@ -38,7 +46,12 @@ template <class... Params, class... Args>
 void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
             size_t shared_bytes, Stream stream, Args&&... args) {
   if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;  // nothing to do
+#ifdef DANLU_EMULATED
+  (void)stream;  // emulated kernels finish inside the launch: every stream is in order
+  ::danlu::emu::launch_kernel(name, kernel, grid, block, shared_bytes, std::forward<Args>(args)...);
+#else
   kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
+#endif
   check_cuda(cudaGetLastError(), name, __FILE__, __LINE__);
 }
 
