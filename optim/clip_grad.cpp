@@ -40,15 +40,23 @@ Grads defined_grads(const std::vector<Tensor>& params, const char* op) {
   return grads;
 }
 
+// Calls f(table, tensors, stream) for each GPU's gradients, with the launch
+// table clipping keeps for that GPU (one per thread and device). `f` is a
+// generic lambda, so a CPU-only build never instantiates its CUDA calls.
+template <class F>
+void for_each_gpu(const Grads& grads, F&& f) {
 #ifdef DANLU_WITH_CUDA
-// The launch table clipping uses on GPU `index`, one per thread and device.
-kernels::cuda::FusedTable& clip_table(int index) {
   thread_local std::map<int, std::unique_ptr<kernels::cuda::FusedTable>> tables;
-  std::unique_ptr<kernels::cuda::FusedTable>& t = tables[index];
-  if (!t) t = std::make_unique<kernels::cuda::FusedTable>();
-  return *t;
-}
+  for (const auto& [index, tensors] : grads.cuda) {
+    std::unique_ptr<kernels::cuda::FusedTable>& table = tables[index];
+    if (!table) table = std::make_unique<kernels::cuda::FusedTable>();
+    f(*table, tensors, compute_stream(Device::cuda(index)));
+  }
+#else
+  DANLU_CHECK(grads.cuda.empty(), "this build of danlu has no CUDA backend");
+  (void)f;
 #endif
+}
 
 }  // namespace
 
@@ -75,9 +83,9 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
       using T = decltype(tag);
       return kernels::cpu::clip_grad_norm_part<T>(g.data<T>(), g.numel(), norm_type);
     }));
-  for (const auto& [index, tensors] : grads.cuda)
-    DANLU_CUDA_ONLY(add_part(kernels::cuda::clip_grad_norm_part(
-        clip_table(index), tensors, norm_type, compute_stream(Device::cuda(index)))));
+  for_each_gpu(grads, [&](auto& table, const auto& tensors, kernels::Stream stream) {
+    add_part(kernels::cuda::clip_grad_norm_part(table, tensors, norm_type, stream));
+  });
   if (!inf_norm) total = std::pow(total, 1.0 / norm_type);
   DANLU_CHECK(!error_if_nonfinite || std::isfinite(total), "clip_grad_norm_: the total norm of ",
               "order ", norm_type, " of the gradients is ", total, ", so they cannot be clipped; ",
@@ -89,9 +97,9 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
       using T = decltype(tag);
       kernels::cpu::clip_grad_scale<T>(g.data<T>(), g.numel(), scale);
     });
-  for (const auto& [index, tensors] : grads.cuda)
-    DANLU_CUDA_ONLY(kernels::cuda::clip_grad_scale(clip_table(index), tensors, scale,
-                                                   compute_stream(Device::cuda(index))));
+  for_each_gpu(grads, [&](auto& table, const auto& tensors, kernels::Stream stream) {
+    kernels::cuda::clip_grad_scale(table, tensors, scale, stream);
+  });
   return total;
 }
 
@@ -103,9 +111,9 @@ void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {
       using T = decltype(tag);
       kernels::cpu::clip_grad_value<T>(g.data<T>(), g.numel(), clip_value);
     });
-  for (const auto& [index, tensors] : grads.cuda)
-    DANLU_CUDA_ONLY(kernels::cuda::clip_grad_value(clip_table(index), tensors, clip_value,
-                                                   compute_stream(Device::cuda(index))));
+  for_each_gpu(grads, [&](auto& table, const auto& tensors, kernels::Stream stream) {
+    kernels::cuda::clip_grad_value(table, tensors, clip_value, stream);
+  });
 }
 
 }  // namespace danlu::optim
