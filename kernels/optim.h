@@ -165,14 +165,16 @@ void rmsprop_update(FusedTable& table, const FusedTensors& tensors, double lr, d
                     Stream stream);
 // state: {exp_avg, exp_avg_sq} in the Adam phase, {momentum_buffer} in the SGD
 // phase. The Adam phase adds s.g and s.s over all tensors to *s_dot_g and
-// *s_dot_s (a deterministic two-pass reduction; the host waits for them).
+// *s_dot_s (a deterministic reduction in the same launch; the host waits for
+// them).
 void swats_update(FusedTable& table, const FusedTensors& tensors, double lr, double beta1,
                   double beta2, double eps, double weight_decay, bool sgd_phase, double sgd_lr,
                   double* s_dot_g, double* s_dot_s, Stream stream);
 
 // sum |g|^p over all tensors (p finite) or max |g| (p = inf; NaN when any
-// element is NaN): one pass of per-chunk partial results, one pass that
-// combines them in chunk order; the host waits for the result.
+// element is NaN) in one launch: per-chunk partial results in double, which
+// the last block to finish combines in chunk order (no float atomics, the
+// same bits every run); the host waits for the result.
 double clip_grad_norm_part(FusedTable& table, const FusedTensors& grads, double norm_type,
                            Stream stream);
 void clip_grad_scale(FusedTable& table, const FusedTensors& grads, double coef, Stream stream);

@@ -4,7 +4,8 @@
 // __fmul_rn, ... keep the compiler from fusing multiply-adds), the group's
 // scalars rounded to float once on the host as the CPU does, and the
 // per-tensor step constants computed on the host in double. The reductions
-// (SWATS's projections, the gradient norm) run in double in a fixed order.
+// (SWATS's projections, the gradient norm) run in double in a fixed order,
+// each in one launch whose last block combines the others' results.
 #include "kernels/optim.h"
 
 #include <cmath>
@@ -220,12 +221,49 @@ __device__ __forceinline__ ChunkRange chunk_range(const Table& table) {
   return {row, begin, begin + kChunk < row.n ? begin + kChunk : row.n};
 }
 
-// SWATS Adam phase: block b updates chunk b (thread t takes elements begin +
-// t, + 512, ...) and writes its chunk's sums of s*g and s*s (in double) to
-// partial[b] and partial[chunks + b].
-__global__ void swats_adam_kernel(Table table, SwatsAdamRule rule, double* partial) {
-  __shared__ double warp_sg[kWarps];
-  __shared__ double warp_ss[kWarps];
+// Where the blocks of a reducing launch meet: K arrays of one partial result
+// per block, the K results, and the count of blocks done (zero at launch).
+struct Partials {
+  double* partial;  // [K][gridDim.x]
+  double* out;      // [K]
+  unsigned* done;
+};
+
+// The end of a reducing launch (every thread of every block calls it, with
+// its block's results `mine` valid in thread 0, and the block's __shared__
+// scratch, which the combine reuses only after its barrier). Thread 0 stores the block's results and makes them visible
+// (__threadfence) before counting the block done on an integer atomic; the
+// block that counts last reads every block's results (volatile: other blocks
+// wrote them during this launch), combines each array in block order (the
+// same order whichever block comes last), writes out and resets the count.
+template <class Combine, int K>
+__device__ void combine_across_blocks(const double (&mine)[K], const Partials& p,
+                                      double (*warp_vals)[kWarps], bool* last) {
+  if (threadIdx.x == 0) {
+    for (int k = 0; k < K; ++k) p.partial[k * gridDim.x + blockIdx.x] = mine[k];
+    __threadfence();
+    *last = atomicAdd(p.done, 1u) == gridDim.x - 1;
+  }
+  __syncthreads();
+  if (!*last) return;  // uniform: every thread read *last after the barrier
+  __threadfence();
+  const volatile double* all = p.partial;
+  for (int k = 0; k < K; ++k) {
+    double acc = 0.0;
+    for (unsigned b = threadIdx.x; b < gridDim.x; b += kChunkThreads)
+      acc = Combine()(acc, all[k * gridDim.x + b]);
+    acc = block_reduce(acc, warp_vals[k], Combine());
+    if (threadIdx.x == 0) p.out[k] = acc;
+  }
+  if (threadIdx.x == 0) *p.done = 0;
+}
+
+// SWATS Adam phase in one launch: block b updates chunk b (thread t takes
+// elements begin + t, + 512, ...) and sums s*g and s*s over it in double;
+// the last block adds the chunks' sums into out[0] and out[1].
+__global__ void swats_adam_kernel(Table table, SwatsAdamRule rule, Partials partials) {
+  __shared__ double warp_vals[2][kWarps];
+  __shared__ bool last;
   const ChunkRange r = chunk_range(table);
   double sg = 0.0, ss = 0.0;
   for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kChunkThreads) {
@@ -234,20 +272,20 @@ __global__ void swats_adam_kernel(Table table, SwatsAdamRule rule, double* parti
     sg += s * static_cast<double>(g);
     ss += s * s;
   }
-  sg = block_reduce(sg, warp_sg, Sum());
-  ss = block_reduce(ss, warp_ss, Sum());
-  if (threadIdx.x == 0) {
-    partial[blockIdx.x] = sg;
-    partial[table.num_chunks + blockIdx.x] = ss;
-  }
+  const double mine[2] = {block_reduce(sg, warp_vals[0], Sum()),
+                          block_reduce(ss, warp_vals[1], Sum())};
+  combine_across_blocks<Sum>(mine, partials, warp_vals, &last);
 }
 
 enum class NormKind { one, two, inf, other };
 
-// Block b adds |g|^p over chunk b's gradient elements (max |g| for the inf
-// norm), thread t taking elements begin + t, + 512, ...; writes partial[b].
-__global__ void norm_part_kernel(Table table, NormKind kind, double p, double* partial) {
-  __shared__ double warp_vals[kWarps];
+// The gradient norm's part in one launch: block b adds |g|^p over chunk b's
+// elements (max |g| for the inf norm; thread t takes elements begin + t,
+// + 512, ...); the last block combines the chunks' results into out[0].
+template <class Combine>
+__global__ void norm_part_kernel(Table table, NormKind kind, double p, Partials partials) {
+  __shared__ double warp_vals[1][kWarps];
+  __shared__ bool last;
   const ChunkRange r = chunk_range(table);
   const float* g = r.row.list[0];
   double acc = 0.0;
@@ -260,41 +298,27 @@ __global__ void norm_part_kernel(Table table, NormKind kind, double p, double* p
       case NormKind::other: acc += pow(a, p); break;
     }
   }
-  acc = kind == NormKind::inf ? block_reduce(acc, warp_vals, NanMax())
-                              : block_reduce(acc, warp_vals, Sum());
-  if (threadIdx.x == 0) partial[blockIdx.x] = acc;
+  const double mine[1] = {block_reduce(acc, warp_vals[0], Combine())};
+  combine_across_blocks<Combine>(mine, partials, warp_vals, &last);
 }
 
-// Second pass: block k combines partial[k * count .. (k + 1) * count) (thread
-// t takes entries t, t + 512, ... in order) and writes out[k].
-template <class Combine>
-__global__ void combine_partials_kernel(const double* partial, int64_t count, double* out) {
-  __shared__ double warp_vals[kWarps];
-  const double* mine = partial + blockIdx.x * count;
-  double acc = 0.0;
-  for (int64_t i = threadIdx.x; i < count; i += kChunkThreads) acc = Combine()(acc, mine[i]);
-  acc = block_reduce(acc, warp_vals, Combine());
-  if (threadIdx.x == 0) out[blockIdx.x] = acc;
-}
-
-// Launches `first(partial)` over the table's chunks, which writes
-// `components` arrays of num_chunks partial results, combines each array in
-// chunk order and returns the `components` results to the host.
-template <class Combine, class First>
+// Runs `launch_with(partials)`, a reducing launch over the table's chunks
+// with `components` results, and returns them to the host.
+template <class LaunchWith>
 void reduce_to_host(const Table& t, int components, double* results, Stream stream,
-                    First first) {
-  const int64_t count = t.num_chunks;
-  double* partial = nullptr;
-  DANLU_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial),
-                                   static_cast<size_t>(components * (count + 1)) * sizeof(double),
-                                   stream));
-  double* out = partial + components * count;
-  first(partial);
-  launch("combine_partials", combine_partials_kernel<Combine>, static_cast<unsigned>(components),
-         kChunkThreads, 0, stream, partial, count, out);
-  DANLU_CUDA_CHECK(cudaMemcpyAsync(results, out, components * sizeof(double),
+                    LaunchWith launch_with) {
+  const size_t doubles = static_cast<size_t>(components) * (t.num_chunks + 1);
+  char* buffer = nullptr;
+  DANLU_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&buffer),
+                                   doubles * sizeof(double) + sizeof(unsigned), stream));
+  double* partial = reinterpret_cast<double*>(buffer);
+  const Partials partials{partial, partial + static_cast<size_t>(components) * t.num_chunks,
+                          reinterpret_cast<unsigned*>(buffer + doubles * sizeof(double))};
+  DANLU_CUDA_CHECK(cudaMemsetAsync(partials.done, 0, sizeof(unsigned), stream));
+  launch_with(partials);
+  DANLU_CUDA_CHECK(cudaMemcpyAsync(results, partials.out, components * sizeof(double),
                                    cudaMemcpyDeviceToHost, stream));
-  DANLU_CUDA_CHECK(cudaFreeAsync(partial, stream));
+  DANLU_CUDA_CHECK(cudaFreeAsync(buffer, stream));
   DANLU_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
@@ -382,9 +406,9 @@ void swats_update(FusedTable& table, const FusedTensors& tensors, double lr, dou
   const Table t = upload(table, rows_of(tensors, constants), stream);
   if (t.num_chunks == 0) return;
   double dots[2];
-  reduce_to_host<Sum>(t, 2, dots, stream, [&](double* partial) {
+  reduce_to_host(t, 2, dots, stream, [&](const Partials& partials) {
     launch("swats_adam_update", swats_adam_kernel, static_cast<unsigned>(t.num_chunks),
-           kChunkThreads, 0, stream, t, rule, partial);
+           kChunkThreads, 0, stream, t, rule, partials);
   });
   *s_dot_g += dots[0];
   *s_dot_s += dots[1];
@@ -399,15 +423,16 @@ double clip_grad_norm_part(FusedTable& table, const FusedTensors& grads, double 
                         : norm_type == 1.0    ? NormKind::one
                                               : NormKind::other;
   double result = 0.0;
-  const auto first = [&](double* partial) {
-    launch("clip_grad_norm_part", norm_part_kernel, static_cast<unsigned>(t.num_chunks),
-           kChunkThreads, 0, stream, t, kind, norm_type, partial);
-  };
-  if (kind == NormKind::inf) {
-    reduce_to_host<NanMax>(t, 1, &result, stream, first);
-  } else {
-    reduce_to_host<Sum>(t, 1, &result, stream, first);
-  }
+  reduce_to_host(t, 1, &result, stream, [&](const Partials& partials) {
+    if (kind == NormKind::inf) {
+      launch("clip_grad_norm_part", norm_part_kernel<NanMax>,
+             static_cast<unsigned>(t.num_chunks), kChunkThreads, 0, stream, t, kind, norm_type,
+             partials);
+    } else {
+      launch("clip_grad_norm_part", norm_part_kernel<Sum>, static_cast<unsigned>(t.num_chunks),
+             kChunkThreads, 0, stream, t, kind, norm_type, partials);
+    }
+  });
   return result;
 }
 
