@@ -78,7 +78,7 @@ TEST(GpuSoftmax, LargeLogitsMatchCpu) {
 
 TEST(GpuSoftmax, RepeatedRunsAreBitIdentical) {
   DANLU_REQUIRE_GPU();
-  for (const SoftmaxShape& s : {SoftmaxShape{33, 5000, 1}, SoftmaxShape{16, 1000, 1}}) {
+  for (const SoftmaxShape& s : {SoftmaxShape{9, 5000, 1}, SoftmaxShape{16, 1000, 1}}) {
     const int64_t n = s.outer * s.dim;
     DeviceBuffer<float> d_x(uniform_floats(n, 5, -8.0f, 8.0f)), d_y(n);
     DeviceBuffer<float> d_dy(uniform_floats(n, 6, -1.0f, 1.0f)), d_dx(n);
