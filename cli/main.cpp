@@ -9,8 +9,12 @@ int main(int argc, char** argv) {
   CLI::App app{"danlu: a deep-learning training engine (C++20 and CUDA)", "danlu"};
   app.set_version_flag("--version", std::string("danlu ") + DANLU_VERSION);
   app.require_subcommand(1);
-  danlu::cli::add_devices_command(app);
+  danlu::cli::add_train_command(app);
+  danlu::cli::add_eval_command(app);
+  danlu::cli::add_lr_find_command(app);
+  danlu::cli::add_plot_command(app);
   danlu::cli::add_schedule_command(app);
+  danlu::cli::add_devices_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

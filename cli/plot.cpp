@@ -125,7 +125,8 @@ constexpr int kLineHeight = 10;  // 7 rows of glyph and 3 of space
 constexpr Rgb kColors[] = {{31, 119, 180},  {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
                            {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127},
                            {188, 189, 34},  {23, 190, 207}};
-constexpr Rgb kWhite{255, 255, 255}, kInk{40, 40, 40}, kGrid{228, 228, 228}, kFrame{160, 160, 160};
+constexpr Rgb kWhite{255, 255, 255}, kInk{40, 40, 40}, kGrid{228, 228, 228}, kFrame{160, 160, 160},
+              kMark{0, 0, 0};
 
 int text_width(const std::string& s) { return int(s.size()) * kAdvance - 1; }
 
@@ -252,26 +253,33 @@ std::vector<uint8_t> encode_png(const Raster& img) {
 std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const PlotOptions& o) {
   DANLU_CHECK(o.width >= 160 && o.height >= 100 && o.width <= 8192 && o.height <= 8192,
               "plot: expected a size from 160x100 to 8192x8192, got ", o.width, "x", o.height);
-  size_t n = 0;
-  double y_min = std::numeric_limits<double>::infinity(), y_max = -y_min;
-  for (const Series& s : series) {
-    n = std::max(n, s.y.size());
-    for (double v : s.y)
-      if (std::isfinite(v)) {
-        y_min = std::min(y_min, v);
-        y_max = std::max(y_max, v);
-      }
+  // Points in axis units (log10 on a log axis); unplottable values dropped.
+  const auto axis = [](double v, bool log) { return log ? (v > 0 ? std::log10(v) : NAN) : v; };
+  std::vector<std::vector<std::array<double, 2>>> points(series.size());
+  const double inf = std::numeric_limits<double>::infinity();
+  double x_lo = inf, x_hi = -inf, y_min = inf, y_max = -inf;
+  for (size_t k = 0; k < series.size(); ++k) {
+    const Series& s = series[k];
+    for (size_t i = 0; i < s.y.size(); ++i) {
+      const double x = axis(s.x.empty() ? double(i) : s.x[i], o.log_x), y = axis(s.y[i], o.log_y);
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      points[k].push_back({x, y});
+      x_lo = std::min(x_lo, x), x_hi = std::max(x_hi, x);
+      y_min = std::min(y_min, y), y_max = std::max(y_max, y);
+    }
   }
-  DANLU_CHECK(n >= 1 && y_min <= y_max, "plot: nothing to draw (no finite values)");
+  DANLU_CHECK(y_min <= y_max, "plot: nothing to draw (no finite values)");
+  if (!o.log_x && x_lo > 0 && series.front().x.empty()) x_lo = 0;
+  if (x_hi <= x_lo) x_hi = x_lo + 1;
 
-  // The y axis starts at 0 unless values go below it, leaves room above the
-  // curves for the legend, and both its ends sit on ticks.
+  // A linear y axis starts at 0 unless values go below it; the axis leaves
+  // room above the curves for the legend, and both its ends sit on ticks.
   const int top = (o.title.empty() ? 0 : kLineHeight + 2) + 16;
   const int bottom = o.height - 30;
   const int legend_h = int(series.size()) * kLineHeight + 6;
   DANLU_CHECK(bottom - top > 2 * (legend_h + 8), "plot: ", o.width, "x", o.height,
               " is too small for ", series.size(), " curves and their legend");
-  double lo = std::min(0.0, y_min), hi = y_max;
+  double lo = o.log_y ? y_min : std::min(0.0, y_min), hi = y_max;
   if (hi <= lo) hi = lo + (lo == 0 ? 1 : std::abs(lo));
   hi = lo + (hi - lo) * (bottom - top) / (bottom - top - legend_h - 8);
   std::vector<double> y_ticks = ticks(lo, hi, 5);
@@ -281,13 +289,13 @@ std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const Plot
     y_ticks.insert(y_ticks.begin(), y_ticks.front() - y_step);
   lo = y_ticks.front();
   hi = y_ticks.back();
-  const double x_hi = std::max<double>(1, double(n - 1));
-  const std::vector<double> x_ticks = ticks(0, x_hi, std::max(2, o.width / 80));
+  const std::vector<double> x_ticks = ticks(x_lo, x_hi, std::max(2, o.width / 80));
+  const auto label = [](double v, bool log) { return tick_label(log ? std::pow(10.0, v) : v); };
 
   int label_w = 0;
-  for (double v : y_ticks) label_w = std::max(label_w, text_width(tick_label(v)));
+  for (double v : y_ticks) label_w = std::max(label_w, text_width(label(v, o.log_y)));
   const int left = label_w + 10, right = o.width - 14;
-  const auto X = [&](double i) { return left + i / x_hi * (right - left); };
+  const auto X = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * (right - left); };
   const auto Y = [&](double v) { return bottom - (v - lo) / (hi - lo) * (bottom - top); };
 
   Raster img(o.width, o.height);
@@ -295,14 +303,15 @@ std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const Plot
     const int y = int(std::lround(Y(v)));
     img.fill(left, y, right, y, kGrid);
     img.fill(left - 3, y, left - 1, y, kInk);
-    const std::string s = tick_label(v);
+    const std::string s = label(v, o.log_y);
     img.text(left - 6 - text_width(s), y - 3, s, kInk);
   }
   for (double v : x_ticks) {
     const int x = int(std::lround(X(v)));
+    if (x < left || x > right) continue;
     img.fill(x, top, x, bottom, kGrid);
     img.fill(x, bottom + 1, x, bottom + 3, kInk);
-    const std::string s = tick_label(v);
+    const std::string s = label(v, o.log_x);
     img.text(x - text_width(s) / 2, bottom + 6, s, kInk);
   }
   img.fill(left, top, left, bottom, kInk);
@@ -311,10 +320,15 @@ std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const Plot
   img.text(std::max(1, left - text_width(o.y_label) / 2), top - 13, o.y_label, kInk);
   if (!o.title.empty()) img.text((o.width - text_width(o.title)) / 2, 4, o.title, kInk);
 
+  for (double m : o.marks_x) {  // dashed vertical markers
+    const double v = axis(m, o.log_x);
+    if (!std::isfinite(v) || v < x_lo || v > x_hi) continue;
+    const int x = int(std::lround(X(v)));
+    for (int y = top; y < bottom; y += 6) img.fill(x, y, x, std::min(y + 3, bottom), kMark);
+  }
   for (size_t k = 0; k < series.size(); ++k) {
     std::vector<std::array<double, 2>> pts;
-    for (size_t i = 0; i < series[k].y.size(); ++i)
-      pts.push_back({X(double(i)), Y(series[k].y[i])});
+    for (const auto& [x, y] : points[k]) pts.push_back({X(x), Y(y)});
     if (pts.size() == 1) pts.push_back({pts[0][0] + 1, pts[0][1]});
     polyline(img, pts, kColors[k % std::size(kColors)]);
   }

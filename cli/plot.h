@@ -1,6 +1,7 @@
-// A small PNG line-plot writer for the CLI (`danlu schedule --plot`): curves
-// against x = 0, 1, 2, ... on one chart, with axes, tick labels and a legend,
-// drawn on an RGB raster with a built-in 5x7 font and encoded with zlib.
+// A small PNG line-plot writer for the CLI (`danlu schedule --plot`, `danlu
+// plot`, `danlu lr-find`): curves on one chart with linear or log axes, tick
+// labels, a legend and optional vertical markers, drawn on an RGB raster with
+// a built-in 5x7 font and encoded with zlib.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,8 @@ namespace danlu::cli {
 
 struct Series {
   std::string label;
-  std::vector<double> y;  // y[i] is drawn at x = i
+  std::vector<double> y;
+  std::vector<double> x;  // y[i] is drawn at x[i], or at x = i when x is empty
 };
 
 struct PlotOptions {
@@ -20,6 +22,8 @@ struct PlotOptions {
   std::string x_label = "step";
   std::string y_label = "lr";
   std::string title;  // none when empty
+  bool log_x = false, log_y = false;  // base-10 axes (non-positive values are skipped)
+  std::vector<double> marks_x;        // vertical marker lines at these x values
 };
 
 // The chart as the bytes of a PNG file (8-bit RGB).

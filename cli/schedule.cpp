@@ -123,7 +123,7 @@ void schedule(const Options& o) {
   if (!o.metrics.empty()) metrics = read_metrics(o.metrics, o.steps - 1);
   std::vector<Series> columns;
   for (const auto& [spec, label, where] : specs)
-    columns.push_back({label, run(spec, where, o, o.metrics.empty() ? nullptr : &metrics)});
+    columns.push_back({label, run(spec, where, o, o.metrics.empty() ? nullptr : &metrics), {}});
 
   std::ostringstream csv;
   csv << "step";

@@ -1,0 +1,85 @@
+// `danlu lr-find CONFIG [--start 1e-7 --end 10 --iters 100 --mode exp|linear]`:
+// the LR range test (train/lr_find.h) with its curve as CSV and PNG.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "cli/commands.h"
+#include "cli/plot.h"
+#include "engine/error.h"
+#include "train/data.h"
+#include "train/lr_find.h"
+
+namespace danlu::cli {
+
+namespace {
+
+struct LrFindArgs {
+  std::string config, device = "auto", out, mode = "exp";
+  std::vector<std::string> overrides;
+  train::LrFindOptions options;
+};
+
+void write_outputs(const train::LrFindResult& r, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  const std::string csv = dir + "/lr_find.csv", png = dir + "/lr_find.png";
+  std::ofstream out(csv);
+  DANLU_CHECK(out, csv, ": cannot open for writing");
+  out.precision(9);
+  out << "iteration,lr,loss,smoothed_loss\n";
+  for (size_t i = 0; i < r.lrs.size(); ++i)
+    out << i << ',' << r.lrs[i] << ',' << r.losses[i] << ',' << r.smoothed[i] << '\n';
+  PlotOptions o;
+  o.width = 640, o.height = 360, o.log_x = true;
+  o.x_label = "learning rate (log scale)", o.y_label = "loss";
+  o.title = "LR range test: dashed lines at the steepest descent and at min/10";
+  o.marks_x = {r.steepest_lr, r.min_over_10_lr()};
+  const std::vector<uint8_t> bytes = line_plot_png(
+      {{"smoothed loss", r.smoothed, r.lrs}, {"loss", r.losses, r.lrs}}, o);
+  std::ofstream(png, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                             std::streamsize(bytes.size()));
+  std::printf("wrote %s and %s\n", csv.c_str(), png.c_str());
+}
+
+void run(LrFindArgs& a) {
+  const train::TrainConfig config = train::load_config(a.config, a.overrides);
+  std::string note;
+  const Device device = train::pick_device(a.device, note);
+  a.options.exponential = a.mode == "exp";
+  const io::ImageDataset data = train::load_split(config.data, /*train=*/true);
+  const io::DataLoader loader = train::train_loader(data, config, device);
+  train::Session session =
+      train::make_session(config, device, train::sample_shape(data), loader.size());
+  std::printf("danlu lr-find %s: %s, lr %g to %g over %lld iterations (%s)\n", a.config.c_str(),
+              note.c_str(), a.options.start, a.options.end,
+              static_cast<long long>(a.options.iters), a.mode.c_str());
+  const train::LrFindResult r = train::lr_find(session, loader, a.options);
+  if (r.stopped_early)
+    std::printf("stopped after %zu iterations: the loss passed %gx its best (at lr %g)\n",
+                r.lrs.size(), a.options.stop_factor, r.lrs.back());
+  std::printf("suggested lr: %.3g (steepest descent of the smoothed loss); %.3g (minimum %.3g / 10)\n",
+              r.steepest_lr, r.min_over_10_lr(), r.min_lr);
+  write_outputs(r, a.out.empty() ? "runs/" + std::filesystem::path(a.config).stem().string() +
+                                       "-lr-find"
+                                 : a.out);
+}
+
+}  // namespace
+
+void add_lr_find_command(CLI::App& app) {
+  auto args = std::make_shared<LrFindArgs>();
+  CLI::App* cmd = app.add_subcommand("lr-find", "learning-rate range test (Smith 2017)");
+  cmd->add_option("config", args->config, "training config")->required();
+  cmd->add_option("--start", args->options.start, "first learning rate")->capture_default_str();
+  cmd->add_option("--end", args->options.end, "last learning rate")->capture_default_str();
+  cmd->add_option("--iters", args->options.iters, "iterations")->capture_default_str();
+  cmd->add_option("--mode", args->mode, "lr steps: exp (geometric) or linear")
+      ->check(CLI::IsMember({"exp", "linear"}))
+      ->capture_default_str();
+  cmd->add_option("--out", args->out, "output folder (default runs/<config>-lr-find)");
+  cmd->add_option("--device", args->device, "auto, cpu, cuda or cuda:N");
+  add_set_option(*cmd, args->overrides);
+  cmd->callback([args] { run(*args); });
+}
+
+}  // namespace danlu::cli

@@ -1,0 +1,92 @@
+// `danlu train CONFIG.json [--device D] [--out RUN_DIR] [--resume CKPT] [--set k=v ...]`
+// Ctrl-C asks the loop to checkpoint after the current step; a second Ctrl-C
+// quits at once (the previous checkpoint is intact either way).
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "engine/error.h"
+#include "train/config.h"
+#include "train/report.h"
+#include "train/session.h"
+#include "train/trainer.h"
+
+namespace danlu::cli {
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_interrupt(int) {
+  stop_requested = true;
+  std::signal(SIGINT, SIG_DFL);
+}
+
+struct TrainArgs {
+  std::string config, device = "", out, resume;
+  std::vector<std::string> overrides;
+};
+
+// runs/<config name>-<date>-<time>.
+std::string default_run_dir(const std::string& config) {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return "runs/" + std::filesystem::path(config).stem().string() + "-" + stamp;
+}
+
+int run(const TrainArgs& a) {
+  const train::TrainConfig config = train::load_config(a.config, a.overrides);
+  std::string note;
+  const Device device = train::pick_device(a.device.empty() ? config.device : a.device, note);
+  train::RunOptions options;
+  options.run_dir = !a.out.empty()      ? a.out
+                    : !a.resume.empty() ? std::filesystem::path(a.resume).parent_path().string()
+                                        : default_run_dir(a.config);
+  if (options.run_dir.empty()) options.run_dir = ".";
+  options.resume = a.resume;
+  options.interactive = isatty(STDOUT_FILENO);
+  options.stop = &stop_requested;
+  std::printf("danlu train %s: %s, run dir %s\n", a.config.c_str(), note.c_str(),
+              options.run_dir.c_str());
+  std::fflush(stdout);
+
+  std::signal(SIGINT, on_interrupt);
+  const train::RunSummary s = train::run_training(config, device, options);
+  std::signal(SIGINT, SIG_DFL);
+
+  std::printf("%s: best test accuracy %.2f%% (epoch %lld), final %.2f%%; %lld steps in %s "
+              "(%.0f images/s)\n",
+              s.message.c_str(), 100 * s.best_accuracy, static_cast<long long>(s.best_epoch),
+              100 * s.final_accuracy, static_cast<long long>(s.steps),
+              train::format_duration(s.seconds).c_str(), s.images_per_s);
+  switch (s.end) {
+    case train::RunEnd::interrupted: return 130;
+    case train::RunEnd::diverged: return 2;
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* cmd = app.add_subcommand("train", "train a model from a JSON config");
+  cmd->add_option("config", args->config, "training config (see configs/ and docs/training.md)")
+      ->required();
+  cmd->add_option("--device", args->device, "auto (GPU when usable), cpu, cuda or cuda:N");
+  cmd->add_option("--out", args->out, "run directory (default runs/<config>-<date>-<time>)");
+  cmd->add_option("--resume", args->resume, "checkpoint to continue from (e.g. RUN/last.safetensors)");
+  add_set_option(*cmd, args->overrides);
+  cmd->callback([args] {
+    const int code = run(*args);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace danlu::cli

@@ -1,0 +1,128 @@
+// Checkpoint layout and the checks a resume makes before it trusts a file.
+#include "train/checkpoint.h"
+
+#include "engine/error.h"
+#include "engine/io/safetensors.h"
+#include "engine/random.h"
+
+namespace danlu::train {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kFormat = "danlu.checkpoint.v1";
+const std::string kModel = "model.", kOptimizer = "optimizer.";
+
+json progress_json(const Progress& p) {
+  return {{"step", p.step},
+          {"epoch", p.epoch},
+          {"batch", p.batch},
+          {"epoch_loss_sum", p.epoch_loss_sum},
+          {"epoch_correct", p.epoch_correct},
+          {"epoch_seen", p.epoch_seen},
+          {"best_metric", std::isnan(p.best_metric) ? json() : json(p.best_metric)},
+          {"best_epoch", p.best_epoch},
+          {"evals_without_improvement", p.evals_without_improvement}};
+}
+
+Progress progress_from(const json& j) {
+  Progress p;
+  p.step = j.at("step");
+  p.epoch = j.at("epoch");
+  p.batch = j.at("batch");
+  p.epoch_loss_sum = j.at("epoch_loss_sum");
+  p.epoch_correct = j.at("epoch_correct");
+  p.epoch_seen = j.at("epoch_seen");
+  if (!j.at("best_metric").is_null()) p.best_metric = j.at("best_metric");
+  p.best_epoch = j.at("best_epoch");
+  p.evals_without_improvement = j.at("evals_without_improvement");
+  return p;
+}
+
+json parse_meta(const std::map<std::string, std::string>& meta, const std::string& key,
+                const std::string& path) {
+  auto it = meta.find(key);
+  DANLU_CHECK(it != meta.end(), path, ": not a danlu training checkpoint (no \"", key,
+              "\" in its metadata)");
+  json j = json::parse(it->second, nullptr, false);
+  DANLU_CHECK(!j.is_discarded(), path, ": damaged checkpoint (metadata \"", key,
+              "\" is not valid JSON)");
+  return j;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Session& s, const Progress& progress) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const auto& [name, t] : s.model->state_dict()) tensors.emplace_back(kModel + name, t);
+  const optim::OptimizerState opt = s.optimizer->state_dict();
+  for (const auto& [name, t] : opt.tensors) tensors.emplace_back(kOptimizer + name, t);
+  const Generator& rng = default_generator();
+  std::map<std::string, std::string> meta = {
+      {"format", kFormat},
+      {"config", s.config.json.dump()},
+      {"optimizer", opt.meta.dump()},
+      {"scheduler", s.scheduler ? s.scheduler->state_dict().dump() : "null"},
+      {"rng", json{{"seed", rng.seed()}, {"offset", rng.offset()}}.dump()},
+      {"progress", progress_json(progress).dump()}};
+  io::save_safetensors(path, tensors, meta);
+}
+
+Progress load_checkpoint(const std::string& path, Session& s) {
+  const io::SafetensorsFile file = io::load_safetensors(path);
+  auto format = file.metadata.find("format");
+  DANLU_CHECK(format != file.metadata.end(), path,
+              ": not a danlu training checkpoint (no \"format\" in its metadata)");
+  DANLU_CHECK(format->second == kFormat, path, ": checkpoint format \"", format->second,
+              "\" is not ", kFormat);
+  const json opt_meta = parse_meta(file.metadata, "optimizer", path);
+  const json sched_state = parse_meta(file.metadata, "scheduler", path);
+  const json rng = parse_meta(file.metadata, "rng", path);
+  Progress progress;
+  try {
+    progress = progress_from(parse_meta(file.metadata, "progress", path));
+  } catch (const json::exception& e) {
+    DANLU_FAIL(path, ": damaged checkpoint (progress: ", e.what(), ")");
+  }
+  DANLU_CHECK(sched_state.is_null() == !s.scheduler, path, ": the checkpoint was saved ",
+              sched_state.is_null() ? "without" : "with", " a scheduler but the config has ",
+              s.scheduler ? "one" : "none");
+
+  nn::StateDict model;
+  optim::OptimizerState opt{{}, opt_meta};
+  for (const auto& [name, t] : file.tensors) {
+    if (name.rfind(kModel, 0) == 0) model.insert(name.substr(kModel.size()), t);
+    else if (name.rfind(kOptimizer, 0) == 0) opt.tensors[name.substr(kOptimizer.size())] = t;
+    else DANLU_FAIL(path, ": unexpected tensor \"", name, "\" in a danlu checkpoint");
+  }
+  // A mismatch throws before training starts (the session is then dropped).
+  try {
+    s.model->load_state_dict(model, /*strict=*/true);
+    s.optimizer->load_state_dict(opt);
+    if (s.scheduler) s.scheduler->load_state_dict(sched_state);
+  } catch (const Error& e) {
+    DANLU_FAIL(path, ": does not fit this config: ", e.what());
+  } catch (const json::exception& e) {
+    DANLU_FAIL(path, ": damaged checkpoint (", e.what(), ")");
+  }
+  default_generator().set_state(rng.at("seed"), rng.at("offset"));
+  return progress;
+}
+
+void load_weights(const std::string& path, nn::Module& model) {
+  const io::SafetensorsFile file = io::load_safetensors(path);
+  const bool checkpoint = file.metadata.count("format") > 0;
+  nn::StateDict dict;
+  for (const auto& [name, t] : file.tensors) {
+    if (!checkpoint) dict.insert(name, t);
+    else if (name.rfind(kModel, 0) == 0) dict.insert(name.substr(kModel.size()), t);
+  }
+  try {
+    model.load_state_dict(dict, /*strict=*/true);
+  } catch (const Error& e) {
+    DANLU_FAIL(path, ": ", e.what());
+  }
+}
+
+}  // namespace danlu::train

@@ -1,0 +1,283 @@
+// Config resolution: the defaults below are the schema. A user key must exist
+// in them (outside the free-form sections) and keep the default's JSON type;
+// ranges are checked after the merge, with errors naming the JSON path.
+#include "train/config.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "engine/error.h"
+#include "engine/io/cifar10.h"
+#include "engine/io/idx.h"
+
+namespace danlu::train {
+
+using nlohmann::json;
+
+const json& default_config() {
+  static const json defaults = json::parse(R"({
+    "model": {"preset": "fashion_cnn"},
+    "data": {
+      "dataset": "fashion_mnist",
+      "path": "",
+      "train_limit": 0,
+      "test_limit": 0,
+      "normalize": true,
+      "mean": [],
+      "std": [],
+      "augmentation": {
+        "random_crop": false,
+        "crop_padding": 4,
+        "horizontal_flip": false,
+        "random_erasing": false,
+        "erasing_p": 0.5
+      },
+      "num_workers": 1
+    },
+    "batch_size": 128,
+    "eval_batch_size": 1000,
+    "epochs": 10,
+    "max_steps": 0,
+    "optimizer": {"type": "SGD", "lr": 0.05, "momentum": 0.9, "weight_decay": 0.0005},
+    "param_groups": [],
+    "scheduler": null,
+    "label_smoothing": 0.0,
+    "clip_grad_norm": 0.0,
+    "clip_grad_value": 0.0,
+    "seed": 0,
+    "eval_every": 1,
+    "log_every": 50,
+    "checkpoint_every": 1,
+    "early_stopping": {"metric": "test_accuracy", "patience": 0, "min_delta": 0.0},
+    "freeze": [],
+    "pretrained": "",
+    "device": "auto"
+  })");
+  return defaults;
+}
+
+namespace {
+
+// Sections whose keys depend on a "type" or are lists of user objects.
+bool free_form(const std::string& path) {
+  return path == "model" || path == "optimizer" || path == "scheduler" || path == "param_groups";
+}
+
+std::string type_name(const json& j) {
+  if (j.is_number_integer()) return "an integer";
+  if (j.is_number()) return "a number";
+  if (j.is_boolean()) return "true or false";
+  if (j.is_string()) return "a string";
+  if (j.is_array()) return "a list";
+  if (j.is_object()) return "an object";
+  return "null";
+}
+
+bool same_type(const json& def, const json& user) {
+  if (def.is_number_integer()) return user.is_number_integer();
+  if (def.is_number()) return user.is_number();
+  return def.type() == user.type();
+}
+
+std::string keys_of(const json& object) {
+  std::string keys;
+  for (const auto& [key, value] : object.items()) keys += (keys.empty() ? "" : ", ") + key;
+  return keys;
+}
+
+void merge(json& into, const json& user, const std::string& path) {
+  DANLU_CHECK(user.is_object(), (path.empty() ? "config" : path), ": expected an object, got ",
+              user.dump());
+  for (const auto& [key, value] : user.items()) {
+    const std::string at = path.empty() ? key : path + "." + key;
+    auto it = into.find(key);
+    DANLU_CHECK(it != into.end(), at, ": unknown key; expected one of ", keys_of(into));
+    if (free_form(at)) {
+      *it = value;
+    } else if (it->is_object()) {
+      merge(*it, value, at);
+    } else {
+      DANLU_CHECK(same_type(*it, value), at, ": expected ", type_name(*it), ", got ", value.dump());
+      *it = value;
+    }
+  }
+}
+
+// Typed reads of the resolved config with range checks.
+class Reader {
+ public:
+  explicit Reader(const json& root) : root_(root) {}
+
+  const json& at(const std::string& path) const {
+    const json* j = &root_;
+    size_t start = 0;
+    while (start <= path.size()) {
+      const size_t dot = std::min(path.find('.', start), path.size());
+      j = &j->at(path.substr(start, dot - start));
+      start = dot + 1;
+    }
+    return *j;
+  }
+  int64_t integer(const std::string& path, int64_t lo) const {
+    const int64_t v = at(path).get<int64_t>();
+    DANLU_CHECK(v >= lo, path, ": expected an integer >= ", lo, ", got ", v);
+    return v;
+  }
+  double number(const std::string& path, double lo, double hi, const char* range) const {
+    const double v = at(path).get<double>();
+    DANLU_CHECK(v >= lo && v <= hi, path, ": expected a number in ", range, ", got ", v);
+    return v;
+  }
+  std::string choice(const std::string& path, const std::vector<std::string>& allowed) const {
+    const std::string v = at(path).get<std::string>();
+    if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return v;
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "\"" : ", \"") + a + "\"";
+    DANLU_FAIL(path, ": expected one of ", list, ", got \"", v, "\"");
+  }
+  std::vector<float> floats(const std::string& path) const {
+    const json& j = at(path);
+    DANLU_CHECK(std::all_of(j.begin(), j.end(), [](const json& x) { return x.is_number(); }),
+                path, ": expected a list of numbers, got ", j.dump());
+    return j.get<std::vector<float>>();
+  }
+  std::vector<std::string> strings(const std::string& path) const {
+    const json& j = at(path);
+    DANLU_CHECK(std::all_of(j.begin(), j.end(), [](const json& x) { return x.is_string(); }),
+                path, ": expected a list of strings, got ", j.dump());
+    return j.get<std::vector<std::string>>();
+  }
+
+ private:
+  const json& root_;
+};
+
+DataConfig parse_data(const Reader& r) {
+  DataConfig d;
+  d.dataset = r.choice("data.dataset", {"fashion_mnist", "mnist", "cifar10"});
+  d.path = r.at("data.path").get<std::string>();
+  if (d.path.empty()) {
+    DANLU_CHECK(d.dataset == "fashion_mnist", "data.path: required for ", d.dataset,
+                " (the folder holding its files)");
+    d.path = io::kFashionMnistDir;
+  }
+  d.train_limit = r.integer("data.train_limit", 0);
+  d.test_limit = r.integer("data.test_limit", 0);
+  d.num_workers = static_cast<int>(r.integer("data.num_workers", 0));
+  DANLU_CHECK(d.num_workers <= 64, "data.num_workers: expected an integer in [0, 64], got ",
+              d.num_workers);
+
+  io::Augmentation& a = d.augmentation;
+  a.random_crop = r.at("data.augmentation.random_crop").get<bool>();
+  a.crop_padding = r.integer("data.augmentation.crop_padding", 0);
+  a.horizontal_flip = r.at("data.augmentation.horizontal_flip").get<bool>();
+  a.random_erasing = r.at("data.augmentation.random_erasing").get<bool>();
+  a.erasing.p = r.number("data.augmentation.erasing_p", 0, 1, "[0, 1]");
+
+  const int64_t channels = d.dataset == "cifar10" ? 3 : 1;
+  if (r.at("data.normalize").get<bool>()) {
+    std::vector<float> mean = r.floats("data.mean"), std = r.floats("data.std");
+    if (mean.empty() && std.empty()) {
+      if (d.dataset == "cifar10") {
+        mean.assign(io::kCifar10Mean.begin(), io::kCifar10Mean.end());
+        std.assign(io::kCifar10Std.begin(), io::kCifar10Std.end());
+      } else if (d.dataset == "mnist") {
+        mean = {0.1307f}, std = {0.3081f};
+      } else {
+        mean = {io::kFashionMnistMean}, std = {io::kFashionMnistStd};
+      }
+    }
+    DANLU_CHECK(int64_t(mean.size()) == channels && int64_t(std.size()) == channels,
+                "data.mean/data.std: expected ", channels, " value(s) each for ", d.dataset,
+                ", got ", mean.size(), " and ", std.size());
+    d.normalization = {mean, std};
+  }
+  io::validate(a, d.normalization, channels);
+  return d;
+}
+
+}  // namespace
+
+void apply_override(json& config, const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  DANLU_CHECK(eq != std::string::npos && eq > 0, "--set ", assignment,
+              ": expected key.path=value, e.g. --set optimizer.lr=0.1");
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;  // a bare word: a string
+  json* node = &config;
+  size_t start = 0;
+  for (;;) {
+    const size_t dot = path.find('.', start);
+    const std::string key = path.substr(start, dot == std::string::npos ? dot : dot - start);
+    DANLU_CHECK(!key.empty(), "--set ", assignment, ": empty key in '", path, "'");
+    if (!node->is_object()) *node = json::object();
+    if (dot == std::string::npos) {
+      (*node)[key] = value;
+      return;
+    }
+    node = &(*node)[key];
+    start = dot + 1;
+  }
+}
+
+json resolve_config(const json& user) {
+  json resolved = default_config();
+  merge(resolved, user, "");
+  return resolved;
+}
+
+json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  DANLU_CHECK(in, path, ": cannot open the file");
+  try {
+    return json::parse(in);
+  } catch (const json::parse_error& e) {
+    DANLU_FAIL(path, ": not valid JSON (", e.what(), ")");
+  }
+}
+
+TrainConfig parse_config(const json& user) {
+  TrainConfig c;
+  c.json = resolve_config(user);
+  const Reader r(c.json);
+  c.data = parse_data(r);
+  c.batch_size = r.integer("batch_size", 1);
+  c.eval_batch_size = r.integer("eval_batch_size", 1);
+  c.epochs = r.integer("epochs", 0);
+  c.max_steps = r.integer("max_steps", 0);
+  DANLU_CHECK(c.epochs > 0 || c.max_steps > 0,
+              "epochs: 0 needs max_steps > 0 (train for epochs, steps or both)");
+  c.label_smoothing = r.number("label_smoothing", 0, 1, "[0, 1]");
+  c.clip_grad_norm = r.number("clip_grad_norm", 0, 1e30, "[0, inf) (0 = off)");
+  c.clip_grad_value = r.number("clip_grad_value", 0, 1e30, "[0, inf) (0 = off)");
+  c.seed = static_cast<uint64_t>(r.integer("seed", 0));
+  c.eval_every = r.integer("eval_every", 0);
+  c.log_every = r.integer("log_every", 1);
+  c.checkpoint_every = r.integer("checkpoint_every", 0);
+  c.early_stopping.metric =
+      r.choice("early_stopping.metric", {"test_accuracy", "test_loss"});
+  c.early_stopping.patience = r.integer("early_stopping.patience", 0);
+  c.early_stopping.min_delta = r.number("early_stopping.min_delta", 0, 1e30, "[0, inf)");
+  DANLU_CHECK(c.early_stopping.patience == 0 || c.eval_every > 0,
+              "early_stopping.patience: needs eval_every > 0 (it counts evaluations)");
+  c.freeze = r.strings("freeze");
+  c.pretrained = r.at("pretrained").get<std::string>();
+  c.device = r.at("device").get<std::string>();
+  DANLU_CHECK(c.json.at("param_groups").is_array(),
+              "param_groups: expected a list of {\"params\": PREFIX, options...}, got ",
+              c.json.at("param_groups").dump());
+  return c;
+}
+
+TrainConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  json user = read_json_file(path);
+  for (const std::string& o : overrides) apply_override(user, o);
+  try {
+    return parse_config(user);
+  } catch (const Error& e) {
+    DANLU_FAIL(path, ": ", e.what());
+  }
+}
+
+}  // namespace danlu::train

@@ -1,0 +1,32 @@
+// The datasets and loaders a training config names.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/io/data_loader.h"
+#include "engine/io/idx.h"
+#include "train/config.h"
+
+namespace danlu::train {
+
+// The training split (train = true) or the test split of data.dataset, cut
+// to data.train_limit / data.test_limit. Images are (N, C, H, W) in [0, 1];
+// normalisation happens in the loader.
+io::ImageDataset load_split(const DataConfig& data, bool train);
+
+// The dataset's class names, index = label ("T-shirt/top", ..., or "0".."9").
+std::vector<std::string> class_names(const std::string& dataset);
+
+// One example's (C, H, W).
+std::vector<int64_t> sample_shape(const io::ImageDataset& data);
+
+// Shuffled, augmented batches of config.batch_size (drop_last, as a fixed
+// batch size keeps BatchNorm statistics and the steps per epoch stable).
+io::DataLoader train_loader(const io::ImageDataset& data, const TrainConfig& config,
+                            Device device);
+// Every test example once, in order, normalised and not augmented.
+io::DataLoader eval_loader(const io::ImageDataset& data, const TrainConfig& config,
+                           Device device);
+
+}  // namespace danlu::train

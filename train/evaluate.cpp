@@ -1,0 +1,66 @@
+// Evaluation over a loader, and the accuracy count shared with training.
+#include "train/evaluate.h"
+
+#include <cmath>
+#include <limits>
+
+#include "engine/autograd.h"
+#include "engine/ops/loss.h"
+#include "engine/ops/reduce.h"
+
+namespace danlu::train {
+
+namespace {
+
+std::vector<int64_t> host_labels(const Tensor& t) {
+  const Tensor cpu = t.device().is_cpu() ? t : t.to(Device::cpu());
+  return std::vector<int64_t>(cpu.data<int64_t>(), cpu.data<int64_t>() + cpu.numel());
+}
+
+}  // namespace
+
+std::vector<double> EvalResult::per_class_accuracy() const {
+  std::vector<double> out;
+  for (size_t c = 0; c < confusion.size(); ++c) {
+    int64_t total = 0;
+    for (int64_t n : confusion[c]) total += n;
+    out.push_back(total ? double(confusion[c][c]) / total
+                        : std::numeric_limits<double>::quiet_NaN());
+  }
+  return out;
+}
+
+int64_t count_correct(const Tensor& logits, const Tensor& labels) {
+  const std::vector<int64_t> predicted = host_labels(argmax(logits.detach(), 1));
+  const std::vector<int64_t> truth = host_labels(labels);
+  int64_t correct = 0;
+  for (size_t i = 0; i < truth.size(); ++i) correct += predicted[i] == truth[i];
+  return correct;
+}
+
+EvalResult evaluate(nn::Module& model, const io::DataLoader& loader) {
+  NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  EvalResult r;
+  double loss_sum = 0;
+  for (io::Batch& batch : loader.epoch(0)) {
+    const Tensor logits = model(batch.images);
+    loss_sum += cross_entropy(logits, batch.labels, CrossEntropyOptions{Reduction::sum, 0.0})
+                    .item();
+    const int64_t classes = logits.shape()[1];
+    if (r.confusion.empty()) r.confusion.assign(classes, std::vector<int64_t>(classes, 0));
+    const std::vector<int64_t> predicted = host_labels(argmax(logits, 1));
+    const std::vector<int64_t> truth = host_labels(batch.labels);
+    for (size_t i = 0; i < truth.size(); ++i) ++r.confusion[truth[i]][predicted[i]];
+    r.count += static_cast<int64_t>(truth.size());
+  }
+  int64_t correct = 0;
+  for (size_t c = 0; c < r.confusion.size(); ++c) correct += r.confusion[c][c];
+  r.loss = r.count ? loss_sum / r.count : 0;
+  r.accuracy = r.count ? double(correct) / r.count : 0;
+  model.train(was_training);
+  return r;
+}
+
+}  // namespace danlu::train

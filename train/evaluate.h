@@ -1,0 +1,27 @@
+// Test-set evaluation: mean loss, accuracy, per-class accuracy and the
+// confusion matrix, in eval mode without autograd.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/io/data_loader.h"
+#include "layers/module.h"
+
+namespace danlu::train {
+
+struct EvalResult {
+  double loss = 0;      // mean cross-entropy (no label smoothing)
+  double accuracy = 0;  // fraction correct
+  int64_t count = 0;
+  std::vector<std::vector<int64_t>> confusion;  // [true class][predicted class]
+  std::vector<double> per_class_accuracy() const;  // NaN for a class with no examples
+};
+
+// Leaves the model in the mode it was in.
+EvalResult evaluate(nn::Module& model, const io::DataLoader& loader);
+
+// Examples in this batch whose arg-max logit is the label.
+int64_t count_correct(const Tensor& logits, const Tensor& labels);
+
+}  // namespace danlu::train

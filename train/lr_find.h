@@ -1,0 +1,43 @@
+// The learning-rate range test of Smith, "Cyclical Learning Rates for
+// Training Neural Networks" (2017): train with a learning rate that grows
+// every iteration from `start` to `end` and watch the loss. The rate where
+// the smoothed loss falls fastest is a good initial rate; so is a tenth of
+// the rate at the loss's minimum. The model and optimizer are restored
+// afterwards, so the test leaves no trace.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/io/data_loader.h"
+#include "train/session.h"
+
+namespace danlu::train {
+
+struct LrFindOptions {
+  double start = 1e-7, end = 10;
+  int64_t iters = 100;
+  bool exponential = true;  // geometric steps; false: linear steps
+  double smoothing = 0.98;  // exponential moving average of the loss (bias-corrected)
+  double stop_factor = 4;   // stop once the smoothed loss exceeds this times its best
+};
+
+struct LrFindResult {
+  std::vector<double> lrs, losses, smoothed;  // one per iteration run
+  bool stopped_early = false;                 // the loss blew up before `end`
+  double steepest_lr = 0;  // where d(smoothed loss)/d(log lr) is most negative
+  double min_lr = 0;       // the lr at the smallest smoothed loss
+  double min_over_10_lr() const { return min_lr / 10; }
+};
+
+// The lr at iteration i of n (i = 0 .. n-1).
+double lr_at(const LrFindOptions& o, int64_t i);
+
+// Every param group gets the same rate. Needs at least one batch; cycles the
+// loader's epochs when iters exceeds an epoch.
+LrFindResult lr_find(Session& session, const io::DataLoader& loader, const LrFindOptions& o);
+
+// The suggestion rules on a finished curve (exposed for tests).
+void suggest(LrFindResult& r);
+
+}  // namespace danlu::train

@@ -1,0 +1,133 @@
+// Building a training session from a resolved config.
+#include "train/session.h"
+
+#include <iostream>
+
+#include "engine/error.h"
+#include "layers/builder.h"
+#include "layers/serialize.h"
+#include "optim/make.h"
+#include "schedulers/from_json.h"
+
+namespace danlu::train {
+
+using nlohmann::json;
+
+namespace {
+
+bool starts_with(const std::string& name, const std::string& prefix) {
+  // "fc" matches "fc.weight" and "fc" itself, not "fc2.weight".
+  return name.rfind(prefix, 0) == 0 && (name.size() == prefix.size() || name[prefix.size()] == '.');
+}
+
+std::vector<std::string> prefixes_of(const json& params, const std::string& where) {
+  if (params.is_string()) return {params.get<std::string>()};
+  const bool ok = params.is_array() && !params.empty() &&
+                  std::all_of(params.begin(), params.end(), [](const json& p) { return p.is_string(); });
+  DANLU_CHECK(ok, where, ": expected a parameter-name prefix or a list of them (e.g. \"fc\" or ",
+              "[\"layer3\", \"fc\"]), got ", params.dump());
+  return params.get<std::vector<std::string>>();
+}
+
+// The trainable parameters split into the config's param groups, in config
+// order, plus a last group with every parameter no group claimed.
+std::vector<optim::ParamGroup> param_groups(const nn::Module& model, const json& specs,
+                                            std::vector<std::string>& names) {
+  std::vector<std::pair<std::string, Tensor>> trainable;
+  for (const auto& [name, p] : model.named_parameters())
+    if (p.requires_grad()) trainable.emplace_back(name, p);
+  std::vector<bool> claimed(trainable.size(), false);
+  std::vector<optim::ParamGroup> groups;
+  for (size_t g = 0; g < specs.size(); ++g) {
+    const std::string where = "param_groups[" + std::to_string(g) + "]";
+    const json& spec = specs[g];
+    DANLU_CHECK(spec.is_object() && spec.contains("params"), where,
+                ": expected {\"params\": PREFIX, options...}, got ", spec.dump());
+    const std::vector<std::string> prefixes = prefixes_of(spec["params"], where + ".params");
+    std::vector<Tensor> params;
+    for (size_t i = 0; i < trainable.size(); ++i)
+      for (const std::string& prefix : prefixes)
+        if (!claimed[i] && starts_with(trainable[i].first, prefix)) {
+          params.push_back(trainable[i].second);
+          claimed[i] = true;
+        }
+    DANLU_CHECK(!params.empty(), where, ".params: ", spec["params"].dump(),
+                " matches no trainable parameter not already in an earlier group");
+    json options = spec;
+    options.erase("params");
+    groups.emplace_back(std::move(params), std::move(options));
+    std::string label;
+    for (const auto& p : prefixes) label += (label.empty() ? "" : "+") + p;
+    names.push_back(label);
+  }
+  std::vector<Tensor> rest;
+  for (size_t i = 0; i < trainable.size(); ++i)
+    if (!claimed[i]) rest.push_back(trainable[i].second);
+  if (!rest.empty() || groups.empty()) {
+    DANLU_CHECK(!rest.empty(), "freeze: every parameter is frozen; nothing would train");
+    groups.emplace_back(std::move(rest));
+    names.push_back(specs.empty() ? "all" : "rest");
+  }
+  return groups;
+}
+
+void freeze(nn::Module& model, const std::vector<std::string>& prefixes) {
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    bool matched = false;
+    for (const auto& [name, p] : model.named_parameters())
+      if (starts_with(name, prefixes[i])) {
+        Tensor(p).set_requires_grad(false);  // a handle to the module's parameter
+        matched = true;
+      }
+    DANLU_CHECK(matched, "freeze[", i, "]: \"", prefixes[i],
+                "\" matches no parameter name (names look like \"0.weight\" or \"fc.bias\")");
+  }
+}
+
+}  // namespace
+
+Device pick_device(const std::string& requested, std::string& note) {
+  if (requested == "auto") {
+    if (cuda_available()) {
+      note = "device cuda:0 (" + cuda_devices().front().name + ")";
+      return Device::cuda(0);
+    }
+    note = "device cpu (" + cuda_unavailable_reason() + ")";
+    return Device::cpu();
+  }
+  const Device d = Device::parse(requested);
+  DANLU_CHECK(d.is_cpu() || d.index < cuda_device_count(), "device ", requested,
+              ": not usable here (", cuda_available() ? "no such GPU" : cuda_unavailable_reason(),
+              "); use --device cpu or auto");
+  note = "device " + d.str();
+  return d;
+}
+
+std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device device,
+                                           const std::vector<int64_t>& sample_shape) {
+  Generator init(config.seed);
+  json spec = config.json.at("model");
+  if (spec.is_object() && !spec.contains("input_shape")) spec["input_shape"] = sample_shape;
+  auto model = nn::build_model(spec, &init);
+  if (!config.pretrained.empty()) {
+    const nn::LoadReport report =
+        model->load_state_dict(nn::load_state_dict_file(config.pretrained), /*strict=*/false);
+    if (!report.ok()) std::cerr << "pretrained " << config.pretrained << ": " << report.str() << "\n";
+  }
+  freeze(*model, config.freeze);
+  model->to(device);
+  return model;
+}
+
+Session make_session(const TrainConfig& config, Device device,
+                     const std::vector<int64_t>& sample_shape, int64_t steps_per_epoch) {
+  Session s{config, device, make_model(config, device, sample_shape), nullptr, nullptr, {}};
+  s.optimizer = optim::make_optimizer(
+      config.json.at("optimizer"),
+      param_groups(*s.model, config.json.at("param_groups"), s.group_names));
+  if (!config.json.at("scheduler").is_null())
+    s.scheduler = sched::make_scheduler(config.json.at("scheduler"), *s.optimizer, steps_per_epoch);
+  return s;
+}
+
+}  // namespace danlu::train

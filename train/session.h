@@ -1,0 +1,40 @@
+// Everything a config builds before the first step: the model (initialised
+// from the seed, optionally from pretrained weights, with frozen layers), the
+// optimizer over its trainable parameters in param groups, and the scheduler.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "layers/sequential.h"
+#include "optim/optimizer.h"
+#include "schedulers/scheduler.h"
+#include "train/config.h"
+
+namespace danlu::train {
+
+struct Session {
+  TrainConfig config;
+  Device device;
+  std::shared_ptr<nn::Sequential> model;
+  std::unique_ptr<optim::Optimizer> optimizer;
+  std::unique_ptr<sched::LRScheduler> scheduler;  // null without a "scheduler"
+  std::vector<std::string> group_names;  // per param group: its "params" prefixes, or "rest"
+};
+
+// The config's model on `device`: built and initialised from the seed, then
+// the pretrained weights (non-strict; the report goes to stderr) and the
+// frozen prefixes applied.
+std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device device,
+                                           const std::vector<int64_t>& sample_shape);
+
+// `sample_shape` is one example's (C, H, W), used to check the model's layers
+// before training; `steps_per_epoch` is what epoch-interval schedules count.
+Session make_session(const TrainConfig& config, Device device,
+                     const std::vector<int64_t>& sample_shape, int64_t steps_per_epoch);
+
+// Resolves "auto", "cpu", "cuda", "cuda:N"; `note` says what was chosen and why.
+Device pick_device(const std::string& requested, std::string& note);
+
+}  // namespace danlu::train

@@ -1,0 +1,302 @@
+// The training loop: one optimizer step per batch, the scheduler stepped
+// every iteration, evaluation and checkpoints at epoch ends, and every way a
+// run can end (finished, early-stopped, interrupted, diverged) leaving a
+// consistent RUN_DIR behind.
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "engine/error.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/loss.h"
+#include "engine/ops/reduce.h"
+#include "engine/random.h"
+#include "optim/clip_grad.h"
+#include "train/checkpoint.h"
+#include "train/data.h"
+#include "train/evaluate.h"
+#include "train/report.h"
+
+namespace danlu::train {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// "layer1.0.conv1.weight" -> "layer1.0.conv1": the gradient norm per layer.
+std::string layer_of(const std::string& parameter) {
+  const size_t dot = parameter.rfind('.');
+  return dot == std::string::npos ? parameter : parameter.substr(0, dot);
+}
+
+// Losses and accuracy since the last log record.
+struct Interval {
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0, steps = 0;
+  Clock::time_point start = Clock::now();
+};
+
+class Trainer {
+ public:
+  Trainer(const TrainConfig& config, Device device, const RunOptions& options)
+      : options_(options),
+        train_data_(load_split(config.data, true)),
+        test_data_(load_split(config.data, false)),
+        train_(train_loader(train_data_, config, device)),
+        test_(eval_loader(test_data_, config, device)),
+        session_(make_session(config, device, sample_shape(train_data_), train_.size())),
+        config_(session_.config) {
+    std::filesystem::create_directories(options.run_dir);
+    manual_seed(config.seed);  // dropout's stream
+    if (!options.resume.empty()) progress_ = load_checkpoint(options.resume, session_);
+    first_step_ = progress_.step;
+    std::ofstream(path("config.json")) << config_.json.dump(2) << '\n';
+    metrics_ = MetricsLog(path("metrics.jsonl"));
+    total_epochs_ = config_.epochs > 0
+                        ? config_.epochs
+                        : (config_.max_steps + train_.size() - 1) / train_.size();
+  }
+
+  RunSummary run() {
+    const Clock::time_point start = Clock::now();
+    ProgressLine line(options_.interactive, total_epochs_, train_.size());
+    while (progress_.epoch < total_epochs_ && !steps_done()) {
+      line.start_epoch(progress_.epoch, progress_.batch);
+      if (!train_epoch(line)) break;
+      if (progress_.batch < train_.size()) break;  // max_steps ended it early
+      line.end_epoch();
+      if (!end_epoch()) break;
+    }
+    if (summary_.end == RunEnd::finished && progress_.batch > 0) {
+      line.end_epoch();  // max_steps ended training inside an epoch
+      evaluate_now();
+      save("last.safetensors");
+    }
+    return finish(seconds_since(start));
+  }
+
+ private:
+  std::string path(const std::string& file) const {
+    return (std::filesystem::path(options_.run_dir) / file).string();
+  }
+  bool steps_done() const { return config_.max_steps > 0 && progress_.step >= config_.max_steps; }
+  double lr(size_t group = 0) const { return session_.optimizer->lr(group); }
+  void save(const std::string& file) { save_checkpoint(path(file), session_, progress_); }
+
+  // One epoch from progress_.batch on. False when training must stop.
+  bool train_epoch(ProgressLine& line) {
+    io::Epoch epoch = train_.epoch(progress_.epoch);
+    for (int64_t b = 0; b < progress_.batch; ++b) epoch.next();  // resumed mid-epoch
+    Interval interval;
+    while (std::optional<io::Batch> batch = epoch.next()) {
+      if (!step(*batch, interval)) return false;
+      const bool log = progress_.step % config_.log_every == 0;
+      line.update(progress_.batch, interval_stats(interval), log);
+      if (log) log_step(interval);
+      if (options_.stop && options_.stop->load()) return interrupt();
+      if (steps_done()) return true;
+    }
+    return true;
+  }
+
+  // Forward, backward, clip, update, schedule. False on a NaN/Inf loss.
+  bool step(const io::Batch& batch, Interval& interval) {
+    nn::Module& model = *session_.model;
+    const Tensor logits = model(batch.images);
+    const Tensor loss = cross_entropy(logits, batch.labels,
+                                      CrossEntropyOptions{Reduction::mean, config_.label_smoothing});
+    const double value = loss.item();
+    if (!std::isfinite(value)) return diverge(value);
+    session_.optimizer->zero_grad();
+    loss.backward();
+    if (progress_.step % config_.log_every == config_.log_every - 1) grad_norms_ = grad_norms();
+    if (config_.clip_grad_value > 0)
+      optim::clip_grad_value_(session_.optimizer->parameters(), config_.clip_grad_value);
+    if (config_.clip_grad_norm > 0)
+      optim::clip_grad_norm_(session_.optimizer->parameters(), config_.clip_grad_norm);
+    session_.optimizer->step();
+    if (session_.scheduler && !session_.scheduler->needs_metric()) session_.scheduler->step();
+
+    const int64_t n = batch.labels.numel(), correct = count_correct(logits, batch.labels);
+    interval.loss_sum += value * n, interval.correct += correct, interval.seen += n;
+    ++interval.steps;
+    progress_.epoch_loss_sum += value * n, progress_.epoch_correct += correct;
+    progress_.epoch_seen += n;
+    ++progress_.step, ++progress_.batch;
+    return true;
+  }
+
+  // The global gradient norm and one per layer, before clipping.
+  json grad_norms() const {
+    std::map<std::string, double> per_layer;
+    double total = 0;
+    for (const auto& [name, p] : session_.model->named_parameters()) {
+      if (!p.grad().defined()) continue;
+      const double sq = sum(mul(p.grad(), p.grad())).item();
+      per_layer[layer_of(name)] += sq, total += sq;
+    }
+    json layers = json::object();
+    for (auto& [layer, sq] : per_layer) layers[layer] = std::sqrt(sq);
+    return {{"grad_norm", std::sqrt(total)}, {"layer_grad_norms", layers}};
+  }
+
+  StepStats interval_stats(const Interval& i) const {
+    const double seconds = seconds_since(i.start);
+    return {i.seen ? i.loss_sum / i.seen : 0, i.seen ? double(i.correct) / i.seen : 0, lr(),
+            seconds > 0 ? i.seen / seconds : 0};
+  }
+
+  void log_step(Interval& interval) {
+    const StepStats s = interval_stats(interval);
+    json record = {{"kind", "step"},        {"step", progress_.step},
+                   {"epoch", progress_.epoch + 1}, {"loss", s.loss},
+                   {"accuracy", s.accuracy}, {"lr", lrs()},
+                   {"images_per_s", s.images_per_s}};
+    record.update(grad_norms_);
+    metrics_.write(record);
+    interval = Interval{};
+  }
+
+  json lrs() const {
+    json out = json::array();
+    for (size_t g = 0; g < session_.optimizer->num_param_groups(); ++g) out.push_back(lr(g));
+    return out;
+  }
+
+  // Epoch summary, evaluation, best/last checkpoints, early stopping. False
+  // when early stopping ends the run.
+  bool end_epoch() {
+    ++progress_.epoch;
+    json record = {{"kind", "epoch"},
+                   {"epoch", progress_.epoch},
+                   {"step", progress_.step},
+                   {"train_loss", progress_.epoch_loss_sum / std::max<int64_t>(progress_.epoch_seen, 1)},
+                   {"train_accuracy", double(progress_.epoch_correct) / std::max<int64_t>(progress_.epoch_seen, 1)},
+                   {"lr", lrs()}};
+    progress_.batch = 0, progress_.epoch_loss_sum = 0;
+    progress_.epoch_correct = progress_.epoch_seen = 0;
+    const bool last = progress_.epoch == total_epochs_ || steps_done();
+    bool keep_going = true;
+    if (last || (config_.eval_every > 0 && progress_.epoch % config_.eval_every == 0)) {
+      const EvalResult e = evaluate_now();
+      record["test_loss"] = e.loss, record["test_accuracy"] = e.accuracy;
+      keep_going = !early_stop();
+    }
+    metrics_.write(record);
+    std::printf("epoch %lld: train loss %.4f acc %.2f%%", static_cast<long long>(progress_.epoch),
+                record["train_loss"].get<double>(), 100 * record["train_accuracy"].get<double>());
+    if (record.contains("test_accuracy"))
+      std::printf("  test loss %.4f acc %.2f%%", record["test_loss"].get<double>(),
+                  100 * record["test_accuracy"].get<double>());
+    std::printf("\n");
+    std::fflush(stdout);
+    if (last || !keep_going ||
+        (config_.checkpoint_every > 0 && progress_.epoch % config_.checkpoint_every == 0))
+      save("last.safetensors");
+    if (!keep_going) {
+      summary_.end = RunEnd::early_stopped;
+      summary_.message = "early stopping: " + config_.early_stopping.metric + " did not improve for " +
+                         std::to_string(config_.early_stopping.patience) + " evaluations";
+    }
+    return keep_going;
+  }
+
+  EvalResult evaluate_now() {
+    const EvalResult e = evaluate(*session_.model, test_);
+    summary_.final_accuracy = e.accuracy, summary_.final_loss = e.loss;
+    const EarlyStopping& es = config_.early_stopping;
+    const double metric = es.higher_is_better() ? e.accuracy : e.loss;
+    const bool improved = std::isnan(progress_.best_metric) ||
+                          (es.higher_is_better() ? metric > progress_.best_metric + es.min_delta
+                                                 : metric < progress_.best_metric - es.min_delta);
+    if (improved) {
+      progress_.best_metric = metric, progress_.best_epoch = progress_.epoch;
+      progress_.evals_without_improvement = 0;
+      save("best.safetensors");
+    } else {
+      ++progress_.evals_without_improvement;
+    }
+    if (session_.scheduler && session_.scheduler->needs_metric()) session_.scheduler->step(e.loss);
+    return e;
+  }
+
+  bool early_stop() const {
+    return config_.early_stopping.patience > 0 &&
+           progress_.evals_without_improvement >= config_.early_stopping.patience;
+  }
+
+  bool interrupt() {
+    save("last.safetensors");
+    summary_.end = RunEnd::interrupted;
+    summary_.message = "interrupted at step " + std::to_string(progress_.step) +
+                       "; continue with --resume " + path("last.safetensors");
+    return false;
+  }
+
+  bool diverge(double value) {
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "the loss became %s at step %lld (epoch %lld, lr %.6g); training stopped and "
+                  "the last good checkpoint was kept; try an initial learning rate 10x smaller "
+                  "(--set optimizer.lr=%.6g)",
+                  std::isnan(value) ? "NaN" : "infinite", static_cast<long long>(progress_.step + 1),
+                  static_cast<long long>(progress_.epoch + 1), lr(),
+                  config_.json["optimizer"].value("lr", lr()) / 10);
+    summary_.end = RunEnd::diverged;
+    summary_.message = text;
+    metrics_.write({{"kind", "diverged"}, {"step", progress_.step + 1}, {"lr", lrs()}});
+    return false;
+  }
+
+  RunSummary finish(double seconds) {
+    RunSummary& s = summary_;
+    s.steps = progress_.step, s.epochs = progress_.epoch, s.seconds = seconds;
+    s.best_epoch = progress_.best_epoch;
+    s.best_accuracy = config_.early_stopping.higher_is_better() && !std::isnan(progress_.best_metric)
+                          ? progress_.best_metric
+                          : s.final_accuracy;
+    s.images_per_s = seconds > 0 ? trained_images() / seconds : 0;
+    if (s.message.empty()) s.message = "finished";
+    metrics_.write({{"kind", "summary"},         {"end", s.message},
+                    {"steps", s.steps},           {"epochs", s.epochs},
+                    {"best_accuracy", s.best_accuracy}, {"best_epoch", s.best_epoch},
+                    {"final_accuracy", s.final_accuracy}, {"final_loss", s.final_loss},
+                    {"seconds", s.seconds},       {"images_per_s", s.images_per_s}});
+    return s;
+  }
+
+  double trained_images() const {
+    return double(progress_.step - first_step_) * config_.batch_size;
+  }
+
+  RunOptions options_;
+  io::ImageDataset train_data_, test_data_;
+  io::DataLoader train_, test_;
+  Session session_;
+  const TrainConfig& config_;
+  Progress progress_;
+  int64_t first_step_ = 0;  // the step this process started at (after a resume)
+  int64_t total_epochs_ = 0;
+  MetricsLog metrics_;
+  json grad_norms_ = json::object();
+  RunSummary summary_;
+};
+
+}  // namespace
+
+RunSummary run_training(const TrainConfig& config, Device device, const RunOptions& options) {
+  Trainer trainer(config, device, options);
+  return trainer.run();
+}
+
+}  // namespace danlu::train

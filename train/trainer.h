@@ -1,0 +1,36 @@
+// run_training(): the training loop behind `danlu train`. It builds the
+// session from the config, optionally resumes from a checkpoint, trains for
+// the configured epochs/steps, evaluates, keeps RUN_DIR/last.safetensors and
+// best.safetensors, writes RUN_DIR/metrics.jsonl and config.json, and stops
+// cleanly on divergence (NaN/Inf loss), early stopping or a stop request.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "engine/device.h"
+#include "train/config.h"
+
+namespace danlu::train {
+
+struct RunOptions {
+  std::string run_dir;  // created if missing
+  std::string resume;   // checkpoint to continue from; "" starts afresh
+  bool interactive = false;                 // redraw a progress bar (a terminal)
+  const std::atomic<bool>* stop = nullptr;  // set (e.g. by Ctrl-C) to checkpoint and stop
+};
+
+enum class RunEnd { finished, early_stopped, interrupted, diverged };
+
+struct RunSummary {
+  RunEnd end = RunEnd::finished;
+  int64_t steps = 0, epochs = 0;  // completed when training ended
+  double best_accuracy = 0, final_accuracy = 0, final_loss = 0;
+  int64_t best_epoch = 0;
+  double seconds = 0, images_per_s = 0;
+  std::string message;  // one line on how the run ended
+};
+
+RunSummary run_training(const TrainConfig& config, Device device, const RunOptions& options);
+
+}  // namespace danlu::train
