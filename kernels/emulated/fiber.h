@@ -4,9 +4,11 @@
 // let its siblings catch up, exactly where a GPU thread would wait.
 #pragma once
 
-#include <ucontext.h>
-
 #include <cstddef>
+
+#if !defined(__x86_64__)
+#include <ucontext.h>
+#endif
 
 namespace danlu::emu {
 
@@ -28,7 +30,7 @@ class Fiber {
   void yield();
 
  private:
-  static void trampoline(unsigned hi, unsigned lo);
+  static void start(void* self);
 
   void (*entry_)(void*);
   void* arg_;
@@ -36,8 +38,14 @@ class Fiber {
   size_t mapping_bytes_ = 0;
   char* stack_ = nullptr;
   size_t stack_bytes_ = 0;
+#if defined(__x86_64__)
+  // Saved stack pointers: callee-saved registers sit on top of each stack.
+  void* sp_ = nullptr;
+  void* host_sp_ = nullptr;
+#else
   ucontext_t context_{};
   ucontext_t host_{};
+#endif
   // AddressSanitizer's view of the stacks we switch between (unused without it).
   void* fake_stack_ = nullptr;
   const void* host_stack_ = nullptr;
