@@ -21,17 +21,11 @@ struct MatmulDims {
   int64_t batch, m, k, n;
 };
 
-// CUDA kernels are f32; f64 stays on the CPU for gradient checks.
-void check_gpu_dtype(const char* op, const Tensor& t) {
-  DANLU_CHECK(!t.device().is_cuda() || t.dtype() == DType::f32, op, ": CUDA ops are f32, got ",
-              t.str(), "; run f64 on the cpu device");
-}
-
 MatmulDims matmul_dims(const char* op, const Tensor& a, const Tensor& b, bool batched_only) {
   check_defined(op, a, "a");
   check_defined(op, b, "b");
   check_same_kind(op, {&a, &b});
-  check_gpu_dtype(op, a);
+  if (a.device().is_cuda()) check_cuda_f32(op, a);
   if (batched_only) {
     check_dim(op, a, 3, "a (B, M, K)");
     check_dim(op, b, 3, "b (B, K, N)");
@@ -175,7 +169,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_defined(op, x, "input");
   check_defined(op, weight, "weight");
   check_same_kind(op, {&x, &weight, &bias});
-  check_gpu_dtype(op, x);
+  if (x.device().is_cuda()) check_cuda_f32(op, x);
   DANLU_CHECK(x.dim() >= 1, op, ": expected an input (..., in_features), got a 0-d tensor");
   check_dim(op, weight, 2, "weight (out_features, in_features)");
   const int64_t in = weight.shape()[1], out_features = weight.shape()[0];
