@@ -120,6 +120,21 @@ Scheduler& Scheduler::instance() {
   return scheduler;
 }
 
+Scheduler::Scheduler() {
+  const char* order = std::getenv("DANLU_EMULATOR_ORDER");
+  const std::string_view o = order ? order : "forward";
+  DANLU_CHECK(o == "forward" || o == "reverse", "CUDA emulator: DANLU_EMULATOR_ORDER is '", o,
+              "'; use forward (the default) or reverse");
+  reverse_ = o == "reverse";
+}
+
+void Scheduler::enqueue(const std::vector<int>& ascending) {
+  if (reverse_)
+    ready_.insert(ready_.end(), ascending.rbegin(), ascending.rend());
+  else
+    ready_.insert(ready_.end(), ascending.begin(), ascending.end());
+}
+
 void Scheduler::fiber_main(void* index_ptr) {
   const auto index = static_cast<int>(reinterpret_cast<intptr_t>(index_ptr));
   Scheduler& self = instance();
@@ -158,7 +173,9 @@ void Scheduler::run_block(const char* kernel, KernelBody body, dim3 grid, dim3 b
   ::blockDim = block;
   ::gridDim = grid;
   ready_.clear();
-  for (int i = 0; i < n; ++i) ready_.push_back(i);
+  batch_.resize(n);
+  for (int i = 0; i < n; ++i) batch_[i] = i;
+  enqueue(batch_);
   at_barrier_ = 0;
   exited_ = 0;
 
@@ -229,11 +246,13 @@ void Scheduler::release_barrier() {
                  "); a barrier must be the same call for the whole block");
     count += t.predicate;
   }
+  batch_.clear();
   for (size_t i = 0; i < threads_.size(); ++i) {
     threads_[i].status = Status::ready;
     threads_[i].barrier_result = count;
-    ready_.push_back(static_cast<int>(i));
+    batch_.push_back(static_cast<int>(i));
   }
+  enqueue(batch_);
   at_barrier_ = 0;
 }
 
@@ -318,11 +337,13 @@ void Scheduler::complete_warp(int base, unsigned participants) {
       }
     }
   }
+  batch_.clear();
   for (unsigned todo = participants; todo != 0; todo &= todo - 1) {
     const int thread = base + __builtin_ctz(todo);
     threads_[thread].status = Status::ready;
-    ready_.push_back(thread);
+    batch_.push_back(thread);
   }
+  enqueue(batch_);
 }
 
 std::string Scheduler::describe_wait(int thread) const {

@@ -1,10 +1,12 @@
 // Runs one block of a launch: one fiber per CUDA thread, resumed round-robin
-// in thread order. A thread runs until it returns or reaches __syncthreads()
-// or a warp collective; a barrier opens when every thread of the block waits
-// at it, a collective completes when every lane of its mask that has not
-// returned waits at it with the same mask. When nothing can run any more but
-// some threads still wait, the block is deadlocked and the launch fails with
-// a description of who waits where.
+// in thread order (in reverse with DANLU_EMULATOR_ORDER=reverse, so that a
+// race between two threads shows up whichever of them writes first). A thread
+// runs until it returns or reaches __syncthreads() or a warp collective; a
+// barrier opens when every thread of the block waits at it, a collective
+// completes when every lane of its mask that has not returned waits at it
+// with the same mask. When nothing can run any more but some threads still
+// wait, the block is deadlocked and the launch fails with a description of
+// who waits where.
 #pragma once
 
 #include <deque>
@@ -52,7 +54,10 @@ class Scheduler {
     std::string failure;
   };
 
+  Scheduler();
   static void fiber_main(void* index);
+  // Makes `ascending` runnable, in order or reversed.
+  void enqueue(const std::vector<int>& ascending);
   [[noreturn]] void fail_current(std::string message);
   [[noreturn]] void fail_block(const std::string& message);
   void release_barrier();
@@ -66,6 +71,8 @@ class Scheduler {
   std::vector<bool> needs_restart_;
   std::vector<Thread> threads_;
   std::deque<int> ready_;
+  std::vector<int> batch_;  // threads made runnable together
+  bool reverse_ = false;
   int current_ = -1;
   int at_barrier_ = 0;
   int exited_ = 0;

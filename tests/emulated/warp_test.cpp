@@ -225,10 +225,9 @@ TEST(EmulatedWarp, MisuseIsReportedWithTheKernelName) {
     return error_of([&] { launch(name, kernel, 1, 32, 0, nullptr, out.get()); });
   };
   std::string m = error("mask_without_caller", mask_without_caller);
-  EXPECT_NE(m.find("kernel mask_without_caller, block (0,0,0): thread (1,0,0): __shfl_sync at "
-                   "tests/emulated/warp_test.cpp:"),
-            std::string::npos) << m;
-  EXPECT_NE(m.find("with mask 0x00000001 does not name the calling lane 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("kernel mask_without_caller, block (0,0,0): thread ("), std::string::npos) << m;
+  EXPECT_NE(m.find("): __shfl_sync at tests/emulated/warp_test.cpp:"), std::string::npos) << m;
+  EXPECT_NE(m.find("with mask 0x00000001 does not name the calling lane"), std::string::npos) << m;
 
   m = error("bad_width", bad_width);
   EXPECT_NE(m.find("width 12 is not a power of two"), std::string::npos) << m;
