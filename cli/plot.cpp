@@ -191,9 +191,10 @@ void polyline(Raster& img, const std::vector<std::array<double, 2>>& pts, Rgb c)
     for (int x = 0; x < img.width(); ++x) img.blend(x, y, c, cover[size_t(y) * img.width() + x]);
 }
 
-// Round tick values (1, 2 or 5 times a power of ten) covering [lo, hi].
-std::vector<double> ticks(double lo, double hi, int target) {
-  const double raw = (hi - lo) / target;
+// Round tick values (1, 2 or 5 times a power of ten) covering [lo, hi]. On a
+// log axis spanning 2 decades or more, ticks fall on whole decades only.
+std::vector<double> ticks(double lo, double hi, int target, bool log = false) {
+  const double raw = std::max((hi - lo) / target, log && hi - lo >= 2 ? 1.0 : 0.0);
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   const double f = raw / mag;
   const double step = (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
@@ -282,14 +283,14 @@ std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const Plot
   double lo = o.log_y ? y_min : std::min(0.0, y_min), hi = y_max;
   if (hi <= lo) hi = lo + (lo == 0 ? 1 : std::abs(lo));
   hi = lo + (hi - lo) * (bottom - top) / (bottom - top - legend_h - 8);
-  std::vector<double> y_ticks = ticks(lo, hi, 5);
+  std::vector<double> y_ticks = ticks(lo, hi, 5, o.log_y);
   const double y_step = y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : hi - lo;
   if (y_ticks.back() < hi - 1e-9 * y_step) y_ticks.push_back(y_ticks.back() + y_step);
   if (y_ticks.front() > lo + 1e-9 * y_step)
     y_ticks.insert(y_ticks.begin(), y_ticks.front() - y_step);
   lo = y_ticks.front();
   hi = y_ticks.back();
-  const std::vector<double> x_ticks = ticks(x_lo, x_hi, std::max(2, o.width / 80));
+  const std::vector<double> x_ticks = ticks(x_lo, x_hi, std::max(2, o.width / 80), o.log_x);
   const auto label = [](double v, bool log) { return tick_label(log ? std::pow(10.0, v) : v); };
 
   int label_w = 0;

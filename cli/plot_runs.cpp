@@ -91,11 +91,13 @@ void plot(const std::vector<std::string>& dirs, std::string out) {
       continue;
     }
     std::map<std::string, Series> per_layer;
-    for (const json& s : r.steps)
-      for (const auto& [layer, v] : s.value("layer_grad_norms", json::object()).items()) {
+    for (const json& s : r.steps) {
+      const json layers = s.value("layer_grad_norms", json::object());
+      for (const auto& [layer, v] : layers.items()) {
         Series& c = per_layer.try_emplace(layer, Series{layer, {}, {}}).first->second;
         c.x.push_back(s["step"].get<double>()), c.y.push_back(v.get<double>());
       }
+    }
     for (auto& [layer, c] : per_layer) norms.push_back(c);
   }
   PlotOptions o;

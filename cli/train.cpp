@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "engine/error.h"
+#include "engine/ops/conv.h"
 #include "train/config.h"
 #include "train/report.h"
 #include "train/session.h"
@@ -28,7 +29,7 @@ extern "C" void on_interrupt(int) {
 }
 
 struct TrainArgs {
-  std::string config, device = "", out, resume;
+  std::string config, device = "", out, resume, conv_backend = "ours";
   std::vector<std::string> overrides;
 };
 
@@ -52,6 +53,7 @@ int run(const TrainArgs& a) {
   options.resume = a.resume;
   options.interactive = isatty(STDOUT_FILENO);
   options.stop = &stop_requested;
+  set_conv_backend(parse_conv_backend(a.conv_backend));
   std::printf("danlu train %s: %s, run dir %s\n", a.config.c_str(), note.c_str(),
               options.run_dir.c_str());
   std::fflush(stdout);
@@ -61,10 +63,12 @@ int run(const TrainArgs& a) {
   std::signal(SIGINT, SIG_DFL);
 
   std::printf("%s: best test accuracy %.2f%% (epoch %lld), final %.2f%%; %lld steps in %s "
-              "(%.0f images/s)\n",
+              "(%.0f images/s)",
               s.message.c_str(), 100 * s.best_accuracy, static_cast<long long>(s.best_epoch),
               100 * s.final_accuracy, static_cast<long long>(s.steps),
               train::format_duration(s.seconds).c_str(), s.images_per_s);
+  if (device.is_cuda()) std::printf("; peak GPU memory %.1f MiB", s.peak_memory_bytes / 1048576.0);
+  std::printf("\n");
   switch (s.end) {
     case train::RunEnd::interrupted: return 130;
     case train::RunEnd::diverged: return 2;
@@ -82,6 +86,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--device", args->device, "auto (GPU when usable), cpu, cuda or cuda:N");
   cmd->add_option("--out", args->out, "run directory (default runs/<config>-<date>-<time>)");
   cmd->add_option("--resume", args->resume, "checkpoint to continue from (e.g. RUN/last.safetensors)");
+  cmd->add_option("--conv-backend", args->conv_backend,
+                  "convolution kernels: ours, or cudnn (the comparison backend, GPU only)")
+      ->check(CLI::IsMember({"ours", "cudnn"}));
   add_set_option(*cmd, args->overrides);
   cmd->callback([args] {
     const int code = run(*args);

@@ -11,10 +11,12 @@
 #include <fstream>
 #include <map>
 
+#include "engine/cuda_memory.h"
 #include "engine/error.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/loss.h"
 #include "engine/ops/reduce.h"
+#include "engine/profile.h"
 #include "engine/random.h"
 #include "optim/clip_grad.h"
 #include "train/checkpoint.h"
@@ -57,6 +59,7 @@ class Trainer {
         session_(make_session(config, device, sample_shape(train_data_), train_.size())),
         config_(session_.config) {
     std::filesystem::create_directories(options.run_dir);
+    if (device.is_cuda()) reset_peak_memory(device);
     manual_seed(config.seed);  // dropout's stream
     if (!options.resume.empty()) progress_ = load_checkpoint(options.resume, session_);
     first_step_ = progress_.step;
@@ -98,7 +101,13 @@ class Trainer {
     io::Epoch epoch = train_.epoch(progress_.epoch);
     for (int64_t b = 0; b < progress_.batch; ++b) epoch.next();  // resumed mid-epoch
     Interval interval;
-    while (std::optional<io::Batch> batch = epoch.next()) {
+    for (;;) {
+      std::optional<io::Batch> batch;
+      {
+        PhaseRange data(Phase::data);
+        batch = epoch.next();
+      }
+      if (!batch) break;
       if (!step(*batch, interval)) return false;
       const bool log = progress_.step % config_.log_every == 0;
       line.update(progress_.batch, interval_stats(interval), log);
@@ -111,21 +120,30 @@ class Trainer {
 
   // Forward, backward, clip, update, schedule. False on a NaN/Inf loss.
   bool step(const io::Batch& batch, Interval& interval) {
-    nn::Module& model = *session_.model;
-    const Tensor logits = model(batch.images);
-    const Tensor loss = cross_entropy(logits, batch.labels,
-                                      CrossEntropyOptions{Reduction::mean, config_.label_smoothing});
+    Tensor logits, loss;
+    {
+      PhaseRange forward(Phase::forward);
+      logits = (*session_.model)(batch.images);
+      loss = cross_entropy(logits, batch.labels,
+                           CrossEntropyOptions{Reduction::mean, config_.label_smoothing});
+    }
     const double value = loss.item();
     if (!std::isfinite(value)) return diverge(value);
-    session_.optimizer->zero_grad();
-    loss.backward();
+    {
+      PhaseRange backward(Phase::backward);
+      session_.optimizer->zero_grad();
+      loss.backward();
+    }
     if (progress_.step % config_.log_every == config_.log_every - 1) grad_norms_ = grad_norms();
-    if (config_.clip_grad_value > 0)
-      optim::clip_grad_value_(session_.optimizer->parameters(), config_.clip_grad_value);
-    if (config_.clip_grad_norm > 0)
-      optim::clip_grad_norm_(session_.optimizer->parameters(), config_.clip_grad_norm);
-    session_.optimizer->step();
-    if (session_.scheduler && !session_.scheduler->needs_metric()) session_.scheduler->step();
+    {
+      PhaseRange update(Phase::optimizer);
+      if (config_.clip_grad_value > 0)
+        optim::clip_grad_value_(session_.optimizer->parameters(), config_.clip_grad_value);
+      if (config_.clip_grad_norm > 0)
+        optim::clip_grad_norm_(session_.optimizer->parameters(), config_.clip_grad_norm);
+      session_.optimizer->step();
+      if (session_.scheduler && !session_.scheduler->needs_metric()) session_.scheduler->step();
+    }
 
     const int64_t n = batch.labels.numel(), correct = count_correct(logits, batch.labels);
     interval.loss_sum += value * n, interval.correct += correct, interval.seen += n;
@@ -163,8 +181,16 @@ class Trainer {
                    {"accuracy", s.accuracy}, {"lr", lrs()},
                    {"images_per_s", s.images_per_s}};
     record.update(grad_norms_);
+    record.update(memory());
     metrics_.write(record);
     interval = Interval{};
+  }
+
+  // GPU memory in use and the run's peak (bytes), on a GPU only.
+  json memory() const {
+    if (!session_.device.is_cuda()) return json::object();
+    const CudaMemoryStats m = cuda_memory_stats(session_.device);
+    return {{"gpu_memory_bytes", m.in_use}, {"gpu_peak_bytes", m.peak}};
   }
 
   json lrs() const {
@@ -267,11 +293,14 @@ class Trainer {
                           : s.final_accuracy;
     s.images_per_s = seconds > 0 ? trained_images() / seconds : 0;
     if (s.message.empty()) s.message = "finished";
-    metrics_.write({{"kind", "summary"},         {"end", s.message},
-                    {"steps", s.steps},           {"epochs", s.epochs},
-                    {"best_accuracy", s.best_accuracy}, {"best_epoch", s.best_epoch},
-                    {"final_accuracy", s.final_accuracy}, {"final_loss", s.final_loss},
-                    {"seconds", s.seconds},       {"images_per_s", s.images_per_s}});
+    if (session_.device.is_cuda()) s.peak_memory_bytes = cuda_memory_stats(session_.device).peak;
+    json record = {{"kind", "summary"},         {"end", s.message},
+                   {"steps", s.steps},           {"epochs", s.epochs},
+                   {"best_accuracy", s.best_accuracy}, {"best_epoch", s.best_epoch},
+                   {"final_accuracy", s.final_accuracy}, {"final_loss", s.final_loss},
+                   {"seconds", s.seconds},       {"images_per_s", s.images_per_s}};
+    record.update(memory());
+    metrics_.write(record);
     return s;
   }
 

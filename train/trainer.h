@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "engine/device.h"
@@ -28,6 +29,7 @@ struct RunSummary {
   double best_accuracy = 0, final_accuracy = 0, final_loss = 0;
   int64_t best_epoch = 0;
   double seconds = 0, images_per_s = 0;
+  uint64_t peak_memory_bytes = 0;  // GPU runs only
   std::string message;  // one line on how the run ended
 };
 
