@@ -220,8 +220,9 @@ void Scheduler::fail_current(std::string message) {
   const int self = current_;
   const uint3 t = ::threadIdx;
   threads_[self].status = Status::failed;
-  threads_[self].failure =
-      detail::concat("thread (", t.x, ",", t.y, ",", t.z, "): ", std::move(message));
+  threads_[self].failure = detail::concat("thread (", t.x, ",", t.y, ",", t.z, "): ", message);
+  // This frame is abandoned, never unwound: nothing on the stack may keep memory.
+  std::string().swap(message);
   fibers_[self]->yield();
   std::abort();  // a failed fiber is restarted, never resumed
 }
@@ -262,12 +263,16 @@ WarpValue Scheduler::warp_collective(WarpOp op, unsigned mask, unsigned long lon
               where(site));
   const int self = current_;
   const int lane = self % kWarp;
+  // Each message is built in its own statement, so that no temporary of it
+  // is alive in this frame when fail_current abandons the fiber.
+  std::string problem;
   if (!(mask >> lane & 1u))
-    fail_current(detail::concat(op_name(op), " at ", where(site), " with mask ", hex(mask),
-                                " does not name the calling lane ", lane));
-  if (is_shuffle(op) && (width < 1 || width > kWarp || (width & (width - 1)) != 0))
-    fail_current(detail::concat(op_name(op), " at ", where(site), ": width ", width,
-                                " is not a power of two in [1, 32]"));
+    problem = detail::concat(op_name(op), " at ", where(site), " with mask ", hex(mask),
+                             " does not name the calling lane ", lane);
+  else if (is_shuffle(op) && (width < 1 || width > kWarp || (width & (width - 1)) != 0))
+    problem = detail::concat(op_name(op), " at ", where(site), ": width ", width,
+                             " is not a power of two in [1, 32]");
+  if (!problem.empty()) fail_current(std::move(problem));
   Thread& t = threads_[self];
   t.status = Status::at_warp;
   t.site = site;

@@ -33,6 +33,22 @@ __global__ void dynamic_shared_overflow(float* out) {
   out[threadIdx.x] = tile[0];
 }
 
+void overflow_global_memory() {
+  DeviceBuffer<float> in(100), out(100);
+  launch("copy_n", copy_n, 1, 128, 0, nullptr, in.get(), out.get(), 100);
+}
+
+void overflow_static_shared_memory() {
+  DeviceBuffer<float> out(33);
+  launch("static_shared_overflow", static_shared_overflow, 1, 33, 0, nullptr, out.get());
+}
+
+void overflow_dynamic_shared_memory() {
+  DeviceBuffer<float> out(16);
+  launch("dynamic_shared_overflow", dynamic_shared_overflow, 1, 16, 15 * sizeof(float), nullptr,
+         out.get());
+}
+
 class EmulatedSanitizer : public ::testing::Test {
  protected:
   // The child re-runs the test binary: no fork of a process with fibers and
@@ -42,33 +58,17 @@ class EmulatedSanitizer : public ::testing::Test {
 
 TEST_F(EmulatedSanitizer, GlobalMemoryOverflow) {
   DANLU_REQUIRE_GPU();
-  EXPECT_DEATH(
-      {
-        DeviceBuffer<float> in(100), out(100);
-        launch("copy_n", copy_n, 1, 128, 0, nullptr, in.get(), out.get(), 100);
-      },
-      "heap-buffer-overflow");
+  EXPECT_DEATH(overflow_global_memory(), "heap-buffer-overflow");
 }
 
 TEST_F(EmulatedSanitizer, StaticSharedMemoryOverflow) {
   DANLU_REQUIRE_GPU();
-  EXPECT_DEATH(
-      {
-        DeviceBuffer<float> out(33);
-        launch("static_shared_overflow", static_shared_overflow, 1, 33, 0, nullptr, out.get());
-      },
-      "global-buffer-overflow");
+  EXPECT_DEATH(overflow_static_shared_memory(), "global-buffer-overflow");
 }
 
 TEST_F(EmulatedSanitizer, DynamicSharedMemoryOverflow) {
   DANLU_REQUIRE_GPU();
-  EXPECT_DEATH(
-      {
-        DeviceBuffer<float> out(16);
-        launch("dynamic_shared_overflow", dynamic_shared_overflow, 1, 16, 15 * sizeof(float),
-               nullptr, out.get());
-      },
-      "heap-buffer-overflow");
+  EXPECT_DEATH(overflow_dynamic_shared_memory(), "heap-buffer-overflow");
 }
 
 #else
