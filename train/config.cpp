@@ -270,14 +270,4 @@ TrainConfig parse_config(const json& user) {
   return c;
 }
 
-TrainConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  json user = read_json_file(path);
-  for (const std::string& o : overrides) apply_override(user, o);
-  try {
-    return parse_config(user);
-  } catch (const Error& e) {
-    DANLU_FAIL(path, ": ", e.what());
-  }
-}
-
 }  // namespace danlu::train

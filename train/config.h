@@ -64,8 +64,4 @@ struct TrainConfig {
 // scheduler sections are checked when the trainer builds them.
 TrainConfig parse_config(const nlohmann::json& user);
 
-// read_json_file + apply_override for each "key=value" + parse_config, with
-// the file named in every error: "configs/a.json: batch_size: ...".
-TrainConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
-
 }  // namespace danlu::train

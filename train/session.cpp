@@ -130,4 +130,19 @@ Session make_session(const TrainConfig& config, Device device,
   return s;
 }
 
+TrainConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  json user = read_json_file(path);
+  for (const std::string& o : overrides) apply_override(user, o);
+  try {
+    TrainConfig config = parse_config(user);
+    const std::vector<int64_t> sample =
+        config.data.dataset == "cifar10" ? std::vector<int64_t>{3, 32, 32}
+                                         : std::vector<int64_t>{1, 28, 28};
+    make_session(config, Device::cpu(), sample, /*steps_per_epoch=*/1);
+    return config;
+  } catch (const Error& e) {
+    DANLU_FAIL(path, ": ", e.what());
+  }
+}
+
 }  // namespace danlu::train

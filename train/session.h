@@ -34,6 +34,12 @@ std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device dev
 Session make_session(const TrainConfig& config, Device device,
                      const std::vector<int64_t>& sample_shape, int64_t steps_per_epoch);
 
+// read_json_file + apply_override for each "key=value" + parse_config, then
+// a trial build of the model, optimizer and scheduler on the CPU, so every
+// config error shows before any data loads, with the file named:
+//   "configs/a.json: optimizer.momentum: expected a number, got \"high\"".
+TrainConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
+
 // Resolves "auto", "cpu", "cuda", "cuda:N"; `note` says what was chosen and why.
 Device pick_device(const std::string& requested, std::string& note);
 

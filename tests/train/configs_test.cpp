@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "engine/error.h"
+#include "train/session.h"
 #include "train/trainer.h"
 
 namespace danlu::train {
