@@ -28,7 +28,8 @@ Tensor reduce_losses(const Tensor& losses, Reduction reduction) {
 Tensor reduce_losses_cuda(const Tensor& losses, Reduction reduction) {
   if (reduction == Reduction::none) return losses;
   const int64_t N = losses.numel();
-  const double scale = reduction == Reduction::mean ? 1.0 / static_cast<double>(N) : 1.0;
+  [[maybe_unused]] const double scale =  // read by the CUDA branch only
+      reduction == Reduction::mean ? 1.0 / static_cast<double>(N) : 1.0;
   Tensor out = empty_with(Shape{}, losses);
   DANLU_CUDA_ONLY(kernels::cuda::softmax_xent_reduce(losses.data<float>(), N, scale,
                                                      out.data<float>(), stream_of(losses)));
