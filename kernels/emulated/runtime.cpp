@@ -214,6 +214,9 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   if (!ptr) return fail(cudaErrorInvalidValue);
   *ptr = nullptr;
   if (bytes == 0) return cudaSuccess;
+  // More than the device has fails as on a GPU, before the host allocator
+  // (which under AddressSanitizer aborts instead of returning null).
+  if (bytes > physical_bytes(_SC_PHYS_PAGES)) return fail(cudaErrorMemoryAllocation);
   if (posix_memalign(ptr, kAllocationAlignment, bytes) != 0) {
     *ptr = nullptr;
     return fail(cudaErrorMemoryAllocation);
@@ -245,6 +248,8 @@ cudaError_t cudaFreeAsync(void* ptr, cudaStream_t) { return cudaFree(ptr); }
 
 cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned int) {
   if (!ptr) return fail(cudaErrorInvalidValue);
+  *ptr = nullptr;
+  if (bytes > physical_bytes(_SC_PHYS_PAGES)) return fail(cudaErrorMemoryAllocation);
   if (posix_memalign(ptr, kAllocationAlignment, bytes ? bytes : 1) != 0) {
     *ptr = nullptr;
     return fail(cudaErrorMemoryAllocation);

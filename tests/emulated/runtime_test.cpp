@@ -40,6 +40,8 @@ TEST(EmulatedRuntime, MemoryMisuseReturnsCudaErrors) {
   EXPECT_EQ(cudaFree(host.data()), cudaErrorInvalidValue);
   EXPECT_EQ(cudaFree(p), cudaSuccess);
   EXPECT_EQ(cudaFree(p), cudaErrorInvalidValue);  // double free
+  EXPECT_EQ(cudaMalloc(&p, size_t{1} << 62), cudaErrorMemoryAllocation);  // more than the device has
+  EXPECT_EQ(p, nullptr);
   cudaGetLastError();
 }
 
