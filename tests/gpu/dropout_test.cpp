@@ -19,21 +19,13 @@ namespace {
 
 using testing::bitwise_equal;
 using testing::DeviceBuffer;
+using testing::padded;
+using testing::tail;
 using testing::uniform_floats;
 
 kernels::Stream stream() { return compute_stream(Device::cuda()); }
 
 const int64_t kSizes[] = {1, 3, 4, 5, 1023, 65537};
-
-std::vector<float> padded(const std::vector<float>& v, int offset) {
-  std::vector<float> p(offset, 0.0f);
-  p.insert(p.end(), v.begin(), v.end());
-  return p;
-}
-
-std::vector<float> tail(const std::vector<float>& v, int offset) {
-  return {v.begin() + offset, v.end()};
-}
 
 TEST(GpuDropout, MaskAndValuesMatchCpuBitForBit) {
   DANLU_REQUIRE_GPU();

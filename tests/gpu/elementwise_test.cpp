@@ -26,6 +26,8 @@ using kernels::BinaryOp;
 using kernels::BroadcastIndex;
 using testing::bitwise_equal;
 using testing::DeviceBuffer;
+using testing::padded;
+using testing::tail;
 using testing::uniform_floats;
 
 kernels::Stream stream() { return compute_stream(Device::cuda()); }
@@ -34,18 +36,6 @@ const BinaryOp kOps[] = {BinaryOp::add, BinaryOp::sub, BinaryOp::mul, BinaryOp::
 const char* kOpNames[] = {"add", "sub", "mul", "div"};
 // 1 and 3 are all tail, 4 and 1024 all float4s, the rest both.
 const int64_t kSizes[] = {1, 3, 4, 33, 1024, 1025, 65539};
-
-// `offset` zero floats, then v: a device buffer whose data starts unaligned
-// when offset is 1.
-std::vector<float> padded(const std::vector<float>& v, int offset) {
-  std::vector<float> p(offset, 0.0f);
-  p.insert(p.end(), v.begin(), v.end());
-  return p;
-}
-
-std::vector<float> tail(const std::vector<float>& v, int offset) {
-  return {v.begin() + offset, v.end()};
-}
 
 // Divisors stay away from 0 so that quotients are ordinary numbers.
 std::vector<float> operand_b(int64_t n, uint64_t seed, float scale) {

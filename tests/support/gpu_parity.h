@@ -29,6 +29,19 @@ inline bool expect_close_floats(const std::vector<float>& out, const std::vector
                       std::vector<double>(ref.begin(), ref.end()), atol, rtol, what);
 }
 
+// `offset` zero floats, then v: uploaded, its data starts unaligned when
+// offset is 1, which exercises the scalar paths of vectorised kernels.
+inline std::vector<float> padded(const std::vector<float>& v, int offset) {
+  std::vector<float> p(offset, 0.0f);
+  p.insert(p.end(), v.begin(), v.end());
+  return p;
+}
+
+// v without its first `offset` values (the inverse of padded()).
+inline std::vector<float> tail(const std::vector<float>& v, int offset) {
+  return {v.begin() + offset, v.end()};
+}
+
 // Same size and the same bits (NaNs included).
 inline bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
