@@ -14,6 +14,7 @@
 #include "danlu.h"
 #include "engine/cuda_context.h"
 #include "kernels/conv.h"
+#include "tests/support/conv_shape.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/gpu_parity.h"
 
@@ -22,25 +23,12 @@ namespace {
 
 using kernels::Conv2dShape;
 using testing::bitwise_equal;
+using testing::conv;
 using testing::DeviceBuffer;
 using testing::expect_close_floats;
 using testing::uniform_floats;
 
 kernels::Stream stream() { return compute_stream(Device::cuda()); }
-
-// x (n, c, h, w), weight (o, c/groups, kh, kw), one stride/padding/dilation
-// for both axes; the output size as conv2d computes it.
-Conv2dShape conv(std::array<int64_t, 4> x, std::array<int64_t, 3> w, int64_t stride = 1,
-                 int64_t pad = 0, int64_t dil = 1, int64_t groups = 1) {
-  Conv2dShape s;
-  s.n = x[0], s.c = x[1], s.h = x[2], s.w = x[3];
-  s.o = w[0], s.kh = w[1], s.kw = w[2];
-  s.stride_h = s.stride_w = stride;
-  s.pad_h = s.pad_w = pad;
-  s.dil_h = s.dil_w = dil;
-  s.groups = groups;
-  return s;
-}
 
 Conv2dShape with_output_size(Conv2dShape s) {
   s.oh = (s.h + 2 * s.pad_h - s.dil_h * (s.kh - 1) - 1) / s.stride_h + 1;

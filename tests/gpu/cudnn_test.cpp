@@ -14,6 +14,7 @@
 #include "engine/cuda_context.h"
 #include "kernels/batchnorm.h"
 #include "kernels/conv.h"
+#include "tests/support/conv_shape.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/gpu_parity.h"
 #ifdef DANLU_WITH_CUDNN
@@ -51,25 +52,12 @@ TEST(ConvBackend, CudnnIsRefusedWithoutCudnn) {
 
 using kernels::Conv2dShape;
 using testing::bitwise_equal;
+using testing::conv;
 using testing::DeviceBuffer;
 using testing::expect_close_floats;
 using testing::uniform_floats;
 
 kernels::Stream stream() { return compute_stream(Device::cuda()); }
-
-Conv2dShape conv(std::array<int64_t, 4> x, std::array<int64_t, 3> w, int64_t stride = 1,
-                 int64_t pad = 0, int64_t dil = 1, int64_t groups = 1) {
-  Conv2dShape s;
-  s.n = x[0], s.c = x[1], s.h = x[2], s.w = x[3];
-  s.o = w[0], s.kh = w[1], s.kw = w[2];
-  s.stride_h = s.stride_w = stride;
-  s.pad_h = s.pad_w = pad;
-  s.dil_h = s.dil_w = dil;
-  s.groups = groups;
-  s.oh = (s.h + 2 * pad - dil * (s.kh - 1) - 1) / stride + 1;
-  s.ow = (s.w + 2 * pad - dil * (s.kw - 1) - 1) / stride + 1;
-  return s;
-}
 
 const Conv2dShape kConvShapes[] = {
     conv({3, 5, 13, 13}, {7, 3, 3}, 1, 1),      conv({2, 6, 15, 15}, {10, 3, 3}, 2, 0),

@@ -11,6 +11,7 @@
 
 #include "tests/support/cuda_buffer.h"
 #include "train/config.h"
+#include "tests/support/metrics.h"
 #include "train/trainer.h"
 
 namespace danlu::train {
@@ -18,16 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::vector<double> step_losses(const fs::path& run) {
-  std::vector<double> out;
-  std::ifstream in(run / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    const json r = json::parse(line);
-    if (r["kind"] == "step") out.push_back(r["loss"]);
-  }
-  return out;
-}
+using testing::step_losses;
 
 TEST(GpuTraining, AFewStepsMatchTheCpu) {
   DANLU_REQUIRE_GPU();

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "tests/support/metrics.h"
 #include "train/trainer.h"
 
 namespace danlu::train {
@@ -16,6 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::step_losses;
 
 // 512 training images in batches of 64: 8 steps per epoch.
 json small_config() {
@@ -33,17 +35,6 @@ std::string read_file(const fs::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-// The "loss" of every step record, in order.
-std::vector<double> step_losses(const fs::path& run) {
-  std::vector<double> out;
-  std::ifstream in(run / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    const json r = json::parse(line);
-    if (r["kind"] == "step") out.push_back(r["loss"]);
-  }
-  return out;
 }
 
 class Run : public ::testing::Test {
