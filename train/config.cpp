@@ -211,12 +211,21 @@ void apply_override(json& config, const std::string& assignment) {
     const size_t dot = path.find('.', start);
     const std::string key = path.substr(start, dot == std::string::npos ? dot : dot - start);
     DANLU_CHECK(!key.empty(), "--set ", assignment, ": empty key in '", path, "'");
-    if (!node->is_object()) *node = json::object();
+    json* next;
+    if (node->is_array()) {  // a list element by index: model.layers.3.p=0.1
+      const bool index = key.find_first_not_of("0123456789") == std::string::npos;
+      DANLU_CHECK(index && std::stoul(key) < node->size(), "--set ", assignment, ": '", key,
+                  "' is not an index of a list of ", node->size());
+      next = &(*node)[std::stoul(key)];
+    } else {
+      if (!node->is_object()) *node = json::object();
+      next = &(*node)[key];
+    }
     if (dot == std::string::npos) {
-      (*node)[key] = value;
+      *next = value;
       return;
     }
-    node = &(*node)[key];
+    node = next;
     start = dot + 1;
   }
 }

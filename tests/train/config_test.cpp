@@ -108,6 +108,11 @@ TEST(Config, SetOverridesParseJsonOrTakeAString) {
   EXPECT_EQ(user["data"]["dataset"], "mnist");
   EXPECT_EQ(user["data"]["augmentation"]["horizontal_flip"], true);
   EXPECT_EQ(user["freeze"], json::array({"0"}));
+  json layers = {{"model", {{"layers", {{{"type", "ReLU"}}, {{"type", "Dropout"}, {"p", 0.5}}}}}}};
+  apply_override(layers, "model.layers.1.p=0.1");
+  EXPECT_EQ(layers["model"]["layers"][1]["p"], 0.1);
+  EXPECT_THROW(apply_override(layers, "model.layers.2.p=0.1"), Error);
+  EXPECT_THROW(apply_override(layers, "model.layers.x=1"), Error);
   EXPECT_THROW(apply_override(user, "no_equals_sign"), Error);
   EXPECT_THROW(apply_override(user, "a..b=1"), Error);
 }
