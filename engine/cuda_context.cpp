@@ -80,8 +80,9 @@ CudaDeviceGuard::CudaDeviceGuard(Device device) {
 
 CudaDeviceGuard::~CudaDeviceGuard() { cudaSetDevice(previous_); }
 
-CudaEvent::CudaEvent() {
-  DANLU_CUDA_CHECK(cudaEventCreateWithFlags(&event_, cudaEventDisableTiming));
+CudaEvent::CudaEvent(bool timing) {
+  const unsigned flags = timing ? cudaEventDefault : cudaEventDisableTiming;
+  DANLU_CUDA_CHECK(cudaEventCreateWithFlags(&event_, flags));
 }
 
 CudaEvent::~CudaEvent() {
@@ -107,6 +108,12 @@ void CudaEvent::make_wait(kernels::Stream stream) const {
 
 void CudaEvent::synchronize() const { DANLU_CUDA_CHECK(cudaEventSynchronize(event_)); }
 
+float elapsed_ms(const CudaEvent& start, const CudaEvent& end) {
+  float ms = 0;
+  DANLU_CUDA_CHECK(cudaEventElapsedTime(&ms, start.event_, end.event_));
+  return ms;
+}
+
 void set_allow_tf32(bool allow) {
   tf32_allowed = allow;
   kernels::cuda::set_gemm_tf32(allow);
@@ -124,13 +131,14 @@ kernels::Stream compute_stream(Device) { return nullptr; }
 kernels::Stream copy_stream(Device) { return nullptr; }
 CudaDeviceGuard::CudaDeviceGuard(Device) { no_cuda("CudaDeviceGuard"); }
 CudaDeviceGuard::~CudaDeviceGuard() = default;
-CudaEvent::CudaEvent() { no_cuda("CudaEvent"); }
+CudaEvent::CudaEvent(bool) { no_cuda("CudaEvent"); }
 CudaEvent::~CudaEvent() = default;
 CudaEvent::CudaEvent(CudaEvent&&) noexcept = default;
 CudaEvent& CudaEvent::operator=(CudaEvent&&) noexcept = default;
 void CudaEvent::record(kernels::Stream) { no_cuda("CudaEvent::record"); }
 void CudaEvent::make_wait(kernels::Stream) const { no_cuda("CudaEvent::make_wait"); }
 void CudaEvent::synchronize() const { no_cuda("CudaEvent::synchronize"); }
+float elapsed_ms(const CudaEvent&, const CudaEvent&) { no_cuda("elapsed_ms"); }
 void set_allow_tf32(bool allow) { tf32_allowed = allow; }
 
 #endif

@@ -32,12 +32,13 @@ class CudaDeviceGuard {
   int previous_ = 0;
 };
 
-// A CUDA event without timing (the cheap kind), owned. record() marks a point
-// in a stream; make_wait() makes another stream wait for that point without
-// blocking the host; synchronize() blocks the host until the point is reached.
+// A CUDA event, owned; without timing (the cheap kind) unless asked for.
+// record() marks a point in a stream; make_wait() makes another stream wait
+// for that point without blocking the host; synchronize() blocks the host
+// until the point is reached.
 class CudaEvent {
  public:
-  CudaEvent();  // created on the current device
+  explicit CudaEvent(bool timing = false);  // created on the current device
   ~CudaEvent();
   CudaEvent(CudaEvent&& other) noexcept;
   CudaEvent& operator=(CudaEvent&& other) noexcept;
@@ -47,6 +48,10 @@ class CudaEvent {
   void record(kernels::Stream stream);
   void make_wait(kernels::Stream stream) const;
   void synchronize() const;
+
+  // Milliseconds of GPU time from `start` to `end`, both recorded, completed
+  // and created with timing (about 0.5 us resolution).
+  friend float elapsed_ms(const CudaEvent& start, const CudaEvent& end);
 
  private:
   CUevent_st* event_ = nullptr;
