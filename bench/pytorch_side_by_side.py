@@ -565,7 +565,7 @@ def danlu_device(device):
 def danlu_bench(args, config_path):
     """`danlu train --bench-steps`'s JSON result, or (None, why)."""
     cmd = [args.danlu, "train", config_path, "--bench-steps", str(args.steps),
-           "--device", danlu_device(args.device)]
+           "--warmup-steps", str(args.warmup), "--device", danlu_device(args.device)]
     for assignment in args.set:
         cmd += ["--set", assignment]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=danlu_env(args.threads))
@@ -722,7 +722,7 @@ def parse_args():
     parser.add_argument("--device", choices=("cpu", "cuda"),
                         default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--steps", type=int, help="timed steps (default 50 on a GPU, 10 on the CPU)")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed PyTorch steps first")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps first, both sides")
     parser.add_argument("--repeats", type=int, default=1,
                         help="alternate the two sides this many times and take medians")
     parser.add_argument("--danlu", help="the danlu binary (default build/default/danlu, "
