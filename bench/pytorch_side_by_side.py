@@ -241,6 +241,16 @@ def init_function(rule, path):
     return apply
 
 
+def norm_init_function(rule):
+    """A norm layer's constant weight and bias (defaults 1 and 0)."""
+    def apply(m):
+        if m.weight is not None:
+            nn.init.constant_(m.weight, rule.get("weight", 1.0))
+        if m.bias is not None:
+            nn.init.constant_(m.bias, rule.get("bias", 0.0))
+    return apply
+
+
 def apply_init(model, rules, path):
     actions = {}
     for kind, rule in rules.items():
@@ -248,9 +258,7 @@ def apply_init(model, rules, path):
         if kind in ("Linear", "Conv2d"):
             actions[kind] = init_function(rule, at)
         elif kind in NORM_TYPES and set(rule) <= {"weight", "bias"}:
-            actions[kind] = lambda m, r=rule: (
-                m.weight is not None and nn.init.constant_(m.weight, r.get("weight", 1.0)),
-                m.bias is not None and nn.init.constant_(m.bias, r.get("bias", 0.0)))
+            actions[kind] = norm_init_function(rule)
         else:
             raise ConfigError(f"{at}: no PyTorch translation for this init rule")
     for m in model.modules():
@@ -624,6 +632,7 @@ def check_model(args):
     for path in args.configs:
         config = load_config(path, args.set)
         model = build_model(config["model"])
+        # The optimizer and scheduler are translated too, so their errors show here.
         Schedule(config["scheduler"], build_optimizer(config["optimizer"], model.parameters()), 1)
         ours = json.loads(subprocess.run([args.check_model, path], check=True, capture_output=True,
                                          text=True).stdout)
