@@ -21,5 +21,6 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_lr_find_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
+void add_profile_command(CLI::App& app);
 
 }  // namespace danlu::cli

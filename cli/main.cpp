@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   danlu::cli::add_lr_find_command(app);
   danlu::cli::add_plot_command(app);
   danlu::cli::add_schedule_command(app);
+  danlu::cli::add_profile_command(app);
   danlu::cli::add_devices_command(app);
   try {
     app.parse(argc, argv);

@@ -21,5 +21,11 @@ constexpr size_t kSharedPerMultiprocessor = 228 * 1024;
 constexpr int kMaxThreadsPerMultiprocessor = 2048;
 // Blocks run one at a time: the emulated device has one multiprocessor.
 constexpr int kMultiprocessors = 1;
+// Fixed, made-up clocks (kHz, as cudaDevAttrClockRate reports them) and L2
+// size, so that code which derives peaks from them (danlu profile's roofline)
+// runs; they describe no hardware, and emulated timings are host time.
+constexpr int kClockKhz = 1000000;
+constexpr int kMemoryClockKhz = 1000000;
+constexpr int kL2CacheBytes = 4 << 20;
 
 }  // namespace danlu::emu

@@ -147,6 +147,9 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
     case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *value = kSharedPerMultiprocessor; break;
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = kMaxSharedPerBlockOptin; break;
     case cudaDevAttrMemoryPoolsSupported: *value = 1; break;
+    case cudaDevAttrClockRate: *value = kClockKhz; break;
+    case cudaDevAttrMemoryClockRate: *value = kMemoryClockKhz; break;
+    case cudaDevAttrL2CacheSize: *value = kL2CacheBytes; break;
     default: return fail(cudaErrorInvalidValue);
   }
   return cudaSuccess;

@@ -1,0 +1,32 @@
+# cli.profile: `danlu profile` on a tiny config. Without a usable GPU (or in a
+# build without CUDA) it measures nothing: exit status 3, nothing on stdout
+# and one line on stderr saying why. With one it prints the roofline and a
+# table row per direction of the chosen op. A bad --ops is an error (1) on
+# any machine, reported before anything else.
+# Run as: cmake -DDANLU=<danlu> -DCONFIG=<profile_tiny.json> -P profile_cli_test.cmake
+execute_process(COMMAND ${DANLU} profile --ops act --shapes ${CONFIG} --iters 1
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 3)
+  if(NOT out STREQUAL "")
+    message(FATAL_ERROR "nothing measured, yet stdout is not empty: ${out}")
+  endif()
+  if(NOT err MATCHES "^danlu profile: [^\n]+: kernel timings need a GPU\n$")
+    message(FATAL_ERROR "expected one line saying why nothing was measured, got: ${err}")
+  endif()
+  if(NOT err MATCHES "no CUDA backend|CUDA device")
+    message(FATAL_ERROR "the line does not say what is missing: ${err}")
+  endif()
+elseif(rc EQUAL 0)
+  if(NOT out MATCHES "roofline: bandwidth [0-9.]+ GB/s" OR NOT out MATCHES "\nact +forward " OR
+     NOT out MATCHES "\nact +backward ")
+    message(FATAL_ERROR "measured, but the output lacks the roofline or the act rows: ${out}")
+  endif()
+else()
+  message(FATAL_ERROR "danlu profile exited with ${rc}: ${err}")
+endif()
+
+execute_process(COMMAND ${DANLU} profile --ops conv,relu --shapes ${CONFIG}
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "unknown op \"relu\"")
+  message(FATAL_ERROR "a bad --ops should fail with 1 naming it, got ${rc}: ${err}")
+endif()
