@@ -1,6 +1,9 @@
 // `danlu train CONFIG.json [--device D] [--out RUN_DIR] [--resume CKPT] [--set k=v ...]`
 // Ctrl-C asks the loop to checkpoint after the current step; a second Ctrl-C
 // quits at once (the previous checkpoint is intact either way).
+// `--bench-steps N` and `--profile N` time N steps instead of training (see
+// train/measure.h): the first prints images/s as a JSON line, the second a
+// per-layer table it also writes to RUN_DIR/profile.{txt,json}.
 #include <unistd.h>
 
 #include <atomic>
@@ -8,11 +11,13 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 
 #include "cli/commands.h"
 #include "engine/error.h"
 #include "engine/ops/conv.h"
 #include "train/config.h"
+#include "train/measure.h"
 #include "train/report.h"
 #include "train/session.h"
 #include "train/trainer.h"
@@ -31,6 +36,7 @@ extern "C" void on_interrupt(int) {
 struct TrainArgs {
   std::string config, device = "", out, resume, conv_backend = "ours";
   std::vector<std::string> overrides;
+  int64_t bench_steps = 0, profile_steps = 0, warmup_steps = 5;
 };
 
 // runs/<config name>-<date>-<time>.
@@ -41,10 +47,47 @@ std::string default_run_dir(const std::string& config) {
   return "runs/" + std::filesystem::path(config).stem().string() + "-" + stamp;
 }
 
+// --bench-steps: one JSON line, last on stdout, for scripts.
+int bench(const TrainArgs& a, const train::TrainConfig& config, Device device) {
+  const train::Measurement m =
+      train::measure_steps(config, device, {a.warmup_steps, a.bench_steps, false});
+  const nlohmann::json line = {
+      {"config", a.config},         {"device", device.str()},        {"batch_size", m.batch_size},
+      {"warmup_steps", m.warmup_steps}, {"steps", m.steps},          {"seconds", m.seconds},
+      {"images_per_second", m.images_per_s}};
+  std::printf("%s\n", line.dump().c_str());
+  return 0;
+}
+
+// --profile: the table on stdout and in RUN_DIR.
+int profile(const TrainArgs& a, const train::TrainConfig& config, Device device,
+            const std::string& run_dir) {
+  const train::Measurement m =
+      train::measure_steps(config, device, {a.warmup_steps, a.profile_steps, true});
+  const std::string table = train::format_profile(*m.profile);
+  std::printf("%s", table.c_str());
+  std::filesystem::create_directories(run_dir);
+  const std::filesystem::path dir(run_dir);
+  std::ofstream(dir / "profile.txt") << table;
+  nlohmann::json out = train::profile_json(*m.profile);
+  out["config"] = a.config, out["warmup_steps"] = m.warmup_steps;
+  std::ofstream(dir / "profile.json") << out.dump(2) << '\n';
+  std::printf("profile written to %s and %s\n", (dir / "profile.txt").string().c_str(),
+              (dir / "profile.json").string().c_str());
+  return 0;
+}
+
 int run(const TrainArgs& a) {
   const train::TrainConfig config = train::load_config(a.config, a.overrides);
   std::string note;
   const Device device = train::pick_device(a.device.empty() ? config.device : a.device, note);
+  set_conv_backend(parse_conv_backend(a.conv_backend));
+  if (a.bench_steps > 0) {
+    std::printf("danlu train %s --bench-steps %lld: %s\n", a.config.c_str(),
+                static_cast<long long>(a.bench_steps), note.c_str());
+    std::fflush(stdout);
+    return bench(a, config, device);
+  }
   train::RunOptions options;
   options.run_dir = !a.out.empty()      ? a.out
                     : !a.resume.empty() ? std::filesystem::path(a.resume).parent_path().string()
@@ -53,7 +96,12 @@ int run(const TrainArgs& a) {
   options.resume = a.resume;
   options.interactive = isatty(STDOUT_FILENO);
   options.stop = &stop_requested;
-  set_conv_backend(parse_conv_backend(a.conv_backend));
+  if (a.profile_steps > 0) {
+    std::printf("danlu train %s --profile %lld: %s\n", a.config.c_str(),
+                static_cast<long long>(a.profile_steps), note.c_str());
+    std::fflush(stdout);
+    return profile(a, config, device, options.run_dir);
+  }
   std::printf("danlu train %s: %s, run dir %s\n", a.config.c_str(), note.c_str(),
               options.run_dir.c_str());
   std::fflush(stdout);
@@ -90,6 +138,16 @@ void add_train_command(CLI::App& app) {
                   "convolution kernels: ours, or cudnn (the comparison backend, GPU only)")
       ->check(CLI::IsMember({"ours", "cudnn"}));
   add_set_option(*cmd, args->overrides);
+  auto* bench = cmd->add_option("--bench-steps", args->bench_steps,
+                                "time N training steps instead of training; print images/s as JSON")
+                    ->check(CLI::PositiveNumber);
+  cmd->add_option("--profile", args->profile_steps,
+                  "time N steps layer by layer instead of training; print and save the table")
+      ->check(CLI::PositiveNumber)
+      ->excludes(bench);
+  cmd->add_option("--warmup-steps", args->warmup_steps,
+                  "untimed steps before --bench-steps/--profile (default 5)")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([args] {
     const int code = run(*args);
     if (code != 0) throw CLI::RuntimeError(code);

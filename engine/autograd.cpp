@@ -52,6 +52,7 @@ Tensor record(Tensor output, const char* name, std::vector<Tensor> inputs, Backw
   node->name = name;
   node->inputs = std::move(inputs);
   node->backward = std::move(backward);
+  node->layer = current_layer_label();
   output.impl()->grad_fn = std::move(node);
   output.impl()->requires_grad = true;
   return output;
@@ -75,6 +76,7 @@ void run_backward(const Tensor& root, const Tensor& gradient) {
     std::vector<Tensor> grads;
     {
       const NvtxRange range(node->name);  // the op's name under the training loop's "backward"
+      const ProfileScope scope(node->layer, Pass::backward);
       grads = node->backward(grad_output);
     }
     DANLU_CHECK(grads.size() == node->inputs.size(), "backward of ", node->name, " returned ",

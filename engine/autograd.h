@@ -23,6 +23,9 @@ struct Node {
   std::string name;            // the op's name, shown in errors and profiles
   std::vector<Tensor> inputs;  // the op's tensor inputs, in order
   BackwardFn backward;
+  // The layer whose forward recorded the node, while a step profile runs
+  // (its backward is charged there); null otherwise.
+  const std::string* layer = nullptr;
 
   bool needs_grad(size_t i) const { return i < inputs.size() && inputs[i].requires_grad(); }
 };

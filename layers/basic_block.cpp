@@ -31,10 +31,11 @@ BasicBlock::BasicBlock(const BasicBlockOptions& opts) : Module("BasicBlock"), op
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor out = bn1->forward_relu(conv1->forward(x));
-  out = bn2->forward(conv2->forward(out));
-  const Tensor identity = downsample ? downsample->forward(x) : x;
-  return relu->forward(out + identity);
+  const Tensor h = (*conv1)(x);
+  Tensor out = bn1->as_layer([&] { return bn1->forward_relu(h); });
+  out = (*bn2)((*conv2)(out));
+  const Tensor identity = downsample ? (*downsample)(x) : x;
+  return (*relu)(out + identity);
 }
 
 }  // namespace danlu::nn

@@ -11,6 +11,7 @@
 
 #include "engine/device.h"
 #include "engine/dtype.h"
+#include "engine/profile.h"
 #include "engine/tensor.h"
 #include "layers/ordered_dict.h"
 
@@ -45,7 +46,18 @@ class Module {
 
   // The layer's computation; the base class has none and throws.
   virtual Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  // forward(), charged to this layer in a step profile. Containers call
+  // their children this way.
+  Tensor operator()(const Tensor& x) {
+    return as_layer([&] { return forward(x); });
+  }
+  // Runs `work` (e.g. a fused forward_relu) as this layer's forward in a
+  // step profile.
+  template <class Work>
+  Tensor as_layer(Work&& work) const {
+    const ProfileScope scope(layer_label(this), Pass::forward);
+    return work();
+  }
 
   // ---- the tree --------------------------------------------------------------------
   // Parameters and buffers appear once each even when shared between modules.

@@ -29,11 +29,11 @@ Tensor Sequential::forward(const Tensor& x) {
     Module& child = *children[i].second;
     auto* bn = dynamic_cast<BatchNormBase*>(&child);
     if (bn && i + 1 < children.size() && dynamic_cast<ReLU*>(children[i + 1].second.get())) {
-      out = bn->forward_relu(out);
+      out = bn->as_layer([&] { return bn->forward_relu(out); });
       ++i;  // the ReLU ran inside
       continue;
     }
-    out = child.forward(out);
+    out = child(out);
   }
   return out;
 }

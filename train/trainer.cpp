@@ -14,15 +14,14 @@
 #include "engine/cuda_memory.h"
 #include "engine/error.h"
 #include "engine/ops/elementwise.h"
-#include "engine/ops/loss.h"
 #include "engine/ops/reduce.h"
 #include "engine/profile.h"
 #include "engine/random.h"
-#include "optim/clip_grad.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/evaluate.h"
 #include "train/report.h"
+#include "train/step.h"
 
 namespace danlu::train {
 
@@ -118,37 +117,16 @@ class Trainer {
     return true;
   }
 
-  // Forward, backward, clip, update, schedule. False on a NaN/Inf loss.
+  // One step and its bookkeeping. False on a NaN/Inf loss.
   bool step(const io::Batch& batch, Interval& interval) {
-    Tensor logits, loss;
-    {
-      PhaseRange forward(Phase::forward);
-      logits = (*session_.model)(batch.images);
-      loss = cross_entropy(logits, batch.labels,
-                           CrossEntropyOptions{Reduction::mean, config_.label_smoothing});
-    }
-    const double value = loss.item();
-    if (!std::isfinite(value)) return diverge(value);
-    {
-      PhaseRange backward(Phase::backward);
-      session_.optimizer->zero_grad();
-      loss.backward();
-    }
-    if (progress_.step % config_.log_every == config_.log_every - 1) grad_norms_ = grad_norms();
-    {
-      PhaseRange update(Phase::optimizer);
-      if (config_.clip_grad_value > 0)
-        optim::clip_grad_value_(session_.optimizer->parameters(), config_.clip_grad_value);
-      if (config_.clip_grad_norm > 0)
-        optim::clip_grad_norm_(session_.optimizer->parameters(), config_.clip_grad_norm);
-      session_.optimizer->step();
-      if (session_.scheduler && !session_.scheduler->needs_metric()) session_.scheduler->step();
-    }
-
-    const int64_t n = batch.labels.numel(), correct = count_correct(logits, batch.labels);
-    interval.loss_sum += value * n, interval.correct += correct, interval.seen += n;
+    const bool log_next = progress_.step % config_.log_every == config_.log_every - 1;
+    const StepResult r =
+        train_step(session_, batch, [&] { if (log_next) grad_norms_ = grad_norms(); });
+    if (!r.finite) return diverge(r.loss);
+    const int64_t n = batch.labels.numel();
+    interval.loss_sum += r.loss * n, interval.correct += r.correct, interval.seen += n;
     ++interval.steps;
-    progress_.epoch_loss_sum += value * n, progress_.epoch_correct += correct;
+    progress_.epoch_loss_sum += r.loss * n, progress_.epoch_correct += r.correct;
     progress_.epoch_seen += n;
     ++progress_.step, ++progress_.batch;
     return true;

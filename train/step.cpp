@@ -1,0 +1,49 @@
+// The training step, phase by phase; each phase is an NVTX range and a row
+// of a step profile.
+#include "train/step.h"
+
+#include <cmath>
+
+#include "engine/ops/loss.h"
+#include "engine/profile.h"
+#include "optim/clip_grad.h"
+#include "train/evaluate.h"
+
+namespace danlu::train {
+
+StepResult train_step(Session& session, const io::Batch& batch,
+                      const std::function<void()>& after_backward) {
+  const TrainConfig& config = session.config;
+  Tensor logits, loss;
+  {
+    PhaseRange forward(Phase::forward);
+    logits = (*session.model)(batch.images);
+    loss = cross_entropy(logits, batch.labels,
+                         CrossEntropyOptions{Reduction::mean, config.label_smoothing});
+  }
+  StepResult result;
+  result.loss = loss.item();
+  if (!std::isfinite(result.loss)) {
+    result.finite = false;
+    return result;
+  }
+  {
+    PhaseRange backward(Phase::backward);
+    session.optimizer->zero_grad();
+    loss.backward();
+  }
+  if (after_backward) after_backward();
+  {
+    PhaseRange update(Phase::optimizer);
+    if (config.clip_grad_value > 0)
+      optim::clip_grad_value_(session.optimizer->parameters(), config.clip_grad_value);
+    if (config.clip_grad_norm > 0)
+      optim::clip_grad_norm_(session.optimizer->parameters(), config.clip_grad_norm);
+    session.optimizer->step();
+    if (session.scheduler && !session.scheduler->needs_metric()) session.scheduler->step();
+  }
+  result.correct = count_correct(logits, batch.labels);
+  return result;
+}
+
+}  // namespace danlu::train
