@@ -7,9 +7,11 @@
 # 3. runs every benchmark executable built from bench/*.cpp (OUTDIR/bench/);
 #    a benchmark prints its result as a JSON line last on stdout and exits
 #    with 77 when it cannot run here (its last stderr line says why);
-# 4. runs each gpu test executable under compute-sanitizer memcheck and
+# 4. runs `danlu profile --shapes standard` (OUTDIR/profile.json and
+#    profile.txt; at most 60 s): every kernel against cuDNN and the roofline;
+# 5. runs each gpu test executable under compute-sanitizer memcheck and
 #    racecheck (OUTDIR/sanitizer/), counting the errors each reports;
-# 5. writes OUTDIR/summary.json and prints a short summary.
+# 6. writes OUTDIR/summary.json and prints a short summary.
 # Every step's status lands in the summary, also when it fails or is skipped
 # (no GPU, no compute-sanitizer, or the time budget spent); the exit status
 # is 0 only when every step that ran passed. cuDNN and cuBLAS are taken from
@@ -175,6 +177,27 @@ for src in "$root"/bench/*.cpp; do
   esac
 done
 
+# ---- kernel profile ---------------------------------------------------------------
+# danlu profile exits 3 when it cannot measure (no usable GPU): its one
+# stderr line says why.
+t0=$SECONDS
+if [[ ! -x "$build/danlu" ]]; then
+  record profile skipped 0 "danlu not built"
+elif (($(left) < 40)); then
+  record profile skipped 0 "time budget spent"
+else
+  limit=$(($(left) - 30 < 60 ? $(left) - 30 : 60))
+  timeout "$(at_least "$limit" 10)" "$build/danlu" profile --shapes standard --iters 20 \
+    --json "$out/profile.json" >"$out/profile.txt" 2>"$out/profile.err"
+  rc=$?
+  case $rc in
+    0) record profile ok $((SECONDS - t0)) "$(grep -c '' "$out/profile.txt") lines in profile.txt" ;;
+    3) record profile skipped $((SECONDS - t0)) "$(tail -n1 "$out/profile.err")" ;;
+    124) record profile timeout $((SECONDS - t0)) "over $limit s" ;;
+    *) record profile failed $((SECONDS - t0)) "exit $rc: $(tail -n1 "$out/profile.err")" ;;
+  esac
+fi
+
 # ---- compute-sanitizer ------------------------------------------------------------
 sanitizer=$(command -v compute-sanitizer)
 for candidate in /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda/compute-sanitizer/compute-sanitizer; do
@@ -285,8 +308,35 @@ for step in steps:
                 continue
     benchmarks[name] = {"status": step["status"], "result": result, "detail": step["detail"]}
 
+# danlu profile: per op and direction the median ours/cuDNN ratio (where a
+# vendor kernel ran) and per op the median roofline fraction.
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+profile = None
+path = os.path.join(out, "profile.json")
+if os.path.exists(path):
+    report = json.load(open(path))
+    rows = report["rows"]
+    ratios, fractions = {}, {}
+    for row in rows:
+        key = row["op"] + " " + row["direction"] + ("" if row["math"] == "fp32" else " " + row["math"])
+        ratios.setdefault(key, []).append(row["ratio_ours_vendor"])
+        fractions.setdefault(row["op"], []).append(row["roofline_fraction"])
+    profile = {"device": report["device"]["name"], "rows": len(rows),
+               "bandwidth_gbps": report["roofline"]["bandwidth_gbps"],
+               "peak_fp32_tflops": report["roofline"]["peak_fp32_tflops"],
+               "peak_tf32_tflops": report["roofline"]["peak_tf32_tflops"],
+               "median_ratio_ours_vendor": {k: median(v) for k, v in ratios.items()
+                                            if median(v) is not None},
+               "median_roofline_fraction": {k: median(v) for k, v in fractions.items()}}
+
 summary = {"ok": steps[-1]["status"] == "ok", "steps": steps, "gpu_tests": tests,
-           "sanitizers": sanitizers, "benchmarks": benchmarks}
+           "sanitizers": sanitizers, "benchmarks": benchmarks, "profile": profile}
 json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=2)
 
 print("\n==== danlu GPU check: %s ====" % ("OK" if summary["ok"] else "FAILED"))
@@ -299,6 +349,9 @@ for name in tests["failed_names"][:10]:
 for tool, s in sanitizers.items():
     print("  %s: %d errors%s" % (tool, s["errors"],
           ", unfinished: " + " ".join(s["unfinished"]) if s["unfinished"] else ""))
+if profile:
+    print("  profile: %d rows; median ours/cuDNN: %s" % (profile["rows"], ", ".join(
+        "%s %.2f" % (k, v) for k, v in profile["median_ratio_ours_vendor"].items()) or "-"))
 print("  logs and summary.json in " + out)
 EOF
 [[ $(tail -n1 "$steps" | cut -f2) == ok ]]
