@@ -11,6 +11,13 @@
 
 namespace danlu::train {
 
+namespace {
+// Step-profile rows for the two reads back to the host; on a GPU each waits
+// for the work queued before it.
+const std::string kLossReadback = "loss readback (waits for the forward)";
+const std::string kAccuracy = "batch accuracy (argmax, readback)";
+}  // namespace
+
 StepResult train_step(Session& session, const io::Batch& batch,
                       const std::function<void()>& after_backward) {
   const TrainConfig& config = session.config;
@@ -22,7 +29,10 @@ StepResult train_step(Session& session, const io::Batch& batch,
                          CrossEntropyOptions{Reduction::mean, config.label_smoothing});
   }
   StepResult result;
-  result.loss = loss.item();
+  {
+    const ProfileScope scope(&kLossReadback, Pass::other);
+    result.loss = loss.item();
+  }
   if (!std::isfinite(result.loss)) {
     result.finite = false;
     return result;
@@ -42,7 +52,10 @@ StepResult train_step(Session& session, const io::Batch& batch,
     session.optimizer->step();
     if (session.scheduler && !session.scheduler->needs_metric()) session.scheduler->step();
   }
-  result.correct = count_correct(logits, batch.labels);
+  {
+    const ProfileScope scope(&kAccuracy, Pass::other);
+    result.correct = count_correct(logits, batch.labels);
+  }
   return result;
 }
 

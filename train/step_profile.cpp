@@ -25,8 +25,10 @@ StepProfiler::StepProfiler(const nn::Module& model, Device device, int64_t batch
     : device_(device), batch_size_(batch_size) {
   std::function<void(const nn::Module&, const std::string&)> walk =
       [&](const nn::Module& m, const std::string& path) {
-        labels_[&m] = std::make_unique<std::string>((path.empty() ? "model" : path) + " (" +
-                                                    m.name() + ")");
+        auto label = std::make_unique<std::string>((path.empty() ? "model" : path) + " (" +
+                                                   m.name() + ")");
+        types_[*label] = m.name();
+        labels_[&m] = std::move(label);
         for (const auto& [name, child] : m.named_children().items())
           walk(*child, path.empty() ? name : path + "." + name);
       };
@@ -40,7 +42,10 @@ const std::string* StepProfiler::layer_label(const void* module) const {
 
 int StepProfiler::row_of(const std::string& label, Pass pass) {
   const auto [it, added] = index_.try_emplace({label, pass}, static_cast<int>(rows_.size()));
-  if (added) rows_.push_back({label, pass});
+  if (added) {
+    const auto type = types_.find(label);
+    rows_.push_back({label, type == types_.end() ? label : type->second, pass});
+  }
   return it->second;
 }
 
@@ -108,28 +113,36 @@ StepProfile StepProfiler::result() const {
   return p;
 }
 
-std::string format_profile(const StepProfile& p) {
+std::vector<ProfileRow> by_layer_type(const StepProfile& p) {
+  std::map<std::pair<std::string, Pass>, ProfileRow> groups;
+  for (const ProfileRow& r : p.rows) {
+    ProfileRow& g = groups[{r.type, r.pass}];
+    g.label = g.type = r.type, g.pass = r.pass;
+    g.calls += r.calls, g.host_ms += r.host_ms, g.device_ms += r.device_ms;
+  }
+  std::vector<ProfileRow> out;
+  for (auto& [key, row] : groups) out.push_back(row);
+  const bool gpu = p.device_step_ms > 0;
+  std::stable_sort(out.begin(), out.end(), [gpu](const ProfileRow& a, const ProfileRow& b) {
+    return gpu ? a.device_ms > b.device_ms : a.host_ms > b.host_ms;
+  });
+  return out;
+}
+
+namespace {
+// The rows under a header line, aligned, with each row's share of the step.
+std::string format_rows(const StepProfile& p, const std::vector<ProfileRow>& rows,
+                        const char* first_column) {
   const bool gpu = p.device_step_ms > 0;
   const double total = gpu ? p.device_step_ms : p.step_ms;
-  size_t width = 5;
-  for (const ProfileRow& r : p.rows) width = std::max(width, r.label.size());
+  size_t width = std::string(first_column).size();
+  for (const ProfileRow& r : rows) width = std::max(width, r.label.size());
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line,
-                "step profile on %s: %lld steps of batch %lld, %.3f ms per step, %.0f images/s\n",
-                p.device.c_str(), static_cast<long long>(p.steps),
-                static_cast<long long>(p.batch_size), p.step_ms,
-                p.step_ms > 0 ? p.batch_size * 1000.0 / p.step_ms : 0.0);
-  out += line;
-  if (gpu) {
-    std::snprintf(line, sizeof line, "GPU time per step %.3f ms (first to last event)\n",
-                  p.device_step_ms);
-    out += line;
-  }
   std::snprintf(line, sizeof line, "%-*s  %-8s  %6s  %10s  %s%6s\n", static_cast<int>(width),
-                "scope", "pass", "calls", "host ms", gpu ? "    GPU ms  " : "", "%");
+                first_column, "pass", "calls", "host ms", gpu ? "    GPU ms  " : "", "%");
   out += line;
-  for (const ProfileRow& r : p.rows) {
+  for (const ProfileRow& r : rows) {
     char device_column[32] = "";
     if (gpu) std::snprintf(device_column, sizeof device_column, "%10.3f  ", r.device_ms);
     const double share = total > 0 ? 100 * (gpu ? r.device_ms : r.host_ms) / total : 0;
@@ -140,17 +153,45 @@ std::string format_profile(const StepProfile& p) {
   }
   return out;
 }
+}  // namespace
+
+std::string format_profile(const StepProfile& p) {
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "step profile on %s: %lld steps of batch %lld, %.3f ms per step, %.0f images/s\n",
+                p.device.c_str(), static_cast<long long>(p.steps),
+                static_cast<long long>(p.batch_size), p.step_ms,
+                p.step_ms > 0 ? p.batch_size * 1000.0 / p.step_ms : 0.0);
+  out += line;
+  if (p.device_step_ms > 0) {
+    std::snprintf(line, sizeof line, "GPU time per step %.3f ms (first to last event)\n",
+                  p.device_step_ms);
+    out += line;
+  }
+  out += format_rows(p, p.rows, "scope");
+  out += "\nby layer type:\n";
+  out += format_rows(p, by_layer_type(p), "type");
+  return out;
+}
 
 nlohmann::json profile_json(const StepProfile& p) {
-  nlohmann::json rows = nlohmann::json::array();
-  for (const ProfileRow& r : p.rows) {
-    nlohmann::json row = {{"scope", r.label}, {"pass", pass_name(r.pass)}, {"calls_per_step", r.calls},
-                          {"host_ms", r.host_ms}};
-    if (p.device_step_ms > 0) row["gpu_ms"] = r.device_ms;
-    rows.push_back(row);
-  }
-  nlohmann::json out = {{"device", p.device},   {"steps", p.steps}, {"batch_size", p.batch_size},
-                        {"step_ms", p.step_ms}, {"rows", rows}};
+  const auto to_json = [&p](const std::vector<ProfileRow>& rows, const char* first) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const ProfileRow& r : rows) {
+      nlohmann::json row = {{first, r.label}, {"pass", pass_name(r.pass)},
+                            {"calls_per_step", r.calls}, {"host_ms", r.host_ms}};
+      if (p.device_step_ms > 0) row["gpu_ms"] = r.device_ms;
+      out.push_back(row);
+    }
+    return out;
+  };
+  nlohmann::json out = {{"device", p.device},
+                        {"steps", p.steps},
+                        {"batch_size", p.batch_size},
+                        {"step_ms", p.step_ms},
+                        {"rows", to_json(p.rows, "scope")},
+                        {"by_layer_type", to_json(by_layer_type(p), "type")}};
   if (p.device_step_ms > 0) out["gpu_step_ms"] = p.device_step_ms;
   return out;
 }

@@ -29,6 +29,7 @@ namespace danlu::train {
 // One row of the table: a scope and pass, its time per step.
 struct ProfileRow {
   std::string label;  // "layer1.0.conv1 (Conv2d)", "data loading", ...
+  std::string type;   // a layer's type ("Conv2d"); other scopes: the label
   Pass pass = Pass::other;
   double calls = 0;      // entries per step
   double host_ms = 0;    // host wall time per step
@@ -64,6 +65,7 @@ class StepProfiler : public StepRecorder {
   Device device_;
   int64_t batch_size_;
   std::unordered_map<const void*, std::unique_ptr<std::string>> labels_;
+  std::unordered_map<std::string, std::string> types_;  // layer label -> type
   std::map<std::pair<std::string, Pass>, int> index_;
   std::vector<ProfileRow> rows_;  // totals over the steps so far
   std::vector<int> open_;         // row indices, innermost last
@@ -78,6 +80,9 @@ class StepProfiler : public StepRecorder {
 };
 
 const char* pass_name(Pass pass);
+// The rows summed per layer type and pass ("Conv2d", backward); scopes that
+// are not layers stay as they are. Most time first.
+std::vector<ProfileRow> by_layer_type(const StepProfile& profile);
 // The aligned table `danlu train --profile` prints.
 std::string format_profile(const StepProfile& profile);
 nlohmann::json profile_json(const StepProfile& profile);

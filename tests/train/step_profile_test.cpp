@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "engine/autograd.h"
@@ -95,6 +96,27 @@ TEST(StepProfile, RowsAddUpToTheStepAndAreSorted) {
   EXPECT_EQ(j["rows"].size(), p.rows.size());
   EXPECT_TRUE(j["rows"][0].contains("host_ms"));
   EXPECT_FALSE(j.contains("gpu_step_ms"));
+}
+
+TEST(StepProfile, ByLayerTypeSumsTheLayersOfEachType) {
+  const StepProfile p = profile_small_net();
+  double conv_backward = 0;
+  for (const ProfileRow& r : p.rows)
+    if (r.pass == Pass::backward && r.label.ends_with("(Conv2d)")) conv_backward += r.host_ms;
+  const std::vector<ProfileRow> types = by_layer_type(p);
+  const auto conv = std::find_if(types.begin(), types.end(), [](const ProfileRow& r) {
+    return r.label == "Conv2d" && r.pass == Pass::backward;
+  });
+  ASSERT_NE(conv, types.end());
+  EXPECT_DOUBLE_EQ(conv->calls, 4.0);  // stem, block.conv1, block.conv2, block.downsample.0
+  EXPECT_NEAR(conv->host_ms, conv_backward, 1e-12);
+  for (Phase phase : {Phase::forward, Phase::backward}) {  // a phase keeps its own label
+    const auto row = std::find_if(types.begin(), types.end(), [phase](const ProfileRow& r) {
+      return r.label == *phase_label(phase);
+    });
+    EXPECT_NE(row, types.end()) << *phase_label(phase);
+  }
+  EXPECT_EQ(profile_json(p)["by_layer_type"].size(), types.size());
 }
 
 TEST(StepProfile, NothingIsRecordedWithoutAProfiler) {
