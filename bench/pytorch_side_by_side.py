@@ -677,6 +677,7 @@ def bench(args, path):
             result["danlu"] = danlu
         elif why not in result["notes"]:
             result["notes"].append(why)
+    result.update(danlu_runs=ours, torch_runs=theirs)
     result["danlu_images_per_second"] = statistics.median(ours) if ours else None
     result["torch_images_per_second"] = statistics.median(theirs)
     compiled, why = time_compiled(config, args.device, data, args.steps, args.warmup)
