@@ -55,6 +55,7 @@ class Module {
   // step profile.
   template <class Work>
   Tensor as_layer(Work&& work) const {
+    const NvtxRange range(name_);  // "Conv2d" on an Nsight Systems timeline
     const ProfileScope scope(layer_label(this), Pass::forward);
     return work();
   }

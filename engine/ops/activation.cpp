@@ -3,6 +3,7 @@
 #include "engine/ops/activation.h"
 
 #include "engine/ops/dispatch.h"
+#include "engine/profile.h"
 #include "kernels/activation.h"
 
 namespace danlu {
@@ -13,6 +14,7 @@ using kernels::Activation;
 namespace {
 
 Tensor activation(const Tensor& x, Activation act, double alpha, const char* name) {
+  DANLU_OP_RANGE(name);
   check_defined(name, x, "input");
   Tensor y = empty_like(x);
   if (x.device().is_cuda()) {

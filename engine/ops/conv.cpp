@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "engine/ops/dispatch.h"
+#include "engine/profile.h"
 #include "kernels/conv.h"
 #ifdef DANLU_WITH_CUDNN
 #include "kernels/cudnn.h"
@@ -129,6 +130,7 @@ ConvBackend parse_conv_backend(const std::string& name) {
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
               const Conv2dParams& params) {
+  DANLU_OP_RANGE("conv2d");
   const kernels::Conv2dShape s = conv_shape(x, weight, bias, params);
   Tensor y = empty_with({s.n, s.o, s.oh, s.ow}, x);
   if (x.device().is_cuda()) {

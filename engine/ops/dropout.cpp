@@ -3,6 +3,7 @@
 #include "engine/ops/dropout.h"
 
 #include "engine/ops/dispatch.h"
+#include "engine/profile.h"
 #include "engine/random.h"
 #include "kernels/dropout.h"
 
@@ -11,6 +12,7 @@ namespace danlu {
 using namespace ops_detail;
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+  DANLU_OP_RANGE("dropout");
   const char* name = "dropout";
   check_defined(name, x, "input");
   DANLU_CHECK(p >= 0.0 && p <= 1.0, name, ": probability p must be in [0, 1], got ", p,

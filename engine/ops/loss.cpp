@@ -6,6 +6,7 @@
 #include "engine/ops/dispatch.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
+#include "engine/profile.h"
 #include "kernels/softmax_xent.h"
 
 namespace danlu {
@@ -52,6 +53,7 @@ void check_targets(const Tensor& logits, const Tensor& target) {
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target,
                      const CrossEntropyOptions& options) {
+  DANLU_OP_RANGE("cross_entropy");
   const char* name = "cross_entropy";
   check_defined(name, logits, "logits");
   check_defined(name, target, "target");
@@ -116,6 +118,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target,
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  DANLU_OP_RANGE("mse_loss");
   check_defined("mse_loss", input, "input");
   check_defined("mse_loss", target, "target");
   check_same_kind("mse_loss", {&input, &target});

@@ -4,6 +4,7 @@
 #include "engine/ops/norm.h"
 
 #include "engine/ops/dispatch.h"
+#include "engine/profile.h"
 #include "kernels/activation.h"
 #include "kernels/batchnorm.h"
 #include "kernels/layernorm.h"
@@ -139,6 +140,7 @@ void batch_norm_backward(const Tensor& g, const Tensor& relu_y, const Tensor& x,
 Tensor batch_norm_impl(const char* name, bool relu, const Tensor& x, const Tensor& running_mean,
                        const Tensor& running_var, const Tensor& weight, const Tensor& bias,
                        bool training, double momentum, double eps) {
+  DANLU_OP_RANGE(name);
   const BatchNormDims d =
       check_batch_norm(name, x, running_mean, running_var, weight, bias, training, eps);
   const Shape channels{d.C};
@@ -179,6 +181,7 @@ Tensor batch_norm_relu(const Tensor& x, const Tensor& running_mean, const Tensor
 
 Tensor layer_norm(const Tensor& x, const std::vector<int64_t>& normalized_shape,
                   const Tensor& weight, const Tensor& bias, double eps) {
+  DANLU_OP_RANGE("layer_norm");
   const char* name = "layer_norm";
   check_defined(name, x, "input");
   const Shape norm_shape(normalized_shape);

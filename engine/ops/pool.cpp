@@ -5,6 +5,7 @@
 #include "engine/ops/pool.h"
 
 #include "engine/ops/dispatch.h"
+#include "engine/profile.h"
 #include "kernels/pool.h"
 
 namespace danlu {
@@ -67,6 +68,7 @@ Shape out_shape(const Tensor& x, const kernels::Pool2dShape& s) {
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) {
+  DANLU_OP_RANGE("max_pool2d");
   const kernels::Pool2dShape s = pool_shape("max_pool2d", x, params);
   Tensor y = empty_with(out_shape(x, s), x);
   Tensor indices = Tensor::empty(y.shape(), TensorOptions(DType::i64).device(x.device()));
@@ -96,6 +98,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) {
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params) {
+  DANLU_OP_RANGE("avg_pool2d");
   const kernels::Pool2dShape s = pool_shape("avg_pool2d", x, params);
   const bool include_pad = params.count_include_pad;
   Tensor y = empty_with(out_shape(x, s), x);
@@ -125,6 +128,7 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params) {
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size) {
+  DANLU_OP_RANGE("adaptive_avg_pool2d");
   const char* op = "adaptive_avg_pool2d";
   check_input(op, x);
   DANLU_CHECK(output_size[0] >= 1 && output_size[1] >= 1, op, ": output size must be >= 1, got ",
