@@ -6,7 +6,6 @@
 #ifdef DANLU_WITH_CUDA
 
 #include <algorithm>
-#include <numeric>
 
 #include "engine/cuda_context.h"
 #include "kernels/activation.h"
