@@ -30,8 +30,8 @@ std::vector<double> EvalResult::per_class_accuracy() const {
   return out;
 }
 
-int64_t count_correct(const Tensor& logits, const Tensor& labels) {
-  const std::vector<int64_t> predicted = host_labels(argmax(logits.detach(), 1));
+int64_t count_correct(const Tensor& predicted_classes, const Tensor& labels) {
+  const std::vector<int64_t> predicted = host_labels(predicted_classes);
   const std::vector<int64_t> truth = host_labels(labels);
   int64_t correct = 0;
   for (size_t i = 0; i < truth.size(); ++i) correct += predicted[i] == truth[i];

@@ -21,7 +21,8 @@ struct EvalResult {
 // Leaves the model in the mode it was in.
 EvalResult evaluate(nn::Module& model, const io::DataLoader& loader);
 
-// Examples in this batch whose arg-max logit is the label.
-int64_t count_correct(const Tensor& logits, const Tensor& labels);
+// Examples whose predicted class (e.g. argmax(logits, 1)) is the label; reads
+// both back to the host.
+int64_t count_correct(const Tensor& predicted, const Tensor& labels);
 
 }  // namespace danlu::train

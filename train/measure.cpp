@@ -2,6 +2,7 @@
 #include "train/measure.h"
 
 #include <chrono>
+#include <cmath>
 
 #include "engine/error.h"
 #include "engine/random.h"
@@ -33,6 +34,7 @@ Measurement measure_steps(const TrainConfig& config, Device device, const Measur
   int64_t epoch_index = 0;
   io::Epoch epoch = loader.epoch(epoch_index);
   std::chrono::steady_clock::time_point start;
+  StepResult last;
   for (int64_t step = 0; step < options.warmup_steps + options.steps; ++step) {
     if (step == options.warmup_steps) {
       start = std::chrono::steady_clock::now();
@@ -44,14 +46,15 @@ Measurement measure_steps(const TrainConfig& config, Device device, const Measur
       PhaseRange data_phase(Phase::data);
       while (!(batch = epoch.next())) epoch = loader.epoch(++epoch_index);
     }
-    const StepResult r = train_step(session, *batch);
-    DANLU_CHECK(r.finite, "timing run: the loss became ", r.loss, " at step ", step + 1,
-                "; time a config that trains (try a smaller optimizer.lr)");
+    last = train_step(session, *batch);
     if (installed) profiler->end_step();
   }
-  // Every step ends by reading its accuracy back to the host, after the
-  // update: the GPU has finished the timed work.
+  // Reading the last loss waits for the GPU to finish the timed work; a
+  // NaN/Inf anywhere would have reached it through the weights.
+  const double loss = last.loss.item();
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  DANLU_CHECK(std::isfinite(loss), "timing run: the loss became ", loss,
+              "; time a config that trains (try a smaller optimizer.lr)");
   m.images_per_s = m.seconds > 0 ? m.steps * config.batch_size / m.seconds : 0;
   installed.reset();
   if (profiler) m.profile = profiler->result();

@@ -2,40 +2,23 @@
 // of a step profile.
 #include "train/step.h"
 
-#include <cmath>
-
 #include "engine/ops/loss.h"
+#include "engine/ops/reduce.h"
 #include "engine/profile.h"
 #include "optim/clip_grad.h"
-#include "train/evaluate.h"
 
 namespace danlu::train {
-
-namespace {
-// Step-profile rows for the two reads back to the host; on a GPU each waits
-// for the work queued before it.
-const std::string kLossReadback = "loss readback (waits for the forward)";
-const std::string kAccuracy = "batch accuracy (argmax, readback)";
-}  // namespace
 
 StepResult train_step(Session& session, const io::Batch& batch,
                       const std::function<void()>& after_backward) {
   const TrainConfig& config = session.config;
-  Tensor logits, loss;
+  Tensor loss, predicted;
   {
     PhaseRange forward(Phase::forward);
-    logits = (*session.model)(batch.images);
+    const Tensor logits = (*session.model)(batch.images);
     loss = cross_entropy(logits, batch.labels,
                          CrossEntropyOptions{Reduction::mean, config.label_smoothing});
-  }
-  StepResult result;
-  {
-    const ProfileScope scope(&kLossReadback, Pass::other);
-    result.loss = loss.item();
-  }
-  if (!std::isfinite(result.loss)) {
-    result.finite = false;
-    return result;
+    predicted = argmax(logits.detach(), 1);
   }
   {
     PhaseRange backward(Phase::backward);
@@ -52,11 +35,7 @@ StepResult train_step(Session& session, const io::Batch& batch,
     session.optimizer->step();
     if (session.scheduler && !session.scheduler->needs_metric()) session.scheduler->step();
   }
-  {
-    const ProfileScope scope(&kAccuracy, Pass::other);
-    result.correct = count_correct(logits, batch.labels);
-  }
-  return result;
+  return {loss.detach(), predicted};
 }
 
 }  // namespace danlu::train

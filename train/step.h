@@ -10,16 +10,18 @@
 
 namespace danlu::train {
 
+// What a step leaves on the model's device. Nothing is read back to the
+// host inside the step, so on a GPU the host queues the next step while
+// this one runs; the caller reads these when it needs the numbers (every log
+// interval), and a NaN/Inf loss shows then, after its update.
 struct StepResult {
-  double loss = 0;      // the batch's mean loss
-  int64_t correct = 0;  // correctly classified images of the batch
-  bool finite = true;   // false: the loss was NaN/Inf and nothing was updated
+  Tensor loss;       // the batch's mean loss, 0-d
+  Tensor predicted;  // the predicted class of each image, (N) i64
 };
 
 // Forward, loss (with the config's label smoothing), backward, clipping,
-// optimizer step and a per-iteration scheduler step. A NaN/Inf loss returns
-// before backward, leaving the model untouched. `after_backward` (optional)
-// sees the gradients before clipping.
+// optimizer step and a per-iteration scheduler step. `after_backward`
+// (optional) sees the gradients before clipping.
 StepResult train_step(Session& session, const io::Batch& batch,
                       const std::function<void()>& after_backward = {});
 

@@ -40,11 +40,19 @@ std::string layer_of(const std::string& parameter) {
   return dot == std::string::npos ? parameter : parameter.substr(0, dot);
 }
 
-// Losses and accuracy since the last log record.
+// Losses and accuracy since the last log record: `seen` images read back so
+// far, `images` trained (ahead of `seen` between two reads on a GPU).
 struct Interval {
   double loss_sum = 0;
-  int64_t correct = 0, seen = 0, steps = 0;
+  int64_t correct = 0, seen = 0, images = 0;
   Clock::time_point start = Clock::now();
+};
+
+// A step whose loss and predictions are still on the device.
+struct PendingStep {
+  int64_t step;  // 1-based
+  std::vector<double> lrs;  // the rates it trained with, per param group
+  Tensor loss, predicted, labels;
 };
 
 class Trainer {
@@ -62,6 +70,7 @@ class Trainer {
     manual_seed(config.seed);  // dropout's stream
     if (!options.resume.empty()) progress_ = load_checkpoint(options.resume, session_);
     first_step_ = progress_.step;
+    read_every_step_ = !device.is_cuda();
     std::ofstream(path("config.json")) << config_.json.dump(2) << '\n';
     metrics_ = MetricsLog(path("metrics.jsonl"));
     total_epochs_ = config_.epochs > 0
@@ -100,6 +109,7 @@ class Trainer {
     io::Epoch epoch = train_.epoch(progress_.epoch);
     for (int64_t b = 0; b < progress_.batch; ++b) epoch.next();  // resumed mid-epoch
     Interval interval;
+    StepStats shown;  // the progress line's numbers: the last ones read back
     for (;;) {
       std::optional<io::Batch> batch;
       {
@@ -107,28 +117,47 @@ class Trainer {
         batch = epoch.next();
       }
       if (!batch) break;
-      if (!step(*batch, interval)) return false;
+      step(*batch, interval);
       const bool log = progress_.step % config_.log_every == 0;
-      line.update(progress_.batch, interval_stats(interval), log);
+      const bool stop = options_.stop && options_.stop->load();
+      if (read_every_step_ || log || stop || steps_done()) {
+        if (!read_back(interval)) return false;
+        shown = interval_stats(interval);
+      }
+      line.update(progress_.batch, shown, log);
       if (log) log_step(interval);
-      if (options_.stop && options_.stop->load()) return interrupt();
+      if (stop) return interrupt();
       if (steps_done()) return true;
     }
-    return true;
+    return read_back(interval);
   }
 
-  // One step and its bookkeeping. False on a NaN/Inf loss.
-  bool step(const io::Batch& batch, Interval& interval) {
+  // One step; its numbers stay on the device until read_back().
+  void step(const io::Batch& batch, Interval& interval) {
     const bool log_next = progress_.step % config_.log_every == config_.log_every - 1;
+    std::vector<double> rates;
+    for (size_t g = 0; g < session_.optimizer->num_param_groups(); ++g) rates.push_back(lr(g));
     const StepResult r =
         train_step(session_, batch, [&] { if (log_next) grad_norms_ = grad_norms(); });
-    if (!r.finite) return diverge(r.loss);
-    const int64_t n = batch.labels.numel();
-    interval.loss_sum += r.loss * n, interval.correct += r.correct, interval.seen += n;
-    ++interval.steps;
-    progress_.epoch_loss_sum += r.loss * n, progress_.epoch_correct += r.correct;
-    progress_.epoch_seen += n;
     ++progress_.step, ++progress_.batch;
+    pending_.push_back({progress_.step, std::move(rates), r.loss, r.predicted, batch.labels});
+    interval.images += batch.labels.numel();
+  }
+
+  // Reads the pending steps' losses and predictions (on a GPU the first read
+  // waits for the queued work) into the interval and epoch sums, in step
+  // order. False, after diverge(), at the first NaN/Inf loss.
+  bool read_back(Interval& interval) {
+    const std::vector<PendingStep> steps = std::move(pending_);
+    pending_.clear();
+    for (const PendingStep& p : steps) {
+      const double value = p.loss.item();
+      if (!std::isfinite(value)) return diverge(value, p);
+      const int64_t n = p.labels.numel(), correct = count_correct(p.predicted, p.labels);
+      interval.loss_sum += value * n, interval.correct += correct, interval.seen += n;
+      progress_.epoch_loss_sum += value * n, progress_.epoch_correct += correct;
+      progress_.epoch_seen += n;
+    }
     return true;
   }
 
@@ -149,7 +178,7 @@ class Trainer {
   StepStats interval_stats(const Interval& i) const {
     const double seconds = seconds_since(i.start);
     return {i.seen ? i.loss_sum / i.seen : 0, i.seen ? double(i.correct) / i.seen : 0, lr(),
-            seconds > 0 ? i.seen / seconds : 0};
+            seconds > 0 ? i.images / seconds : 0};
   }
 
   void log_step(Interval& interval) {
@@ -247,18 +276,18 @@ class Trainer {
     return false;
   }
 
-  bool diverge(double value) {
-    char text[256];
+  bool diverge(double value, const PendingStep& at) {
+    char text[320];
     std::snprintf(text, sizeof text,
                   "the loss became %s at step %lld (epoch %lld, lr %.6g); training stopped and "
                   "the last good checkpoint was kept; try an initial learning rate 10x smaller "
                   "(--set optimizer.lr=%.6g)",
-                  std::isnan(value) ? "NaN" : "infinite", static_cast<long long>(progress_.step + 1),
-                  static_cast<long long>(progress_.epoch + 1), lr(),
-                  config_.json["optimizer"].value("lr", lr()) / 10);
+                  std::isnan(value) ? "NaN" : "infinite", static_cast<long long>(at.step),
+                  static_cast<long long>(progress_.epoch + 1), at.lrs[0],
+                  config_.json["optimizer"].value("lr", at.lrs[0]) / 10);
     summary_.end = RunEnd::diverged;
     summary_.message = text;
-    metrics_.write({{"kind", "diverged"}, {"step", progress_.step + 1}, {"lr", lrs()}});
+    metrics_.write({{"kind", "diverged"}, {"step", at.step}, {"lr", at.lrs}});
     return false;
   }
 
@@ -296,6 +325,10 @@ class Trainer {
   int64_t total_epochs_ = 0;
   MetricsLog metrics_;
   json grad_norms_ = json::object();
+  std::vector<PendingStep> pending_;
+  // On the CPU a read back costs nothing, so the numbers are read every step;
+  // on a GPU only at log steps, epoch ends and stops.
+  bool read_every_step_ = false;
   RunSummary summary_;
 };
 

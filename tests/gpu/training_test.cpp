@@ -50,5 +50,30 @@ TEST(GpuTraining, AFewStepsMatchTheCpu) {
   fs::remove_all(dir);
 }
 
+// On a GPU the losses are read back only at log steps, yet a run that blows
+// up reports the step whose loss first went non-finite, as the CPU (which
+// reads every step) does, with that step's learning rate.
+TEST(GpuTraining, DivergenceIsReportedAtItsStepThoughReadLater) {
+  DANLU_REQUIRE_GPU();
+  const fs::path dir = fs::temp_directory_path() / ("danlu_gpu_nan_" + std::to_string(::getpid()));
+  const TrainConfig config =
+      parse_config({{"data", {{"train_limit", 64}, {"test_limit", 8}, {"num_workers", 0}}},
+                    {"batch_size", 8},
+                    {"eval_batch_size", 8},
+                    {"epochs", 1},
+                    {"optimizer", {{"type", "SGD"}, {"lr", 1e30}}},
+                    {"log_every", 8}});
+  const RunSummary cpu = run_training(config, Device::cpu(), {(dir / "cpu").string(), "", false, nullptr});
+  const RunSummary gpu = run_training(config, Device::cuda(0), {(dir / "gpu").string(), "", false, nullptr});
+  ASSERT_EQ(cpu.end, RunEnd::diverged) << cpu.message;
+  ASSERT_EQ(gpu.end, RunEnd::diverged) << gpu.message;
+  EXPECT_LT(cpu.steps, 8);  // the CPU stopped at the step itself
+  EXPECT_EQ(gpu.steps, 8);  // the GPU trained on to the log step that read it
+  const std::string at = "at step " + std::to_string(cpu.steps) + " ";
+  EXPECT_NE(gpu.message.find(at), std::string::npos) << gpu.message << "\n" << cpu.message;
+  EXPECT_NE(gpu.message.find("lr 1e+30"), std::string::npos) << gpu.message;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace danlu::train
