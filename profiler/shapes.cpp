@@ -20,6 +20,7 @@
 #include "layers/pool.h"
 #include "layers/sequential.h"
 #include "train/config.h"
+#include "train/data.h"
 #include "train/session.h"
 
 namespace danlu::profiler {
@@ -172,8 +173,7 @@ std::vector<Workload> config_workloads(const std::string& path) {
   const train::TrainConfig config = train::load_config(path, {});
   // One sample's shape as load_config checks the model with: the model's own
   // input_shape, else its dataset's.
-  std::vector<int64_t> sample = config.data.dataset == "cifar10" ? std::vector<int64_t>{3, 32, 32}
-                                                                 : std::vector<int64_t>{1, 28, 28};
+  std::vector<int64_t> sample = train::sample_shape(config.data.dataset);
   const nlohmann::json& spec = config.json.at("model");
   if (spec.is_object() && spec.contains("input_shape"))
     sample = spec.at("input_shape").get<std::vector<int64_t>>();

@@ -27,6 +27,11 @@ std::vector<int64_t> sample_shape(const io::ImageDataset& data) {
   return {s[1], s[2], s[3]};
 }
 
+std::vector<int64_t> sample_shape(const std::string& dataset) {
+  if (dataset == "cifar10") return {3, 32, 32};
+  return {1, 28, 28};  // fashion_mnist, mnist
+}
+
 io::DataLoader train_loader(const io::ImageDataset& data, const TrainConfig& config,
                             Device device) {
   return io::DataLoader(data, io::DataLoaderOptions(config.batch_size)

@@ -20,6 +20,8 @@ std::vector<std::string> class_names(const std::string& dataset);
 
 // One example's (C, H, W).
 std::vector<int64_t> sample_shape(const io::ImageDataset& data);
+// The same, from the dataset's name alone (before any file is read).
+std::vector<int64_t> sample_shape(const std::string& dataset);
 
 // Shuffled, augmented batches of config.batch_size (drop_last, as a fixed
 // batch size keeps BatchNorm statistics and the steps per epoch stable).

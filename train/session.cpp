@@ -8,6 +8,7 @@
 #include "layers/serialize.h"
 #include "optim/make.h"
 #include "schedulers/from_json.h"
+#include "train/data.h"
 
 namespace danlu::train {
 
@@ -135,10 +136,7 @@ TrainConfig load_config(const std::string& path, const std::vector<std::string>&
   for (const std::string& o : overrides) apply_override(user, o);
   try {
     TrainConfig config = parse_config(user);
-    const std::vector<int64_t> sample =
-        config.data.dataset == "cifar10" ? std::vector<int64_t>{3, 32, 32}
-                                         : std::vector<int64_t>{1, 28, 28};
-    make_session(config, Device::cpu(), sample, /*steps_per_epoch=*/1);
+    make_session(config, Device::cpu(), sample_shape(config.data.dataset), /*steps_per_epoch=*/1);
     return config;
   } catch (const Error& e) {
     DANLU_FAIL(path, ": ", e.what());
