@@ -9,9 +9,15 @@
 #    with 77 when it cannot run here (its last stderr line says why);
 # 4. runs `danlu profile --shapes standard` (OUTDIR/profile.json and
 #    profile.txt; at most 60 s): every kernel against cuDNN and the roofline;
-# 5. runs each gpu test executable under compute-sanitizer memcheck and
+# 5. profiles 20 training steps of configs/fashion_cnn.json and
+#    configs/fashion_resnet20.json layer by layer (`danlu train --profile`,
+#    OUTDIR/step-profile/<config>/profile.{txt,json}; at most 25 s each);
+# 6. times both configs' training steps beside PyTorch on the same GPU
+#    (bench/pytorch_side_by_side.py, OUTDIR/side_by_side.{txt,json}; at most
+#    90 s; skipped when python3 cannot import torch with CUDA);
+# 7. runs each gpu test executable under compute-sanitizer memcheck and
 #    racecheck (OUTDIR/sanitizer/), counting the errors each reports;
-# 6. writes OUTDIR/summary.json and prints a short summary.
+# 8. writes OUTDIR/summary.json and prints a short summary.
 # Every step's status lands in the summary, also when it fails or is skipped
 # (no GPU, no compute-sanitizer, or the time budget spent); the exit status
 # is 0 only when every step that ran passed. cuDNN and cuBLAS are taken from
@@ -198,6 +204,51 @@ else
   esac
 fi
 
+# ---- training-step profiles ------------------------------------------------------
+mkdir -p "$out/step-profile"
+for config in fashion_cnn fashion_resnet20; do
+  t0=$SECONDS
+  dir="$out/step-profile/$config"
+  if [[ ! -x "$build/danlu" || -z "$gpu_name" ]]; then
+    record "step-profile:$config" skipped 0 "needs the danlu binary and a GPU"
+    continue
+  elif (($(left) < 40)); then
+    record "step-profile:$config" skipped 0 "time budget spent"
+    continue
+  fi
+  timeout 25 "$build/danlu" train "$root/configs/$config.json" --profile 20 --device cuda:0 \
+    --out "$dir" >"$out/step-profile/$config.log" 2>&1
+  rc=$?
+  case $rc in
+    0) record "step-profile:$config" ok $((SECONDS - t0)) \
+         "$(grep -m1 '^step profile' "$out/step-profile/$config.log" | cut -c1-150)" ;;
+    124) record "step-profile:$config" timeout $((SECONDS - t0)) "over 25 s" ;;
+    *) record "step-profile:$config" failed $((SECONDS - t0)) \
+         "exit $rc: $(tail -n1 "$out/step-profile/$config.log")" ;;
+  esac
+done
+
+# ---- danlu beside PyTorch -----------------------------------------------------------
+t0=$SECONDS
+if [[ ! -x "$build/danlu" || -z "$gpu_name" ]]; then
+  record side-by-side skipped 0 "needs the danlu binary and a GPU"
+elif ! python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+  record side-by-side skipped 0 "python3 cannot import torch with CUDA"
+elif (($(left) < 60)); then
+  record side-by-side skipped 0 "time budget spent"
+else
+  limit=$(($(left) - 40 < 90 ? $(left) - 40 : 90))
+  timeout "$(at_least "$limit" 20)" python3 "$root/bench/pytorch_side_by_side.py" --device cuda \
+    --steps 50 --repeats 2 --danlu "$build/danlu" --json "$out/side_by_side.json" \
+    >"$out/side_by_side.txt" 2>&1
+  rc=$?
+  case $rc in
+    0) record side-by-side ok $((SECONDS - t0)) "see side_by_side.txt" ;;
+    124) record side-by-side timeout $((SECONDS - t0)) "over $limit s" ;;
+    *) record side-by-side failed $((SECONDS - t0)) "exit $rc: $(tail -n1 "$out/side_by_side.txt")" ;;
+  esac
+fi
+
 # ---- compute-sanitizer ------------------------------------------------------------
 sanitizer=$(command -v compute-sanitizer)
 for candidate in /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda/compute-sanitizer/compute-sanitizer; do
@@ -335,8 +386,24 @@ if os.path.exists(path):
                                             if median(v) is not None},
                "median_roofline_fraction": {k: median(v) for k, v in fractions.items()}}
 
+# Training-step profiles: per config the step time and the five costliest rows.
+step_profiles = {}
+for config in ("fashion_cnn", "fashion_resnet20"):
+    path = os.path.join(out, "step-profile", config, "profile.json")
+    if os.path.exists(path):
+        report = json.load(open(path))
+        step_profiles[config] = {
+            "step_ms": report["step_ms"], "gpu_step_ms": report.get("gpu_step_ms"),
+            "top": [[r["scope"], r["pass"], r.get("gpu_ms", r["host_ms"])] for r in report["rows"][:5]]}
+
+side_by_side = None
+path = os.path.join(out, "side_by_side.json")
+if os.path.exists(path):
+    side_by_side = json.load(open(path))
+
 summary = {"ok": steps[-1]["status"] == "ok", "steps": steps, "gpu_tests": tests,
-           "sanitizers": sanitizers, "benchmarks": benchmarks, "profile": profile}
+           "sanitizers": sanitizers, "benchmarks": benchmarks, "profile": profile,
+           "step_profiles": step_profiles, "side_by_side": side_by_side}
 json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=2)
 
 print("\n==== danlu GPU check: %s ====" % ("OK" if summary["ok"] else "FAILED"))
@@ -349,6 +416,10 @@ for name in tests["failed_names"][:10]:
 for tool, s in sanitizers.items():
     print("  %s: %d errors%s" % (tool, s["errors"],
           ", unfinished: " + " ".join(s["unfinished"]) if s["unfinished"] else ""))
+for config, p in step_profiles.items():
+    print("  step profile %s: %.3f ms per step (GPU %s ms); top: %s" % (
+        config, p["step_ms"], "%.3f" % p["gpu_step_ms"] if p["gpu_step_ms"] else "-",
+        "; ".join("%s %s %.3f" % tuple(row) for row in p["top"][:3])))
 if profile:
     print("  profile: %d rows; median ours/cuDNN: %s" % (profile["rows"], ", ".join(
         "%s %.2f" % (k, v) for k, v in profile["median_ratio_ours_vendor"].items()) or "-"))
