@@ -41,10 +41,10 @@ import time
 from collections import OrderedDict
 
 try:
-    import numpy as np
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
+    import numpy as np
 except ImportError as missing:
     print(f"skipped: {missing.name} is not installed (Debian: python3-torch)", file=sys.stderr)
     sys.exit(77)
