@@ -79,7 +79,7 @@ class Trainer {
   }
 
   RunSummary run() {
-    const Clock::time_point start = Clock::now();
+    start_ = Clock::now();
     ProgressLine line(options_.interactive, total_epochs_, train_.size());
     while (progress_.epoch < total_epochs_ && !steps_done()) {
       line.start_epoch(progress_.epoch, progress_.batch);
@@ -93,7 +93,7 @@ class Trainer {
       evaluate_now();
       save("last.safetensors");
     }
-    return finish(seconds_since(start));
+    return finish(seconds_since(start_));
   }
 
  private:
@@ -225,6 +225,7 @@ class Trainer {
       record["test_loss"] = e.loss, record["test_accuracy"] = e.accuracy;
       keep_going = !early_stop();
     }
+    record["seconds"] = seconds_since(start_);
     metrics_.write(record);
     std::printf("epoch %lld: train loss %.4f acc %.2f%%", static_cast<long long>(progress_.epoch),
                 record["train_loss"].get<double>(), 100 * record["train_accuracy"].get<double>());
@@ -322,6 +323,7 @@ class Trainer {
   const TrainConfig& config_;
   Progress progress_;
   int64_t first_step_ = 0;  // the step this process started at (after a resume)
+  Clock::time_point start_;  // when this process began training
   int64_t total_epochs_ = 0;
   MetricsLog metrics_;
   json grad_norms_ = json::object();

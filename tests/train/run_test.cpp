@@ -153,6 +153,19 @@ TEST_F(Run, EarlyStoppingAfterPatienceEvaluations) {
   EXPECT_EQ(s.end, RunEnd::early_stopped);
   EXPECT_EQ(s.epochs, 3);  // the first evaluation sets the best; two more do not beat it
   EXPECT_EQ(s.best_epoch, 1);
+
+  // Each epoch record carries the wall time since training began, for time-to-accuracy.
+  std::ifstream in(dir_ / "run" / "metrics.jsonl");
+  std::vector<double> seconds;
+  for (std::string line; std::getline(in, line);) {
+    const json r = json::parse(line);
+    if (r["kind"] == "epoch") seconds.push_back(r.at("seconds"));
+  }
+  ASSERT_EQ(seconds.size(), 3u);
+  EXPECT_GT(seconds[0], 0);
+  EXPECT_LT(seconds[0], seconds[1]);
+  EXPECT_LT(seconds[1], seconds[2]);
+  EXPECT_LE(seconds[2], s.seconds);
 }
 
 }  // namespace
