@@ -117,6 +117,10 @@ int run(const TrainArgs& a) {
               train::format_duration(s.seconds).c_str(), s.images_per_s);
   if (device.is_cuda()) std::printf("; peak GPU memory %.1f MiB", s.peak_memory_bytes / 1048576.0);
   std::printf("\n");
+  const std::filesystem::path dir(options.run_dir);
+  std::printf("metrics: %s\ncheckpoints: %s, %s\nplots: danlu plot %s\n",
+              (dir / "metrics.jsonl").string().c_str(), (dir / "best.safetensors").string().c_str(),
+              (dir / "last.safetensors").string().c_str(), options.run_dir.c_str());
   switch (s.end) {
     case train::RunEnd::interrupted: return 130;
     case train::RunEnd::diverged: return 2;
