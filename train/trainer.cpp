@@ -70,7 +70,6 @@ class Trainer {
     manual_seed(config.seed);  // dropout's stream
     if (!options.resume.empty()) progress_ = load_checkpoint(options.resume, session_);
     first_step_ = progress_.step;
-    read_every_step_ = !device.is_cuda();
     std::ofstream(path("config.json")) << config_.json.dump(2) << '\n';
     metrics_ = MetricsLog(path("metrics.jsonl"));
     total_epochs_ = config_.epochs > 0
@@ -100,6 +99,9 @@ class Trainer {
   std::string path(const std::string& file) const {
     return (std::filesystem::path(options_.run_dir) / file).string();
   }
+  // On the CPU a read back costs nothing, so the numbers are read every step;
+  // on a GPU only at log steps, epoch ends and stops.
+  bool read_every_step() const { return !session_.device.is_cuda(); }
   bool steps_done() const { return config_.max_steps > 0 && progress_.step >= config_.max_steps; }
   double lr(size_t group = 0) const { return session_.optimizer->lr(group); }
   void save(const std::string& file) { save_checkpoint(path(file), session_, progress_); }
@@ -120,7 +122,7 @@ class Trainer {
       step(*batch, interval);
       const bool log = progress_.step % config_.log_every == 0;
       const bool stop = options_.stop && options_.stop->load();
-      if (read_every_step_ || log || stop || steps_done()) {
+      if (read_every_step() || log || stop || steps_done()) {
         if (!read_back(interval)) return false;
         shown = interval_stats(interval);
       }
@@ -328,9 +330,6 @@ class Trainer {
   MetricsLog metrics_;
   json grad_norms_ = json::object();
   std::vector<PendingStep> pending_;
-  // On the CPU a read back costs nothing, so the numbers are read every step;
-  // on a GPU only at log steps, epoch ends and stops.
-  bool read_every_step_ = false;
   RunSummary summary_;
 };
 
