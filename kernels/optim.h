@@ -178,6 +178,12 @@ void swats_update(FusedTable& table, const FusedTensors& tensors, double lr, dou
 double clip_grad_norm_part(FusedTable& table, const FusedTensors& grads, double norm_type,
                            Stream stream);
 void clip_grad_scale(FusedTable& table, const FusedTensors& grads, double coef, Stream stream);
+// All of clip_grad_norm_ for the gradients of one GPU, without the host
+// waiting: the norm launch above also writes the total norm (as a float) to
+// *norm on the device and keeps min(max_norm / (norm + 1e-6), 1) in double
+// there, which the rescale launch reads.
+void clip_grad_norm_on_device(FusedTable& table, const FusedTensors& grads, double norm_type,
+                              double max_norm, float* norm, Stream stream);
 void clip_grad_value(FusedTable& table, const FusedTensors& grads, double clip_value,
                      Stream stream);
 

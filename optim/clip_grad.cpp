@@ -20,6 +20,10 @@ namespace {
 struct Grads {
   std::vector<Tensor> cpu;
   std::map<int, kernels::cuda::FusedTensors> cuda;  // by device index
+  TensorOptions first;                              // the first gradient's dtype and device
+
+  bool none() const { return cpu.empty() && cuda.empty(); }
+  bool on_one_gpu() const { return cpu.empty() && cuda.size() == 1; }
 };
 
 Grads defined_grads(const std::vector<Tensor>& params, const char* op) {
@@ -27,6 +31,7 @@ Grads defined_grads(const std::vector<Tensor>& params, const char* op) {
   for (const Tensor& p : params) {
     Tensor g = p.defined() ? p.grad() : Tensor();
     if (!g.defined()) continue;
+    if (grads.none()) grads.first = TensorOptions(g.dtype()).device(g.device());
     if (g.device().is_cpu()) {
       grads.cpu.push_back(g);
       continue;
@@ -60,12 +65,20 @@ void for_each_gpu(const Grads& grads, F&& f) {
 
 }  // namespace
 
-double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type,
+Tensor clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type,
                        bool error_if_nonfinite) {
   DANLU_CHECK(norm_type > 0.0, "clip_grad_norm_: norm_type must be > 0 or inf, got ", norm_type);
   DANLU_CHECK(max_norm >= 0.0, "clip_grad_norm_: max_norm must be >= 0, got ", max_norm);
   const Grads grads = defined_grads(params, "clip_grad_norm_");
-  if (grads.cpu.empty() && grads.cuda.empty()) return 0.0;
+  if (grads.none()) return Tensor::scalar(0.0, TensorOptions(DType::f64));
+  if (grads.on_one_gpu() && !error_if_nonfinite) {
+    Tensor norm = Tensor::empty(Shape{}, grads.first);
+    for_each_gpu(grads, [&](auto& table, const auto& tensors, kernels::Stream stream) {
+      kernels::cuda::clip_grad_norm_on_device(table, tensors, norm_type, max_norm,
+                                              norm.data<float>(), stream);
+    });
+    return norm;
+  }
   const bool inf_norm = std::isinf(norm_type);
   // sum |g|^p over every gradient, then the p-th root: PyTorch's norm of the
   // per-gradient norms without the round trip through each root. A GPU's
@@ -100,7 +113,7 @@ double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, doubl
   for_each_gpu(grads, [&](auto& table, const auto& tensors, kernels::Stream stream) {
     kernels::cuda::clip_grad_scale(table, tensors, scale, stream);
   });
-  return total;
+  return Tensor::scalar(total, TensorOptions(grads.first.dtype_)).to(grads.first.device_);
 }
 
 void clip_grad_value_(const std::vector<Tensor>& params, double clip_value) {

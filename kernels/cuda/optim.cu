@@ -236,8 +236,9 @@ struct Partials {
 // block that counts last reads every block's results (volatile: other blocks
 // wrote them during this launch), combines each array in block order (the
 // same order whichever block comes last), writes out and resets the count.
+// Returns true in the last block.
 template <class Combine, int K>
-__device__ void combine_across_blocks(const double (&mine)[K], const Partials& p,
+__device__ bool combine_across_blocks(const double (&mine)[K], const Partials& p,
                                       double (*warp_vals)[kWarps], bool* last) {
   if (threadIdx.x == 0) {
     for (int k = 0; k < K; ++k) p.partial[k * gridDim.x + blockIdx.x] = mine[k];
@@ -245,7 +246,7 @@ __device__ void combine_across_blocks(const double (&mine)[K], const Partials& p
     *last = atomicAdd(p.done, 1u) == gridDim.x - 1;
   }
   __syncthreads();
-  if (!*last) return;  // uniform: every thread read *last after the barrier
+  if (!*last) return false;  // uniform: every thread read *last after the barrier
   __threadfence();
   const volatile double* all = p.partial;
   for (int k = 0; k < K; ++k) {
@@ -256,6 +257,7 @@ __device__ void combine_across_blocks(const double (&mine)[K], const Partials& p
     if (threadIdx.x == 0) p.out[k] = acc;
   }
   if (threadIdx.x == 0) *p.done = 0;
+  return true;
 }
 
 // SWATS Adam phase in one launch: block b updates chunk b (thread t takes
@@ -279,11 +281,22 @@ __global__ void swats_adam_kernel(Table table, SwatsAdamRule rule, Partials part
 
 enum class NormKind { one, two, inf, other };
 
+// What the last block of a norm launch does besides leaving the part in
+// out[0]: nothing (norm == nullptr: the host combines the parts), or finish
+// clip_grad_norm_ on the device (*norm = the total norm, *coef = its scale).
+struct NormFinish {
+  float* norm;
+  double* coef;
+  double max_norm;
+};
+
 // The gradient norm's part in one launch: block b adds |g|^p over chunk b's
 // elements (max |g| for the inf norm; thread t takes elements begin + t,
-// + 512, ...); the last block combines the chunks' results into out[0].
+// + 512, ...); the last block combines the chunks' results into out[0] and,
+// when asked, thread 0 of it takes the p-th root and the clipping scale.
 template <class Combine>
-__global__ void norm_part_kernel(Table table, NormKind kind, double p, Partials partials) {
+__global__ void norm_part_kernel(Table table, NormKind kind, double p, Partials partials,
+                                 NormFinish finish) {
   __shared__ double warp_vals[1][kWarps];
   __shared__ bool last;
   const ChunkRange r = chunk_range(table);
@@ -299,14 +312,20 @@ __global__ void norm_part_kernel(Table table, NormKind kind, double p, Partials 
     }
   }
   const double mine[1] = {block_reduce(acc, warp_vals[0], Combine())};
-  combine_across_blocks<Combine>(mine, partials, warp_vals, &last);
+  const bool combined = combine_across_blocks<Combine>(mine, partials, warp_vals, &last);
+  if (!combined || threadIdx.x != 0 || finish.norm == nullptr) return;
+  // As the host's clip_grad_norm_: clamp(NaN, max=1) is NaN, an inf norm gives 0.
+  const double norm = kind == NormKind::inf ? partials.out[0] : pow(partials.out[0], 1.0 / p);
+  *finish.norm = static_cast<float>(norm);
+  *finish.coef = isnan(norm) ? norm : fmin(finish.max_norm / (norm + 1e-6), 1.0);
 }
 
 // Runs `launch_with(partials)`, a reducing launch over the table's chunks
-// with `components` results, and returns them to the host.
-template <class LaunchWith>
-void reduce_to_host(const Table& t, int components, double* results, Stream stream,
-                    LaunchWith launch_with) {
+// with `components` results, then `use_results(partials.out)` (device
+// memory, valid until the launches `use_results` queues have run).
+template <class LaunchWith, class UseResults>
+void reduce_on_device(const Table& t, int components, Stream stream, LaunchWith launch_with,
+                      UseResults use_results) {
   const size_t doubles = static_cast<size_t>(components) * (t.num_chunks + 1);
   char* buffer = nullptr;
   DANLU_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&buffer),
@@ -316,9 +335,18 @@ void reduce_to_host(const Table& t, int components, double* results, Stream stre
                           reinterpret_cast<unsigned*>(buffer + doubles * sizeof(double))};
   DANLU_CUDA_CHECK(cudaMemsetAsync(partials.done, 0, sizeof(unsigned), stream));
   launch_with(partials);
-  DANLU_CUDA_CHECK(cudaMemcpyAsync(results, partials.out, components * sizeof(double),
-                                   cudaMemcpyDeviceToHost, stream));
+  use_results(partials.out);
   DANLU_CUDA_CHECK(cudaFreeAsync(buffer, stream));
+}
+
+// reduce_on_device, with the `components` results copied to the host.
+template <class LaunchWith>
+void reduce_to_host(const Table& t, int components, double* results, Stream stream,
+                    LaunchWith launch_with) {
+  reduce_on_device(t, components, stream, launch_with, [&](const double* out) {
+    DANLU_CUDA_CHECK(cudaMemcpyAsync(results, out, components * sizeof(double),
+                                     cudaMemcpyDeviceToHost, stream));
+  });
   DANLU_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
@@ -414,35 +442,33 @@ void swats_update(FusedTable& table, const FusedTensors& tensors, double lr, dou
   *s_dot_s += dots[1];
 }
 
-double clip_grad_norm_part(FusedTable& table, const FusedTensors& grads, double norm_type,
-                           Stream stream) {
-  const Table t = upload(table, rows_of(grads, no_constants), stream);
-  if (t.num_chunks == 0) return 0.0;
+namespace {
+
+// Launches the norm over the table's gradients (see norm_part_kernel).
+void launch_norm(const Table& t, double norm_type, const Partials& partials, NormFinish finish,
+                 Stream stream) {
   const NormKind kind = std::isinf(norm_type) ? NormKind::inf
                         : norm_type == 2.0    ? NormKind::two
                         : norm_type == 1.0    ? NormKind::one
                                               : NormKind::other;
-  double result = 0.0;
-  reduce_to_host(t, 1, &result, stream, [&](const Partials& partials) {
-    if (kind == NormKind::inf) {
-      launch("clip_grad_norm_part", norm_part_kernel<NanMax>,
-             static_cast<unsigned>(t.num_chunks), kChunkThreads, 0, stream, t, kind, norm_type,
-             partials);
-    } else {
-      launch("clip_grad_norm_part", norm_part_kernel<Sum>, static_cast<unsigned>(t.num_chunks),
-             kChunkThreads, 0, stream, t, kind, norm_type, partials);
-    }
-  });
-  return result;
+  const auto grid = static_cast<unsigned>(t.num_chunks);
+  if (kind == NormKind::inf) {
+    launch("clip_grad_norm", norm_part_kernel<NanMax>, grid, kChunkThreads, 0, stream, t, kind,
+           norm_type, partials, finish);
+  } else {
+    launch("clip_grad_norm", norm_part_kernel<Sum>, grid, kChunkThreads, 0, stream, t, kind,
+           norm_type, partials, finish);
+  }
 }
 
-namespace {
-
-// Row lists: the gradient.
+// Row lists: the gradient. The scale is `coef`, or *device_coef when that
+// is set (written by an earlier launch on the stream).
 struct ScaleRule {
   float coef;
+  const double* device_coef;
   __device__ void operator()(const Row& row, int64_t i) const {
-    row.list[0][i] = mul(row.list[0][i], coef);
+    const float c = device_coef ? static_cast<float>(*device_coef) : coef;
+    row.list[0][i] = mul(row.list[0][i], c);
   }
 };
 
@@ -457,9 +483,40 @@ struct ClampRule {
 
 }  // namespace
 
+double clip_grad_norm_part(FusedTable& table, const FusedTensors& grads, double norm_type,
+                           Stream stream) {
+  const Table t = upload(table, rows_of(grads, no_constants), stream);
+  if (t.num_chunks == 0) return 0.0;
+  double result = 0.0;
+  reduce_to_host(t, 1, &result, stream, [&](const Partials& partials) {
+    launch_norm(t, norm_type, partials, NormFinish{nullptr, nullptr, 0.0}, stream);
+  });
+  return result;
+}
+
 void clip_grad_scale(FusedTable& table, const FusedTensors& grads, double coef, Stream stream) {
   multi_tensor_apply("clip_grad_scale", table, rows_of(grads, no_constants),
-                     ScaleRule{to_float(coef)}, stream);
+                     ScaleRule{to_float(coef), nullptr}, stream);
+}
+
+void clip_grad_norm_on_device(FusedTable& table, const FusedTensors& grads, double norm_type,
+                              double max_norm, float* norm, Stream stream) {
+  const Table t = upload(table, rows_of(grads, no_constants), stream);
+  if (t.num_chunks == 0) {  // only empty gradients: the norm is 0 and nothing is scaled
+    DANLU_CUDA_CHECK(cudaMemsetAsync(norm, 0, sizeof(float), stream));
+    return;
+  }
+  // out[0]: the combined part, out[1]: the scale.
+  reduce_on_device(
+      t, 2, stream,
+      [&](const Partials& partials) {
+        launch_norm(t, norm_type, partials, NormFinish{norm, partials.out + 1, max_norm}, stream);
+      },
+      [&](const double* out) {
+        launch("clip_grad_scale", multi_tensor_kernel<ScaleRule>,
+               static_cast<unsigned>(t.num_chunks), kChunkThreads, 0, stream, t,
+               ScaleRule{0.0f, out + 1});
+      });
 }
 
 void clip_grad_value(FusedTable& table, const FusedTensors& grads, double clip_value,

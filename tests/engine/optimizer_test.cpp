@@ -281,16 +281,23 @@ std::vector<Tensor> with_grads(const std::vector<std::vector<double>>& grads) {
 TEST(ClipGrad, NormRescalesAllGradientsJointly) {
   std::vector<Tensor> params = with_grads({{3, -4}, {12}});
   params.push_back(Tensor::ones({2}, TensorOptions().requires_grad()));  // no gradient: skipped
-  EXPECT_EQ(clip_grad_norm_(params, 6.5), 13.0);
+  EXPECT_EQ(clip_grad_norm_(params, 6.5).item(), 13.0);
   const double coef = 6.5 / (13.0 + 1e-6);
   EXPECT_EQ(params[0].grad().to_vector(), (std::vector<double>{3 * coef, -4 * coef}));
   EXPECT_EQ(params[1].grad().to_vector(), (std::vector<double>{12 * coef}));
-  EXPECT_EQ(clip_grad_norm_(with_grads({{3, -4}, {12}}), 100.0, 1.0), 19.0);
+  // The norm is a 0-d tensor of the gradients' dtype, as PyTorch's.
+  const Tensor f32_param = Tensor::zeros({2}, TensorOptions().requires_grad());
+  f32_param.set_grad(Tensor::from_vector(std::vector<float>{3, 4}, {2}));
+  const Tensor f32_norm = clip_grad_norm_({f32_param}, 1.0);
+  EXPECT_EQ(f32_norm.dtype(), DType::f32);
+  EXPECT_EQ(f32_norm.item(), 5.0);
+  EXPECT_EQ(f32_norm.dim(), 0);
+  EXPECT_EQ(clip_grad_norm_(with_grads({{3, -4}, {12}}), 100.0, 1.0).item(), 19.0);
   const auto unclipped = with_grads({{3, -4}, {12}});
-  EXPECT_EQ(clip_grad_norm_(unclipped, 100.0, INFINITY), 12.0);
+  EXPECT_EQ(clip_grad_norm_(unclipped, 100.0, INFINITY).item(), 12.0);
   EXPECT_EQ(unclipped[0].grad().to_vector(), (std::vector<double>{3, -4}));  // norm < max_norm
-  EXPECT_NEAR(clip_grad_norm_(with_grads({{1, 2}, {2}}), 1.0, 3.0), std::cbrt(17.0), 1e-15);
-  EXPECT_EQ(clip_grad_norm_({Tensor::ones({2})}, 1.0), 0.0);  // no gradients at all
+  EXPECT_NEAR(clip_grad_norm_(with_grads({{1, 2}, {2}}), 1.0, 3.0).item(), std::cbrt(17.0), 1e-15);
+  EXPECT_EQ(clip_grad_norm_({Tensor::ones({2})}, 1.0).item(), 0.0);  // no gradients at all
   EXPECT_NE(error_of([] { clip_grad_norm_({}, 1.0, 0.0); }).find("norm_type must be > 0"),
             std::string::npos);
 }
@@ -305,13 +312,13 @@ TEST(ClipGrad, NonFiniteNormsFollowPyTorch) {
   EXPECT_EQ(checked[1].grad().to_vector(), (std::vector<double>{2}));
   // Otherwise: scaled by max_norm / inf = 0, so the inf entry becomes NaN.
   const auto scaled = with_grads({{1, inf}, {2}});
-  EXPECT_EQ(clip_grad_norm_(scaled, 1.0), inf);
+  EXPECT_EQ(clip_grad_norm_(scaled, 1.0).item(), inf);
   EXPECT_EQ(scaled[0].grad().to_vector()[0], 0.0);
   EXPECT_TRUE(std::isnan(scaled[0].grad().to_vector()[1]));
   EXPECT_EQ(scaled[1].grad().to_vector(), (std::vector<double>{0}));
   // A NaN norm scales everything by NaN, for the inf norm too.
   const auto nan = with_grads({{1, NAN}, {2}});
-  EXPECT_TRUE(std::isnan(clip_grad_norm_(nan, 1.0, INFINITY)));
+  EXPECT_TRUE(std::isnan(clip_grad_norm_(nan, 1.0, INFINITY).item()));
   EXPECT_TRUE(std::isnan(nan[1].grad().to_vector()[0]));
 }
 

@@ -178,25 +178,43 @@ void expect_same_or_both_nan(const std::vector<float>& out, const std::vector<fl
 
 TEST(GpuClipGrad, NormMatchesCpuForEveryNormType) {
   DANLU_REQUIRE_GPU();
-  int64_t count = 0;
-  for (const Shape& s : kShapes) count += s.numel();
   for (double norm_type : {2.0, 1.0, 3.0, std::numeric_limits<double>::infinity()}) {
     Params params;
     params.set_grads(0);
-    const double ref = clip_grad_norm_(params.cpu, 1.0, norm_type);
-    const double out = clip_grad_norm_(params.gpu, 1.0, norm_type);
-    // Both add the same positive double terms in another order: at most
-    // count * 2^-53 relative error on each side.
-    EXPECT_NEAR(out, ref, 2.0 * count * std::ldexp(ref, -53)) << "norm " << norm_type;
+    const Tensor norm = clip_grad_norm_(params.gpu, 1.0, norm_type);
+    EXPECT_EQ(norm.device(), Device::cuda());  // stays on the GPU, as the gradients
+    EXPECT_EQ(norm.dtype(), DType::f32);
+    EXPECT_EQ(norm.dim(), 0);
+    const double ref = clip_grad_norm_(params.cpu, 1.0, norm_type).item();
+    const double out = norm.item();
+    // Both add the same positive double terms in another order (at most
+    // elements * 2^-53 apart), then round to float: at most an ulp apart.
+    EXPECT_NEAR(out, ref, std::ldexp(ref, -23)) << "norm " << norm_type;
     // The scale factors then agree to ~1e-10, so their float roundings differ
     // by at most an ulp, and the scaled gradients by two: rtol 2.4e-7.
     for (size_t j = 0; j < kShapes.size(); ++j)
       testing::expect_close_floats(floats(params.gpu[j].grad()), floats(params.cpu[j].grad()),
                                    0.0, 2.4e-7, "norm " + std::to_string(norm_type));
     // The same gradients give the same norm bit for bit.
-    EXPECT_EQ(clip_grad_norm_(params.gpu, 1e30, norm_type),
-              clip_grad_norm_(params.gpu, 1e30, norm_type));
+    EXPECT_EQ(clip_grad_norm_(params.gpu, 1e30, norm_type).item(),
+              clip_grad_norm_(params.gpu, 1e30, norm_type).item());
   }
+}
+
+TEST(GpuClipGrad, GradientsOnSeveralDevicesClipAsOnCpu) {
+  DANLU_REQUIRE_GPU();
+  Params params;
+  params.set_grads(3);
+  std::vector<Tensor> mixed = params.gpu;
+  mixed[1] = params.cpu[1];  // one gradient on the CPU: the norm goes through the host
+  const Tensor out = clip_grad_norm_(mixed, 1.0);
+  EXPECT_EQ(out.device(), Device::cuda());  // the first gradient's device
+  const double ref = clip_grad_norm_(params.cpu, 1.0).item();
+  EXPECT_NEAR(out.item(), ref, std::ldexp(ref, -23));
+  for (size_t j = 0; j < kShapes.size(); ++j)
+    if (j != 1)
+      testing::expect_close_floats(floats(params.gpu[j].grad()), floats(params.cpu[j].grad()),
+                                   0.0, 2.4e-7, "param " + std::to_string(j));
 }
 
 TEST(GpuClipGrad, NonFiniteGradientsBehaveAsOnCpu) {
@@ -211,8 +229,8 @@ TEST(GpuClipGrad, NonFiniteGradientsBehaveAsOnCpu) {
       g[70000 - 65536] = bad;  // in the tensor's second chunk
       params.cpu[3].set_grad(Tensor::from_vector(g, kShapes[3]));
       params.gpu[3].set_grad(Tensor::from_vector(g, kShapes[3]).to(Device::cuda()));
-      const double ref = clip_grad_norm_(params.cpu, 1.0, norm_type);
-      const double out = clip_grad_norm_(params.gpu, 1.0, norm_type);
+      const double ref = clip_grad_norm_(params.cpu, 1.0, norm_type).item();
+      const double out = clip_grad_norm_(params.gpu, 1.0, norm_type).item();
       EXPECT_TRUE(out == ref || (std::isnan(out) && std::isnan(ref))) << out << " vs " << ref;
       for (size_t j = 0; j < kShapes.size(); ++j)
         expect_same_or_both_nan(floats(params.gpu[j].grad()), floats(params.cpu[j].grad()),
