@@ -110,11 +110,15 @@ int run(const TrainArgs& a) {
   const train::RunSummary s = train::run_training(config, device, options);
   std::signal(SIGINT, SIG_DFL);
 
-  std::printf("%s: best test accuracy %.2f%% (epoch %lld), final %.2f%%; %lld steps in %s "
-              "(%.0f images/s)",
-              s.message.c_str(), 100 * s.best_accuracy, static_cast<long long>(s.best_epoch),
-              100 * s.final_accuracy, static_cast<long long>(s.steps),
-              train::format_duration(s.seconds).c_str(), s.images_per_s);
+  std::printf("%s: best test accuracy %.2f%% (epoch %lld), final %.2f%%; ", s.message.c_str(),
+              100 * s.best_accuracy, static_cast<long long>(s.best_epoch), 100 * s.final_accuracy);
+  if (s.first_step > 0)  // the time and speed are this process's, not the whole run's
+    std::printf("steps %lld to %lld (resumed) in %s", static_cast<long long>(s.first_step),
+                static_cast<long long>(s.steps), train::format_duration(s.seconds).c_str());
+  else
+    std::printf("%lld steps in %s", static_cast<long long>(s.steps),
+                train::format_duration(s.seconds).c_str());
+  std::printf(" (%.0f images/s)", s.images_per_s);
   if (device.is_cuda()) std::printf("; peak GPU memory %.1f MiB", s.peak_memory_bytes / 1048576.0);
   std::printf("\n");
   const std::filesystem::path dir(options.run_dir);

@@ -297,6 +297,7 @@ class Trainer {
   RunSummary finish(double seconds) {
     RunSummary& s = summary_;
     s.steps = progress_.step, s.epochs = progress_.epoch, s.seconds = seconds;
+    s.first_step = first_step_;
     s.best_epoch = progress_.best_epoch;
     s.best_accuracy = config_.early_stopping.higher_is_better() && !std::isnan(progress_.best_metric)
                           ? progress_.best_metric
@@ -305,7 +306,8 @@ class Trainer {
     if (s.message.empty()) s.message = "finished";
     if (session_.device.is_cuda()) s.peak_memory_bytes = cuda_memory_stats(session_.device).peak;
     json record = {{"kind", "summary"},         {"end", s.message},
-                   {"steps", s.steps},           {"epochs", s.epochs},
+                   {"steps", s.steps},           {"first_step", s.first_step},
+                   {"epochs", s.epochs},
                    {"best_accuracy", s.best_accuracy}, {"best_epoch", s.best_epoch},
                    {"final_accuracy", s.final_accuracy}, {"final_loss", s.final_loss},
                    {"seconds", s.seconds},       {"images_per_s", s.images_per_s}};

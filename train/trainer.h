@@ -26,6 +26,7 @@ enum class RunEnd { finished, early_stopped, interrupted, diverged };
 struct RunSummary {
   RunEnd end = RunEnd::finished;
   int64_t steps = 0, epochs = 0;  // completed when training ended
+  int64_t first_step = 0;         // where this process began (> 0 after a resume)
   double best_accuracy = 0, final_accuracy = 0, final_loss = 0;
   int64_t best_epoch = 0;
   double seconds = 0, images_per_s = 0;

@@ -77,6 +77,8 @@ TEST_F(Run, ResumeInsideAnEpochIsBitExact) {
   EXPECT_EQ(train(first, "resumed").steps, 11);
   const RunSummary rest = train(full, "resumed", (dir_ / "resumed" / "last.safetensors").string());
   EXPECT_EQ(rest.steps, 16);
+  EXPECT_EQ(rest.first_step, 11);  // the summary's time and speed cover steps 11 to 16
+  EXPECT_EQ(straight.first_step, 0);
 
   const std::vector<double> a = step_losses(dir_ / "straight"), b = step_losses(dir_ / "resumed");
   ASSERT_EQ(a.size(), 16u);
@@ -139,6 +141,7 @@ TEST_F(Run, StopRequestCheckpointsAndResumes) {
   const RunSummary rest =
       train(small_config(), "run", (dir_ / "run" / "last.safetensors").string());
   EXPECT_EQ(rest.steps, 16);
+  EXPECT_EQ(rest.first_step, 1);
   EXPECT_EQ(step_losses(dir_ / "run").size(), 16u);
 }
 
