@@ -251,6 +251,20 @@ std::vector<uint8_t> encode_png(const Raster& img) {
 
 }  // namespace
 
+std::vector<double> y_axis_ticks(double y_min, double y_max, const PlotOptions& o,
+                                 double headroom) {
+  double lo = o.log_y || !o.y_from_zero ? y_min : std::min(0.0, y_min), hi = y_max;
+  if (hi <= lo) hi = lo + (lo == 0 ? 1 : std::abs(lo));
+  hi = lo + (hi - lo) / (1 - headroom);
+  // Both ends sit on ticks.
+  std::vector<double> out = ticks(lo, hi, 5, o.log_y);
+  const double step = out.size() > 1 ? out[1] - out[0] : hi - lo;
+  if (out.empty()) out.push_back(lo);
+  if (out.back() < hi - 1e-9 * step) out.push_back(out.back() + step);
+  if (out.front() > lo + 1e-9 * step) out.insert(out.begin(), out.front() - step);
+  return out;
+}
+
 std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const PlotOptions& o) {
   DANLU_CHECK(o.width >= 160 && o.height >= 100 && o.width <= 8192 && o.height <= 8192,
               "plot: expected a size from 160x100 to 8192x8192, got ", o.width, "x", o.height);
@@ -273,23 +287,15 @@ std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const Plot
   if (!o.log_x && x_lo > 0 && series.front().x.empty()) x_lo = 0;
   if (x_hi <= x_lo) x_hi = x_lo + 1;
 
-  // A linear y axis starts at 0 unless values go below it; the axis leaves
-  // room above the curves for the legend, and both its ends sit on ticks.
+  // The axis leaves room above the curves for the legend.
   const int top = (o.title.empty() ? 0 : kLineHeight + 2) + 16;
   const int bottom = o.height - 30;
   const int legend_h = int(series.size()) * kLineHeight + 6;
   DANLU_CHECK(bottom - top > 2 * (legend_h + 8), "plot: ", o.width, "x", o.height,
               " is too small for ", series.size(), " curves and their legend");
-  double lo = o.log_y ? y_min : std::min(0.0, y_min), hi = y_max;
-  if (hi <= lo) hi = lo + (lo == 0 ? 1 : std::abs(lo));
-  hi = lo + (hi - lo) * (bottom - top) / (bottom - top - legend_h - 8);
-  std::vector<double> y_ticks = ticks(lo, hi, 5, o.log_y);
-  const double y_step = y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : hi - lo;
-  if (y_ticks.back() < hi - 1e-9 * y_step) y_ticks.push_back(y_ticks.back() + y_step);
-  if (y_ticks.front() > lo + 1e-9 * y_step)
-    y_ticks.insert(y_ticks.begin(), y_ticks.front() - y_step);
-  lo = y_ticks.front();
-  hi = y_ticks.back();
+  const std::vector<double> y_ticks =
+      y_axis_ticks(y_min, y_max, o, double(legend_h + 8) / (bottom - top));
+  const double lo = y_ticks.front(), hi = y_ticks.back();
   const std::vector<double> x_ticks = ticks(x_lo, x_hi, std::max(2, o.width / 80), o.log_x);
   const auto label = [](double v, bool log) { return tick_label(log ? std::pow(10.0, v) : v); };
 

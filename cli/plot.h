@@ -23,10 +23,19 @@ struct PlotOptions {
   std::string y_label = "lr";
   std::string title;  // none when empty
   bool log_x = false, log_y = false;  // base-10 axes (non-positive values are skipped)
+  bool y_from_zero = true;            // a linear y axis starts at 0 (else it fits the data)
   std::vector<double> marks_x;        // vertical marker lines at these x values
 };
 
 // The chart as the bytes of a PNG file (8-bit RGB).
 std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const PlotOptions& options);
+
+// The y axis's ticks for values in [y_min, y_max] (in axis units: log10 of
+// the values on a log axis), the first and last being the axis's ends: the
+// data's range, from 0 on a linear axis with options.y_from_zero (unless
+// values go below 0), with the top `headroom` fraction of the axis left
+// above the data for the legend.
+std::vector<double> y_axis_ticks(double y_min, double y_max, const PlotOptions& options,
+                                 double headroom);
 
 }  // namespace danlu::cli

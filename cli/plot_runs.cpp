@@ -1,6 +1,6 @@
 // `danlu plot RUN_DIR [RUN_DIR...] [--out DIR]`: learning curves from each
 // run's metrics.jsonl as PNGs: loss.png (train per logged step, test per
-// evaluation), accuracy.png (per epoch), lr.png, grad_norms.png (per layer
+// evaluation), accuracy.png (per epoch, in percent), lr.png, grad_norms.png (per layer
 // for one run; the global norm per run when several are overlaid).
 #include <cstdio>
 #include <filesystem>
@@ -46,11 +46,11 @@ Run read_run(const std::string& dir) {
 
 // y = record[key] against x = record[x_key] for the records that have both.
 Series curve(const std::string& label, const std::vector<json>& records, const std::string& x_key,
-             const std::string& key) {
+             const std::string& key, double scale = 1) {
   Series s{label, {}, {}};
   for (const json& r : records)
     if (r.contains(key) && r.contains(x_key) && r[key].is_number())
-      s.x.push_back(r[x_key].get<double>()), s.y.push_back(r[key].get<double>());
+      s.x.push_back(r[x_key].get<double>()), s.y.push_back(scale * r[key].get<double>());
   return s;
 }
 
@@ -79,8 +79,8 @@ void plot(const std::vector<std::string>& dirs, std::string out) {
   for (const Run& r : runs) {
     loss.push_back(curve(name(r, "train"), r.steps, "step", "loss"));
     loss.push_back(curve(name(r, "test"), r.epochs, "step", "test_loss"));
-    accuracy.push_back(curve(name(r, "train"), r.epochs, "epoch", "train_accuracy"));
-    accuracy.push_back(curve(name(r, "test"), r.epochs, "epoch", "test_accuracy"));
+    accuracy.push_back(curve(name(r, "train"), r.epochs, "epoch", "train_accuracy", 100));
+    accuracy.push_back(curve(name(r, "test"), r.epochs, "epoch", "test_accuracy", 100));
     Series rate{several ? r.name : "group 0", {}, {}};
     for (const json& s : r.steps)
       if (s.contains("lr") && s["lr"].is_array() && !s["lr"].empty())
@@ -103,8 +103,11 @@ void plot(const std::vector<std::string>& dirs, std::string out) {
   PlotOptions o;
   o.x_label = "step", o.y_label = "loss", o.title = "training and test loss";
   write_png(out + "/loss.png", loss, o);
-  o.x_label = "epoch", o.y_label = "accuracy", o.title = "training and test accuracy";
+  // Accuracy in percent on an axis fitted to the curves, where a point matters.
+  o.x_label = "epoch", o.y_label = "accuracy (%)", o.title = "training and test accuracy";
+  o.y_from_zero = false;
   write_png(out + "/accuracy.png", accuracy, o);
+  o.y_from_zero = true;
   o.x_label = "step", o.y_label = "lr", o.title = "learning rate";
   write_png(out + "/lr.png", lr, o);
   o.y_label = "norm", o.log_y = true;

@@ -2,10 +2,41 @@
 #include "train/report.h"
 
 #include <cstdio>
+#include <filesystem>
+#include <iterator>
+#include <sstream>
 
 #include "engine/error.h"
 
 namespace danlu::train {
+
+void purge_metrics_after(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return;
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::istringstream lines(text);
+  std::string kept, line;
+  bool dropped = !text.empty() && text.back() != '\n';  // a cut line, even if it parses
+  while (std::getline(lines, line)) {
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    // Step and epoch records carry "step", the run summary "steps".
+    const char* key = record.contains("step") ? "step" : "steps";
+    const bool keep = record.is_object() && (!record.contains(key) ||
+                                             (record[key].is_number_integer() &&
+                                              record[key].get<int64_t>() <= step));
+    if (keep) kept += line + '\n';
+    dropped |= !keep;
+  }
+  if (!dropped) return;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << kept;
+    out.flush();
+    DANLU_CHECK(out, tmp, ": cannot write (check the run directory's free space and permissions)");
+  }
+  std::filesystem::rename(tmp, path);
+}
 
 MetricsLog::MetricsLog(const std::string& path) : out_(path, std::ios::app) {
   DANLU_CHECK(out_, path, ": cannot open for writing (check --out and its permissions)");

@@ -71,6 +71,7 @@ class Trainer {
     if (!options.resume.empty()) progress_ = load_checkpoint(options.resume, session_);
     first_step_ = progress_.step;
     std::ofstream(path("config.json")) << config_.json.dump(2) << '\n';
+    if (!options.resume.empty()) purge_metrics_after(path("metrics.jsonl"), progress_.step);
     metrics_ = MetricsLog(path("metrics.jsonl"));
     total_epochs_ = config_.epochs > 0
                         ? config_.epochs
