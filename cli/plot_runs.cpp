@@ -104,10 +104,10 @@ void plot(const std::vector<std::string>& dirs, std::string out) {
   o.x_label = "step", o.y_label = "loss", o.title = "training and test loss";
   write_png(out + "/loss.png", loss, o);
   // Accuracy in percent on an axis fitted to the curves, where a point matters.
-  o.x_label = "epoch", o.y_label = "accuracy (%)", o.title = "training and test accuracy";
-  o.y_from_zero = false;
-  write_png(out + "/accuracy.png", accuracy, o);
-  o.y_from_zero = true;
+  PlotOptions fitted = o;
+  fitted.x_label = "epoch", fitted.y_label = "accuracy (%)";
+  fitted.title = "training and test accuracy", fitted.y_from_zero = false;
+  write_png(out + "/accuracy.png", accuracy, fitted);
   o.x_label = "step", o.y_label = "lr", o.title = "learning rate";
   write_png(out + "/lr.png", lr, o);
   o.y_label = "norm", o.log_y = true;

@@ -2,11 +2,11 @@
 #include "train/report.h"
 
 #include <cstdio>
-#include <filesystem>
 #include <iterator>
 #include <sstream>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 
 namespace danlu::train {
 
@@ -27,15 +27,7 @@ void purge_metrics_after(const std::string& path, int64_t step) {
     if (keep) kept += line + '\n';
     dropped |= !keep;
   }
-  if (!dropped) return;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << kept;
-    out.flush();
-    DANLU_CHECK(out, tmp, ": cannot write (check the run directory's free space and permissions)");
-  }
-  std::filesystem::rename(tmp, path);
+  if (dropped) io::replace_file(path, [&](io::AtomicWriter& file) { file.write(kept); });
 }
 
 MetricsLog::MetricsLog(const std::string& path) : out_(path, std::ios::app) {

@@ -14,8 +14,8 @@ namespace danlu::train {
 // Drops from the metrics file at `path` the records of steps after `step`
 // (what a stopped run logged after its last checkpoint, and a run resumed
 // from that checkpoint logs again) and any line cut short by a crash, as
-// TensorBoard's purge_step. The file is rewritten through a temporary file
-// and a rename; a missing file stays missing.
+// TensorBoard's purge_step. The file is replaced crash-safely
+// (io::replace_file); a missing file stays missing.
 void purge_metrics_after(const std::string& path, int64_t step);
 
 // Appends records to a JSON Lines file, flushing each one so that a crash

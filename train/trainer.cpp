@@ -68,10 +68,12 @@ class Trainer {
     std::filesystem::create_directories(options.run_dir);
     if (device.is_cuda()) reset_peak_memory(device);
     manual_seed(config.seed);  // dropout's stream
-    if (!options.resume.empty()) progress_ = load_checkpoint(options.resume, session_);
+    if (!options.resume.empty()) {
+      progress_ = load_checkpoint(options.resume, session_);
+      purge_metrics_after(path("metrics.jsonl"), progress_.step);
+    }
     first_step_ = progress_.step;
     std::ofstream(path("config.json")) << config_.json.dump(2) << '\n';
-    if (!options.resume.empty()) purge_metrics_after(path("metrics.jsonl"), progress_.step);
     metrics_ = MetricsLog(path("metrics.jsonl"));
     total_epochs_ = config_.epochs > 0
                         ? config_.epochs

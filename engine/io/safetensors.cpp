@@ -12,11 +12,11 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 
 namespace danlu::io {
 
@@ -203,41 +203,6 @@ void check_layout(std::vector<Entry>& entries, uint64_t data_bytes, const std::s
 
 // ---- writing ---------------------------------------------------------------------
 
-std::string failure_hint(int err) {
-  switch (err) {
-    case ENOENT: return "; does the directory exist?";
-    case EACCES:
-    case EPERM:
-    case EROFS: return "; is the directory writable?";
-    case ENOSPC:
-    case EDQUOT:
-    case EFBIG: return "; free some disk space or save elsewhere";
-    case EISDIR: return "; the target is a directory, choose a file name";
-    default: return "";
-  }
-}
-
-// Throws for a failed system call on the temp file during a save ("writing
-// <tmp> failed: ..."); the caller removes the temp file.
-[[noreturn]] void save_failed(const std::string& path, const char* step, const std::string& tmp,
-                              const char* rest = "") {
-  const int err = errno;
-  DANLU_FAIL("cannot save ", path, ": ", step, tmp, rest, " failed: ", std::strerror(err),
-             failure_hint(err), " (an existing ", path, " is unchanged)");
-}
-
-void write_all(int fd, const void* data, size_t n, const std::string& path,
-               const std::string& tmp) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, std::min<size_t>(n, 1u << 30));
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) save_failed(path, "writing ", tmp);
-    p += w;
-    n -= w;
-  }
-}
-
 // The JSON header as the reference implementation writes it: __metadata__
 // first, then the tensors in order, compact, padded with spaces to 8 bytes.
 std::string make_header(const std::vector<std::pair<std::string, Tensor>>& tensors,
@@ -265,33 +230,6 @@ std::string make_header(const std::vector<std::pair<std::string, Tensor>>& tenso
   }
 }
 
-void write_file(const std::string& path, const std::string& tmp, const std::string& header,
-                const std::vector<std::pair<std::string, Tensor>>& tensors) {
-  Fd f(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (f.fd < 0) save_failed(path, "creating ", tmp);
-  const uint64_t n = header.size();  // little-endian, as the host (see the static_assert)
-  write_all(f.fd, &n, sizeof n, path, tmp);
-  write_all(f.fd, header.data(), header.size(), path, tmp);
-  for (const auto& [name, t] : tensors) {
-    const Tensor host = t.to(Device::cpu());
-    write_all(f.fd, host.raw_data(), host.numel() * element_size(host.dtype()), path, tmp);
-  }
-  if (::fsync(f.fd) != 0) save_failed(path, "fsync of ", tmp);
-  const int fd = f.fd;
-  f.fd = -1;
-  if (::close(fd) != 0) save_failed(path, "closing ", tmp);
-}
-
-// Makes the rename itself durable. Filesystems without directory fsync say EINVAL.
-void fsync_directory(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  Fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  DANLU_CHECK(d.fd >= 0 && (::fsync(d.fd) == 0 || errno == EINVAL), "saved ", path,
-              " but could not fsync its directory ", dir, ": ", errno_text(),
-              "; a crash now could lose the file");
-}
-
 }  // namespace
 
 void save_safetensors(const std::string& path,
@@ -306,15 +244,15 @@ void save_safetensors(const std::string& path,
     DANLU_CHECK(t.defined(), "cannot save ", path, ": tensor '", name, "' is undefined");
   }
   const std::string header = make_header(tensors, metadata, path);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  try {
-    write_file(path, tmp, header, tensors);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) save_failed(path, "renaming ", tmp, " over it");
-  } catch (...) {
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  fsync_directory(path);
+  replace_file(path, [&](AtomicWriter& file) {
+    const uint64_t n = header.size();  // little-endian, as the host (see the static_assert)
+    file.write(&n, sizeof n);
+    file.write(header);
+    for (const auto& [name, t] : tensors) {
+      const Tensor host = t.to(Device::cpu());
+      file.write(host.raw_data(), host.numel() * element_size(host.dtype()));
+    }
+  });
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
