@@ -1,5 +1,6 @@
-// `danlu devices`: the CUDA devices this build can use, or one line saying
-// why there are none and that training will run on the CPU.
+// `danlu devices`: the CPU's threads and which GEMM it runs (OpenBLAS or the
+// built-in one, and why), then the CUDA devices this build can use, or one
+// line saying why there are none and that training will run on the CPU.
 #include <omp.h>
 
 #include <cstdio>
@@ -13,12 +14,10 @@ namespace danlu::cli {
 void add_devices_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("devices", "List CUDA devices usable for training");
   cmd->callback([] {
-    const std::string hint = kernels::cpu::blas_tuning_hint();
-    if (hint.empty())
-      std::printf("cpu  %d threads, OpenBLAS %s kernels\n", omp_get_max_threads(),
-                  kernels::cpu::blas_core_name().c_str());
-    else
-      std::printf("cpu  %d threads; %s\n", omp_get_max_threads(), hint.c_str());
+    std::printf("cpu  %d threads\n", omp_get_max_threads());
+    std::printf("CPU GEMM: %s\n", kernels::cpu::gemm_description().c_str());
+    if (const std::string hint = kernels::cpu::blas_tuning_hint(); !hint.empty())
+      std::printf("hint: %s\n", hint.c_str());
     const std::vector<CudaDeviceInfo> devices = cuda_devices();
     if (devices.empty()) {
       std::printf("no usable GPU: %s; training will use the CPU\n",

@@ -1,6 +1,7 @@
 // GEMM: row-major C = alpha * op(A) * op(B) + beta * C, where op(X) is X or
-// X^T. The CPU path calls OpenBLAS (cblas), opened at first use; the CUDA
-// path calls cuBLAS.
+// X^T. The CPU path calls OpenBLAS (cblas), opened at first use, or the
+// built-in blocked GEMM when OpenBLAS is absent or DANLU_GEMM=builtin; the
+// CUDA path calls cuBLAS.
 #pragma once
 
 #include <cstdint>
@@ -12,14 +13,37 @@ namespace danlu::kernels::cpu {
 
 // A is (M, K) after op, B is (K, N) after op, C is (M, N); lda/ldb/ldc are
 // the row strides of the matrices as stored.
+// k == 0 or alpha == 0 only scales C; beta == 0 does not read C. Which
+// library runs is decided at the first call (or gemm_description()) from
+// DANLU_GEMM: unset or "auto" (OpenBLAS when it loads, else the built-in),
+// "openblas" (an error when it cannot load) or "builtin".
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
           int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
 
+// The two implementations behind gemm, callable directly (tests, benchmarks).
+// gemm_openblas throws danlu::Error when OpenBLAS cannot be loaded.
+template <class T>
+void gemm_builtin(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
+                  const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
+template <class T>
+void gemm_openblas(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
+                   const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
+
+// The built-in GEMM's micro-kernel on this CPU: instruction set and tile
+// (rows x columns of C), e.g. "avx512 12x32".
+template <class T>
+std::string gemm_builtin_kernel();
+
+// Which GEMM gemm runs, e.g. "OpenBLAS 0.3.21 (SkylakeX kernels)" or
+// "built-in (blocked, OpenMP, 2 threads, avx512 12x32 f32 kernel): OpenBLAS
+// not found at build time". Throws danlu::Error for a bad DANLU_GEMM.
+std::string gemm_description();
+
 // Runs a pthreads OpenBLAS single-threaded for its scope, so that GEMMs called
 // by OpenMP threads do not each wake BLAS's own threads. (An OpenMP OpenBLAS
 // already runs serially inside a parallel region, and its thread setter would
-// also change OpenMP's, so it is left alone.)
+// also change OpenMP's, so it is left alone; so does the built-in GEMM.)
 class SerialBlas {
  public:
   SerialBlas();
@@ -31,12 +55,14 @@ class SerialBlas {
   int saved_;
 };
 
-// The BLAS library's name for the CPU kernels it chose ("Haswell", ...).
+// The name of the CPU kernels gemm runs: OpenBLAS's ("Haswell", ...) or the
+// built-in GEMM's f32 micro-kernel ("avx512 12x32", ...).
 std::string blas_core_name();
 
 // Advice when the BLAS library runs generic kernels on a CPU that supports
 // wider vectors (e.g. a user's OPENBLAS_CORETYPE asked for them); "" when
-// there is nothing to do.
+// there is nothing to do (always with the built-in GEMM, which picks its
+// kernel from the CPU's features).
 std::string blas_tuning_hint();
 
 }  // namespace danlu::kernels::cpu

@@ -1,34 +1,59 @@
-// GEMM on the CPU through OpenBLAS's cblas interface.
+// GEMM on the CPU: chooses between OpenBLAS and the built-in blocked GEMM
+// (gemm_builtin.cpp), and loads OpenBLAS.
 //
-// OpenBLAS is opened with dlopen at first use instead of being linked. An
-// OpenBLAS built with DYNAMIC_ARCH (as Debian ships it) picks its kernels from
-// the CPU model when it initialises, and a model newer than the library (e.g.
+// OpenBLAS is opened with dlopen at first use instead of being linked, for
+// two reasons. A machine without it (the build found none, or the library is
+// missing at run time) still runs, on the built-in GEMM. And an OpenBLAS
+// built with DYNAMIC_ARCH (as Debian ships it) picks its kernels from the CPU
+// model when it initialises, and a model newer than the library (e.g.
 // Sapphire/Emerald Rapids under Debian 12's 0.3.21) gets the generic SSE3
 // "Prescott" kernels, 2-3x slower. Loading it ourselves lets danlu first set
 // OPENBLAS_CORETYPE from the CPU's features (AVX-512 F/BW/DQ/VL: SkylakeX,
 // AVX2+FMA: Haswell), unless the user has set it.
-#include "kernels/gemm.h"
-
-#include <cblas.h>
+//
+// The choice is made once per process, from DANLU_GEMM (see kernels/gemm.h).
 #include <dlfcn.h>
+#include <omp.h>
 
 #include <cstdlib>
+#include <string>
+#include <type_traits>
 
 #include "engine/error.h"
+#include "kernels/gemm.h"
 
 namespace danlu::kernels::cpu {
 
 namespace {
 
+// The cblas and OpenBLAS entry points danlu calls, declared here so that the
+// build needs no OpenBLAS headers. The enums are cblas.h's values; blasint
+// is int in the LP64 library that libopenblas.so is.
+enum CblasOrder { kRowMajor = 101 };
+enum CblasTranspose { kNoTrans = 111, kTrans = 112 };
+constexpr int kOpenBlasPthreads = 1;  // openblas_get_parallel(): OPENBLAS_THREAD
+
+template <class T>
+using CblasGemm = void (*)(CblasOrder, CblasTranspose, CblasTranspose, int, int, int, T,
+                           const T*, int, const T*, int, T, T*, int);
+
 struct OpenBlas {
-  decltype(&cblas_sgemm) sgemm;
-  decltype(&cblas_dgemm) dgemm;
-  decltype(&openblas_get_corename) get_corename;
-  decltype(&openblas_get_parallel) get_parallel;
-  decltype(&openblas_get_num_threads) get_num_threads;
-  decltype(&openblas_set_num_threads) set_num_threads;
+  CblasGemm<float> sgemm;
+  CblasGemm<double> dgemm;
+  char* (*get_config)();
+  char* (*get_corename)();
+  int (*get_parallel)();
+  int (*get_num_threads)();
+  void (*set_num_threads)(int);
 };
 
+// What gemm runs: OpenBLAS (api != nullptr) or the built-in GEMM, and why.
+struct Choice {
+  const OpenBlas* api;
+  std::string why_builtin;
+};
+
+#ifdef DANLU_OPENBLAS_LIBRARY
 void choose_core_from_cpu_features() {
   if (std::getenv("OPENBLAS_CORETYPE")) return;
   const char* core = nullptr;
@@ -41,65 +66,128 @@ void choose_core_from_cpu_features() {
 }
 
 template <class F>
-void resolve(void* lib, const char* name, F* fn) {
+bool resolve(void* lib, const char* name, F* fn, std::string* why) {
   *fn = reinterpret_cast<F>(dlsym(lib, name));
-  DANLU_CHECK(*fn, "OpenBLAS (", DANLU_OPENBLAS_LIBRARY, ") has no symbol ", name,
-              "; reinstall libopenblas0");
+  if (!*fn) *why = std::string("OpenBLAS (") + DANLU_OPENBLAS_LIBRARY + ") has no " + name;
+  return *fn != nullptr;
 }
 
-OpenBlas load() {
+// The loaded library, or nullptr with the reason in *why.
+const OpenBlas* load(std::string* why) {
   choose_core_from_cpu_features();
   void* lib = dlopen(DANLU_OPENBLAS_LIBRARY, RTLD_NOW | RTLD_GLOBAL);
-  DANLU_CHECK(lib, "cannot load OpenBLAS: ", dlerror(),
-              "; install it with apt-get install libopenblas0");
-  OpenBlas api{};
-  resolve(lib, "cblas_sgemm", &api.sgemm);
-  resolve(lib, "cblas_dgemm", &api.dgemm);
-  resolve(lib, "openblas_get_corename", &api.get_corename);
-  resolve(lib, "openblas_get_parallel", &api.get_parallel);
-  resolve(lib, "openblas_get_num_threads", &api.get_num_threads);
-  resolve(lib, "openblas_set_num_threads", &api.set_num_threads);
-  return api;
+  if (!lib) {
+    *why = std::string("OpenBLAS could not be loaded (") + dlerror() + ")";
+    return nullptr;
+  }
+  static OpenBlas api{};
+  if (resolve(lib, "cblas_sgemm", &api.sgemm, why) &&
+      resolve(lib, "cblas_dgemm", &api.dgemm, why) &&
+      resolve(lib, "openblas_get_config", &api.get_config, why) &&
+      resolve(lib, "openblas_get_corename", &api.get_corename, why) &&
+      resolve(lib, "openblas_get_parallel", &api.get_parallel, why) &&
+      resolve(lib, "openblas_get_num_threads", &api.get_num_threads, why) &&
+      resolve(lib, "openblas_set_num_threads", &api.set_num_threads, why))
+    return &api;
+  return nullptr;
+}
+#endif
+
+Choice choose() {
+  const char* env = std::getenv("DANLU_GEMM");
+  const std::string want = env && *env ? env : "auto";
+  DANLU_CHECK(want == "auto" || want == "openblas" || want == "builtin", "DANLU_GEMM=", want,
+              " is not a CPU GEMM; use auto, openblas or builtin");
+  if (want == "builtin") return {nullptr, "DANLU_GEMM=builtin"};
+#ifdef DANLU_OPENBLAS_LIBRARY
+  std::string why;
+  if (const OpenBlas* api = load(&why)) return {api, ""};
+#else
+  const std::string why = "OpenBLAS not found at build time";
+#endif
+  DANLU_CHECK(want != "openblas", "DANLU_GEMM=openblas, but ", why,
+              "; install libopenblas0 (and libopenblas-dev before configuring) or unset DANLU_GEMM");
+  return {nullptr, why};
+}
+
+const Choice& choice() {
+  static const Choice c = choose();
+  return c;
 }
 
 const OpenBlas& openblas() {
-  static const OpenBlas api = load();
-  return api;
+  const OpenBlas* api = choice().api;
+  if (api) return *api;
+#ifdef DANLU_OPENBLAS_LIBRARY
+  // The built-in GEMM was chosen; a direct OpenBLAS call (a benchmark) may
+  // still load it.
+  static std::string why;
+  static const OpenBlas* loaded = load(&why);
+  if (loaded) return *loaded;
+  DANLU_FAIL(why, "; install libopenblas0");
+#else
+  DANLU_FAIL("OpenBLAS not found at build time; install libopenblas-dev and reconfigure");
+#endif
 }
 
-CBLAS_TRANSPOSE trans(bool t) { return t ? CblasTrans : CblasNoTrans; }
+CblasTranspose trans(bool t) { return t ? kTrans : kNoTrans; }
+
+// OpenBLAS's own first words of its configuration, e.g. "OpenBLAS 0.3.21".
+std::string openblas_version(const OpenBlas& api) {
+  const std::string config = api.get_config();
+  const size_t end = config.find(' ', config.find(' ') + 1);
+  return config.substr(0, end);
+}
 
 }  // namespace
 
-template <>
-void gemm<float>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                 int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  openblas().sgemm(CblasRowMajor, trans(ta), trans(tb), m, n, k, alpha, a, lda, b, ldb, beta, c,
-                   ldc);
+template <class T>
+void gemm_openblas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                   int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  const OpenBlas& api = openblas();
+  if constexpr (std::is_same_v<T, float>)
+    api.sgemm(kRowMajor, trans(ta), trans(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else
+    api.dgemm(kRowMajor, trans(ta), trans(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-template <>
-void gemm<double>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
-                  const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
-                  double* c, int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  openblas().dgemm(CblasRowMajor, trans(ta), trans(tb), m, n, k, alpha, a, lda, b, ldb, beta, c,
-                   ldc);
+template <class T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+          const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (choice().api)
+    gemm_openblas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else
+    gemm_builtin(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-SerialBlas::SerialBlas()
-    : saved_(openblas().get_parallel() == OPENBLAS_THREAD ? openblas().get_num_threads() : 1) {
-  if (saved_ != 1) openblas().set_num_threads(1);
+#define DANLU_INSTANTIATE(T)                                                                \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, \
+                        int64_t, T, T*, int64_t);                                            \
+  template void gemm_openblas<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t,  \
+                                 const T*, int64_t, T, T*, int64_t);
+DANLU_INSTANTIATE(float)
+DANLU_INSTANTIATE(double)
+#undef DANLU_INSTANTIATE
+
+SerialBlas::SerialBlas() : saved_(1) {
+  const OpenBlas* api = choice().api;
+  if (!api || api->get_parallel() != kOpenBlasPthreads) return;
+  saved_ = api->get_num_threads();
+  if (saved_ != 1) api->set_num_threads(1);
 }
 
 SerialBlas::~SerialBlas() {
-  if (saved_ != 1) openblas().set_num_threads(saved_);
+  if (saved_ != 1) choice().api->set_num_threads(saved_);
 }
 
-std::string blas_core_name() { return openblas().get_corename(); }
+std::string blas_core_name() {
+  const OpenBlas* api = choice().api;
+  return api ? api->get_corename() : gemm_builtin_kernel<float>();
+}
 
 std::string blas_tuning_hint() {
+  if (!choice().api) return "";
   const std::string core = blas_core_name();
   if (core != "Prescott" && core != "Core2" && core != "Nehalem") return "";
   const char* better = __builtin_cpu_supports("avx512f") ? "SkylakeX"
@@ -109,6 +197,13 @@ std::string blas_tuning_hint() {
   return "OpenBLAS runs its generic " + core + " kernels (OPENBLAS_CORETYPE=" +
          (std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "") +
          "); unset it or set OPENBLAS_CORETYPE=" + better + " for 2-3x faster CPU GEMM";
+}
+
+std::string gemm_description() {
+  const Choice& c = choice();
+  if (c.api) return openblas_version(*c.api) + " (" + c.api->get_corename() + " kernels)";
+  return "built-in (blocked, OpenMP, " + std::to_string(omp_get_max_threads()) + " threads, " +
+         gemm_builtin_kernel<float>() + " f32 kernel): " + c.why_builtin;
 }
 
 }  // namespace danlu::kernels::cpu
