@@ -4,7 +4,7 @@
     /usr/bin/python3 bench/pytorch_side_by_side.py [--configs CONFIG.json ...]
         [--device cpu|cuda] [--steps N] [--warmup N] [--repeats N] [--threads N]
         [--danlu build/default/danlu] [--set key.path=value ...] [--json OUT]
-        [--full [--target 0.93]]
+        [--compile] [--full [--target 0.93]]
     /usr/bin/python3 bench/pytorch_side_by_side.py --check-model MODEL_PARAMETERS
         --configs CONFIG.json ...
 
@@ -12,8 +12,9 @@ Each danlu config (configs/*.json) is translated into PyTorch: the layer list
 or preset with its init rules, the optimizer, the scheduler, batch size,
 augmentation (as plain tensor ops per batch), normalisation and label
 smoothing; a feature the translation lacks is an error naming it. The
-PyTorch training steps are timed in eager mode and with torch.compile where
-the installed torch has it, and `danlu train CONFIG --bench-steps N` runs on
+PyTorch training steps are timed in eager mode (and with --compile also with
+torch.compile, where the installed torch has it: a cold compile takes minutes
+on a GPU), and `danlu train CONFIG --bench-steps N` runs on
 the same device right after, so both see the same machine load. Prints
 images/s for both and the ratio danlu / PyTorch (higher is better for danlu).
 
@@ -77,7 +78,8 @@ UNTRANSLATED = {"param_groups": [], "freeze": [], "pretrained": "", "clip_grad_n
 # Statistics of train/config.cpp (engine/io/idx.h, engine/io/cifar10.h).
 DATASET_STATS = {"fashion_mnist": ([0.2860], [0.3530]), "mnist": ([0.1307], [0.3081]),
                  "cifar10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])}
-FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+# As danlu: DANLU_DATA_DIR when set, else where dataset-fashion-mnist installs it.
+FASHION_MNIST_DIR = os.environ.get("DANLU_DATA_DIR") or "/usr/share/datasets/fashion-mnist"
 
 
 class ConfigError(Exception):
@@ -680,9 +682,12 @@ def bench(args, path):
     result.update(danlu_runs=ours, torch_runs=theirs)
     result["danlu_images_per_second"] = statistics.median(ours) if ours else None
     result["torch_images_per_second"] = statistics.median(theirs)
-    compiled, why = time_compiled(config, args.device, data, args.steps, args.warmup)
-    result["compile_images_per_second"] = compiled
-    result["notes"] += [why] if why else []
+    if args.compile:
+        compiled, why = time_compiled(config, args.device, data, args.steps, args.warmup)
+        result["compile_images_per_second"] = compiled
+        result["notes"] += [why] if why else []
+    else:
+        result["compile_images_per_second"] = None
     if args.full:
         result["danlu_full"] = danlu_full(args, path, args.target)
         result["torch_full"] = torch_full(config, args.device, args.target)
@@ -742,6 +747,8 @@ def parse_args():
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a config override for both sides, as danlu train --set")
     parser.add_argument("--json", help="write every result to this file")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time PyTorch with torch.compile (minutes on a cold cache)")
     parser.add_argument("--full", action="store_true",
                         help="also train both from scratch and time them to --target")
     parser.add_argument("--target", type=float, default=0.93, help="test accuracy for --full")

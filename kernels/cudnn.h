@@ -11,11 +11,15 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "kernels/conv.h"
 #include "kernels/stream.h"
 
 namespace danlu::kernels::cudnn {
+
+// The loaded library's version, "9.19.0" (cudnnGetVersion; needs no GPU).
+std::string version();
 
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
                     const Conv2dShape& s, Stream stream);

@@ -1,6 +1,7 @@
 // Trains the Fashion-MNIST CNN on the full dataset with the C++ API (SGD with
 // momentum, cosine learning-rate decay per iteration) and prints the test
-// accuracy after every epoch.
+// accuracy after every epoch. It runs on the GPU when one is usable and on
+// the CPU otherwise: the model and each batch are moved with .to(device).
 //
 //   fashion_mnist_cnn [epochs=5] [batch=128] [lr=0.02] [data_dir]
 #include <chrono>
@@ -9,7 +10,6 @@
 
 #include "danlu.h"
 #include "engine/io/idx.h"
-#include "kernels/gemm.h"
 #include "layers/models.h"
 #include "optim/sgd.h"
 #include "schedulers/cosine.h"
@@ -17,7 +17,8 @@
 using namespace danlu;
 
 // Fraction of `data` the model classifies correctly, in eval mode.
-double test_accuracy(nn::Module& model, const io::ImageDataset& data, int64_t batch) {
+double test_accuracy(nn::Module& model, const io::ImageDataset& data, int64_t batch,
+                     Device device) {
   NoGradGuard no_grad;
   model.eval();
   int64_t correct = 0;
@@ -26,7 +27,7 @@ double test_accuracy(nn::Module& model, const io::ImageDataset& data, int64_t ba
     const int64_t count = std::min(batch, data.size() - start);
     for (int64_t i = 0; i < count; ++i) indices[i] = start + i;
     io::ImageDataset mb = io::gather(data, indices.data(), count);
-    Tensor predicted = argmax(model(mb.images), 1);
+    Tensor predicted = argmax(model(mb.images.to(device)), 1).to(Device::cpu());
     for (int64_t i = 0; i < count; ++i)
       correct += predicted.data<int64_t>()[i] == mb.labels.data<int64_t>()[i];
   }
@@ -38,21 +39,21 @@ int main(int argc, char** argv) try {
   const int epochs = argc > 1 ? std::stoi(argv[1]) : 5;
   const int64_t batch = argc > 2 ? std::stoll(argv[2]) : 128;
   const double lr = argc > 3 ? std::stod(argv[3]) : 0.02;
-  const std::string dir = argc > 4 ? argv[4] : io::kFashionMnistDir;
+  const std::string dir = argc > 4 ? argv[4] : io::fashion_mnist_dir();
 
   io::ImageDataset train = io::load_mnist(dir, "train");
   io::ImageDataset test = io::load_mnist(dir, "t10k");
   io::normalize_(train, io::kFashionMnistMean, io::kFashionMnistStd);
   io::normalize_(test, io::kFashionMnistMean, io::kFashionMnistStd);
-  std::printf("Fashion-MNIST: %lld training and %lld test images; device cpu%s\n",
+  const Device device = cuda_available() ? Device::cuda(0) : Device::cpu();
+  std::printf("Fashion-MNIST: %lld training and %lld test images; device %s%s\n",
               static_cast<long long>(train.size()), static_cast<long long>(test.size()),
-              cuda_available() ? " (the CUDA backend is not built into this engine yet)" : "");
-
-  if (const std::string hint = kernels::cpu::blas_tuning_hint(); !hint.empty())
-    std::printf("note: %s\n", hint.c_str());
+              device.str().c_str(),
+              cuda_available() ? "" : (" (" + cuda_unavailable_reason() + ")").c_str());
 
   manual_seed(0);
   auto model = nn::fashion_cnn();
+  model->to(device);
   optim::SGD sgd(model->parameters(), optim::SGDOptions(lr).momentum(0.9).weight_decay(5e-4));
   const int64_t steps_per_epoch = train.size() / batch;
   sched::CosineAnnealingLR cosine(sgd, epochs * steps_per_epoch);
@@ -65,7 +66,7 @@ int main(int argc, char** argv) try {
     int64_t steps = 0;
     for (int64_t b = 0; b + batch <= train.size(); b += batch, ++steps) {
       io::ImageDataset mb = io::gather(train, order.data() + b, batch);
-      Tensor loss = cross_entropy((*model)(mb.images), mb.labels);
+      Tensor loss = cross_entropy((*model)(mb.images.to(device)), mb.labels.to(device));
       sgd.zero_grad();
       loss.backward();
       sgd.step();
@@ -75,7 +76,7 @@ int main(int argc, char** argv) try {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("epoch %d  train loss %.4f  test accuracy %.2f%%  %.1f s (%.0f images/s)\n",
-                epoch, loss_sum / steps, 100 * test_accuracy(*model, test, 1000), seconds,
+                epoch, loss_sum / steps, 100 * test_accuracy(*model, test, 1000, device), seconds,
                 steps * batch / seconds);
     std::fflush(stdout);  // show progress at once when piped to a file
   }

@@ -159,7 +159,7 @@ DataConfig parse_data(const Reader& r) {
   if (d.path.empty()) {
     DANLU_CHECK(d.dataset == "fashion_mnist", "data.path: required for ", d.dataset,
                 " (the folder holding its files)");
-    d.path = io::kFashionMnistDir;
+    d.path = io::fashion_mnist_dir();
   }
   d.train_limit = r.integer("data.train_limit", 0);
   d.test_limit = r.integer("data.test_limit", 0);

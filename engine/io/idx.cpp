@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -81,6 +82,11 @@ IdxArray read_idx(const std::string& path) {
   out.data.resize(count);
   read_exactly(f.get(), out.data.data(), count, path, "data");
   return out;
+}
+
+std::string fashion_mnist_dir() {
+  const char* dir = std::getenv("DANLU_DATA_DIR");
+  return dir && *dir ? dir : kFashionMnistDir;
 }
 
 ImageDataset load_mnist(const std::string& dir, const std::string& split, int64_t limit) {

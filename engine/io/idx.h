@@ -12,6 +12,11 @@ namespace danlu::io {
 // The Debian package `dataset-fashion-mnist` installs the dataset here.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
+// Where Fashion-MNIST is read from when nothing names a folder: the
+// environment variable DANLU_DATA_DIR when set (e.g. a machine without the
+// package, holding a copy of the four files), else kFashionMnistDir.
+std::string fashion_mnist_dir();
+
 // An IDX file of unsigned bytes: its dimensions and its data, row-major.
 struct IdxArray {
   std::vector<int64_t> dims;

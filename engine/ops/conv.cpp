@@ -110,12 +110,23 @@ void cuda_backward(const Tensor& x, const Tensor& weight, const Tensor& dy, cons
 
 }  // namespace
 
+// Why a build has no cuDNN, as its configure said (cmake/cudnn.cmake).
+#if !defined(DANLU_WITH_CUDNN) && !defined(DANLU_CUDNN_NOTE)
+#define DANLU_CUDNN_NOTE "this build has no CUDA backend"
+#endif
+
+std::string cudnn_status() {
+#ifdef DANLU_WITH_CUDNN
+  return "cuDNN " + kernels::cudnn::version() + " (comparison backend: --conv-backend cudnn)";
+#else
+  return std::string("no cuDNN comparison backend: ") + DANLU_CUDNN_NOTE;
+#endif
+}
+
 void set_conv_backend(ConvBackend backend) {
 #ifndef DANLU_WITH_CUDNN
-  DANLU_CHECK(backend != ConvBackend::cudnn,
-              "conv backend cudnn: this build of danlu has no cuDNN (CMake did not find "
-              "libcudnn and cudnn.h, or kernels are emulated; set CUDNN_ROOT and reconfigure), "
-              "use the default backend");
+  DANLU_CHECK(backend != ConvBackend::cudnn, "conv backend cudnn: this build of danlu has no cuDNN (",
+              DANLU_CUDNN_NOTE, "); use the default backend, or reconfigure with CUDNN_ROOT set");
 #endif
   g_conv_backend = backend;
 }

@@ -29,6 +29,9 @@ enum class ConvBackend { ours, cudnn };
 // Throws danlu::Error for ConvBackend::cudnn when this build has no cuDNN.
 void set_conv_backend(ConvBackend backend);
 ConvBackend conv_backend();
+// "cuDNN 9.19.0 (...)" when this build has the cuDNN backend, otherwise why
+// not (e.g. "no cuDNN comparison backend: cudnn.h ... is cuDNN 8; ...").
+std::string cudnn_status();
 // "ours" or "cudnn", as the command line spells them; anything else throws.
 ConvBackend parse_conv_backend(const std::string& name);
 

@@ -11,6 +11,7 @@
 #include <climits>
 #include <map>
 #include <memory>
+#include <string>
 
 #include "engine/error.h"
 #include "kernels/cuda/check.h"
@@ -175,6 +176,13 @@ const ConvPlan& plan(cudnnHandle_t h, const Conv2dShape& s) {
 const float kOne = 1.f, kZero = 0.f;
 
 }  // namespace
+
+std::string version() {
+  // cudnnGetVersion() is major * 10000 + minor * 100 + patch in cuDNN 9.
+  const size_t v = cudnnGetVersion();
+  return std::to_string(v / 10000) + "." + std::to_string(v / 100 % 100) + "." +
+         std::to_string(v % 100);
+}
 
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
                     const Conv2dShape& s, Stream stream) {

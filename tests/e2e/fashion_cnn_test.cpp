@@ -27,11 +27,13 @@ double accuracy(nn::Module& model, const io::ImageDataset& data) {
 }
 
 TEST(EndToEnd, FashionCnnLearnsOnTheCpu) {
-  if (!std::filesystem::exists(io::kFashionMnistDir))
-    GTEST_SKIP() << "dataset-fashion-mnist is not installed (scripts/setup.sh installs it)";
+  const std::string dir = io::fashion_mnist_dir();
+  if (!std::filesystem::exists(dir))
+    GTEST_SKIP() << dir << " does not exist: scripts/setup.sh installs dataset-fashion-mnist, "
+                           "or set DANLU_DATA_DIR to a folder with its four files";
   const auto start = std::chrono::steady_clock::now();
-  io::ImageDataset train = io::load_mnist(io::kFashionMnistDir, "train", 2000);
-  io::ImageDataset test = io::load_mnist(io::kFashionMnistDir, "t10k", 1000);
+  io::ImageDataset train = io::load_mnist(dir, "train", 2000);
+  io::ImageDataset test = io::load_mnist(dir, "t10k", 1000);
   io::normalize_(train, io::kFashionMnistMean, io::kFashionMnistStd);
   io::normalize_(test, io::kFashionMnistMean, io::kFashionMnistStd);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -97,14 +98,29 @@ TEST_F(IdxFiles, LoadsImagesScaledToUnitRange) {
   EXPECT_EQ(ds.labels.to_vector(), (std::vector<double>{7, 3}));
 }
 
-TEST(FashionMnist, RealDatasetFromTheDebianPackage) {
-  if (!fs::exists(kFashionMnistDir)) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  ImageDataset test = load_mnist(kFashionMnistDir, "t10k");
+// DANLU_DATA_DIR names the folder when set and not empty; the previous value
+// is restored, so a run that sets it (a machine without the package) goes on.
+TEST(FashionMnist, DataDirFromTheEnvironment) {
+  const char* before = std::getenv("DANLU_DATA_DIR");
+  const std::string saved = before ? before : "";
+  setenv("DANLU_DATA_DIR", "/data/fashion", 1);
+  EXPECT_EQ(fashion_mnist_dir(), "/data/fashion");
+  setenv("DANLU_DATA_DIR", "", 1);
+  EXPECT_EQ(fashion_mnist_dir(), kFashionMnistDir);
+  unsetenv("DANLU_DATA_DIR");
+  EXPECT_EQ(fashion_mnist_dir(), kFashionMnistDir);
+  if (before) setenv("DANLU_DATA_DIR", saved.c_str(), 1);
+}
+
+TEST(FashionMnist, RealDataset) {
+  const std::string dir = fashion_mnist_dir();
+  if (!fs::exists(dir)) GTEST_SKIP() << dir << " does not exist (dataset-fashion-mnist, DANLU_DATA_DIR)";
+  ImageDataset test = load_mnist(dir, "t10k");
   EXPECT_EQ(test.images.shape(), Shape({10000, 1, 28, 28}));
   std::vector<int> counts(10, 0);
   for (double y : test.labels.to_vector()) counts.at(static_cast<int>(y))++;
   for (int c : counts) EXPECT_EQ(c, 1000);  // the test split is balanced
-  ImageDataset train = load_mnist(kFashionMnistDir, "train", 100);
+  ImageDataset train = load_mnist(dir, "train", 100);
   EXPECT_EQ(train.size(), 100);
 }
 

@@ -2,6 +2,7 @@
 // name the JSON path for unknown keys, wrong types and out-of-range values.
 #include <gtest/gtest.h>
 
+#include "engine/io/idx.h"
 #include "train/config.h"
 #include "train/session.h"
 
@@ -25,7 +26,7 @@ TEST(Config, EmptyConfigIsTheDefaults) {
   EXPECT_EQ(c.json, default_config());
   EXPECT_EQ(c.batch_size, 128);
   EXPECT_EQ(c.data.dataset, "fashion_mnist");
-  EXPECT_EQ(c.data.path, "/usr/share/datasets/fashion-mnist");
+  EXPECT_EQ(c.data.path, io::fashion_mnist_dir());
   ASSERT_EQ(c.data.normalization.mean.size(), 1u);
   EXPECT_NEAR(c.data.normalization.mean[0], 0.2860, 1e-6);
 }
