@@ -103,11 +103,13 @@ def main():
         sys.exit(f"gpu-resources: --nvdisasm {args.nvdisasm}: not an executable")
     nvdisasm = args.nvdisasm or sass.find_nvdisasm(
         nvcc, [*args.tools_prefix, str(ROOT / "build" / "cuda-tools")])
-    compiled = nvcc_compile.compile_all(nvcc, ROOT, args.work_dir, args.jobs)
+    files, left_out = nvcc_compile.sources(ROOT)
+    compiled = nvcc_compile.compile_all(nvcc, ROOT, args.work_dir, files, args.jobs)
     kernels, called, spills = collect(compiled, launches.block_sizes(ROOT / "kernels" / "cuda"))
     mix, mix_note = instruction_mix(kernels, nvdisasm)
     command = " ".join(nvcc_compile.command("nvcc", ".", "kernels/cuda/<file>.cu", "<file>.cubin"))
-    doc = report.render(nvcc_compile.nvcc_version(nvcc), command, kernels, called, mix, mix_note)
+    doc = report.render(nvcc_compile.nvcc_version(nvcc), command, [p.name for p in left_out],
+                        kernels, called, mix, mix_note)
     fresh = args.work_dir / "gpu-resources.md"
     fresh.write_text(doc)
     summary = (f"{len(kernels)} kernels from {len(compiled)} files in "

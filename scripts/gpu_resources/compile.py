@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ARCH = "sm_90"
-# cudnn.cu only calls cuDNN (the comparison backend) and defines no kernels;
-# it is left out so that the report does not depend on cuDNN's headers.
-LEFT_OUT = {"cudnn.cu"}
+_INCLUDE = re.compile(r'#include\s+"kernels/cuda/(\w+\.cuh)"')
 
 
 @dataclass
@@ -31,7 +29,20 @@ def nvcc_version(nvcc):
 
 
 def sources(root):
-    return sorted(p for p in (root / "kernels" / "cuda").glob("*.cu") if p.name not in LEFT_OUT)
+    """(files to compile, files left out). A file is compiled when it or a
+    kernels/cuda header it includes has a __global__ function; the others
+    hold host code only (cudnn.cu, for one, needs cuDNN's headers) and
+    would cost the front end's seconds for nothing."""
+    cuda_dir = root / "kernels" / "cuda"
+    kept, left_out = [], []
+    for path in sorted(cuda_dir.glob("*.cu")):
+        text = path.read_text()
+        headers = [cuda_dir / h for h in _INCLUDE.findall(text)]
+        if "__global__" in text or any(h.exists() and "__global__" in h.read_text() for h in headers):
+            kept.append(path)
+        else:
+            left_out.append(path)
+    return kept, left_out
 
 
 def command(nvcc, root, source, cubin):
@@ -47,8 +58,8 @@ def _compile_one(nvcc, root, source, work_dir):
     return Compiled(source, cubin, run.stdout + run.stderr)  # ptxas reports on stderr
 
 
-def compile_all(nvcc, root, work_dir, jobs=None):
+def compile_all(nvcc, root, work_dir, files, jobs=None):
     work_dir.mkdir(parents=True, exist_ok=True)
-    files = sources(root)
+    files = sorted(files, key=lambda p: -p.stat().st_size)  # longest first packs the workers best
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
         return list(pool.map(lambda s: _compile_one(nvcc, root, s, work_dir), files))
