@@ -68,7 +68,7 @@ void run_grid(const Launch& l) {
         // reading shared memory no thread of this block wrote shows up.
         std::memset(shared.get(), 0xff, l.shared_bytes);
         Scheduler::instance().run_block(l.name, l.body, l.grid, l.block, uint3{x, y, z},
-                                        shared.get());
+                                        shared.get(), l.shared_bytes);
       }
 }
 

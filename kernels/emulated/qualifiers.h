@@ -13,8 +13,19 @@
 
 // One instance per block. All threads of a block are fibers of one host
 // thread and the blocks of a launch run one after another (launches are
-// serialised), so a static variable is exactly one block's shared memory.
+// serialised), so a function-local static is exactly one block's shared
+// memory.
+#if defined(DANLU_EMULATOR_CHECKS)
+// With the shared-memory detectors (shared_checks.h), thread_local: then every
+// __shared__ variable lies in the executable's block of thread_locals, which
+// is how the detectors tell a shared access from any other by its address
+// alone. (A named section would do too, but GCC refuses to put statics of
+// template and of ordinary functions into one section.) What a block reads
+// before any of its threads wrote it is reported, as a GPU leaves it undefined.
+#define __shared__ static thread_local
+#else
 // Plain statics (not thread_local) so that AddressSanitizer puts redzones
 // around them: an out-of-range shared access is reported. Their contents
 // carry over from the previous block, which a GPU leaves undefined anyway.
 #define __shared__ static
+#endif

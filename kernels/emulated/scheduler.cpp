@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "engine/error.h"
+#include "kernels/emulated/shared_checks.h"
 
 uint3 threadIdx;
 uint3 blockIdx;
@@ -154,7 +155,8 @@ void Scheduler::fiber_main(void* index_ptr) {
 }
 
 void Scheduler::run_block(const char* kernel, KernelBody body, dim3 grid, dim3 block,
-                          uint3 block_idx, unsigned char* dynamic_shared) {
+                          uint3 block_idx, unsigned char* dynamic_shared,
+                          size_t dynamic_shared_bytes) {
   const int n = static_cast<int>(block.x * block.y * block.z);
   while (static_cast<int>(fibers_.size()) < n) {
     void* index = reinterpret_cast<void*>(static_cast<intptr_t>(fibers_.size()));
@@ -178,13 +180,19 @@ void Scheduler::run_block(const char* kernel, KernelBody body, dim3 grid, dim3 b
   enqueue(batch_);
   at_barrier_ = 0;
   exited_ = 0;
+  checks::begin_block(n, dynamic_shared, dynamic_shared_bytes);
+  struct EndChecks {  // also when the block fails
+    ~EndChecks() { checks::end_block(); }
+  } end_checks;
 
   while (!ready_.empty()) {
     const int t = ready_.front();
     ready_.pop_front();
     current_ = t;
     ::threadIdx = thread_index(t, block);
+    checks::set_thread(t);
     fibers_[t]->resume();
+    checks::set_thread(-1);
     current_ = -1;
     switch (threads_[t].status) {
       case Status::exited: {
@@ -217,10 +225,16 @@ void Scheduler::fail_block(const std::string& message) {
 }
 
 void Scheduler::fail_current(std::string message) {
-  const int self = current_;
   const uint3 t = ::threadIdx;
+  std::string full = detail::concat("thread (", t.x, ",", t.y, ",", t.z, "): ", message);
+  std::string().swap(message);  // this frame is abandoned too
+  fail_thread(std::move(full));
+}
+
+void Scheduler::fail_thread(std::string message) {
+  const int self = current_;
   threads_[self].status = Status::failed;
-  threads_[self].failure = detail::concat("thread (", t.x, ",", t.y, ",", t.z, "): ", message);
+  threads_[self].failure.swap(message);
   // This frame is abandoned, never unwound: nothing on the stack may keep memory.
   std::string().swap(message);
   fibers_[self]->yield();
@@ -247,6 +261,7 @@ void Scheduler::release_barrier() {
                  "); a barrier must be the same call for the whole block");
     count += t.predicate;
   }
+  checks::barrier();
   batch_.clear();
   for (size_t i = 0; i < threads_.size(); ++i) {
     threads_[i].status = Status::ready;
@@ -323,6 +338,7 @@ void Scheduler::complete_warp(int base, unsigned participants) {
     }
     if (t.bits != 0) ballot |= 1u << lane;
   }
+  checks::warp_sync(base, participants);
   for (unsigned todo = participants; todo != 0; todo &= todo - 1) {
     const int lane = __builtin_ctz(todo);
     Thread& t = threads_[base + lane];

@@ -29,13 +29,16 @@ class Scheduler {
   // Runs every thread of block `block_idx` to completion; throws danlu::Error
   // (naming `kernel` and the block) on a deadlock or a misused collective.
   void run_block(const char* kernel, KernelBody body, dim3 grid, dim3 block, uint3 block_idx,
-                 unsigned char* dynamic_shared);
+                 unsigned char* dynamic_shared, size_t dynamic_shared_bytes);
 
   // Called by the current thread's fiber (builtins.h).
   int barrier(int predicate, std::source_location site);
   WarpValue warp_collective(WarpOp op, unsigned mask, unsigned long long bits, int arg, int width,
                             std::source_location site);
   unsigned char* dynamic_shared() const { return dynamic_shared_; }
+  // Fails the running thread, and with it the launch, with `message` as it
+  // is; the shared-memory detectors (shared_checks.cpp) report through it.
+  [[noreturn]] void fail_thread(std::string message);
 
  private:
   enum class Status : unsigned char { ready, at_barrier, at_warp, exited, failed };

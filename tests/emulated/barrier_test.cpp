@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "kernels/cuda/launch.cuh"
@@ -41,10 +42,20 @@ TEST(EmulatedBarrier, SharedWritesAreVisibleAfterTheBarrier) {
 // thread reads its neighbour's slot before the neighbour writes it (in thread
 // order, every thread but the last; in reverse order, the last): a missing
 // barrier shows up as stale data instead of passing by luck.
+// With the shared-memory detectors the launch fails instead
+// (shared_checks_test.cpp has the messages).
 TEST(EmulatedBarrier, AMissingBarrierShowsUp) {
   DANLU_REQUIRE_GPU();
   const int blocks = 2, threads = 64;
   DeviceBuffer<int> out(blocks * threads);
+#if defined(DANLU_EMULATOR_CHECKS)
+  const std::string message = error_of([&] {
+    launch("rotate", rotate_through_shared, blocks, threads, 0, nullptr, out.get(), false);
+  });
+  EXPECT_NE(message.find("kernel rotate, block (0,0,0): "), std::string::npos) << message;
+  EXPECT_NE(message.find(" shared memory"), std::string::npos) << message;
+  return;
+#endif
   launch("rotate", rotate_through_shared, blocks, threads, 0, nullptr, out.get(), false);
   const std::vector<int> got = out.to_host();
   int stale = 0;
@@ -170,6 +181,16 @@ __global__ void read_unwritten_shared(float* out) {
 TEST(EmulatedBarrier, EachBlockStartsWithGarbageDynamicSharedMemory) {
   DANLU_REQUIRE_GPU();
   DeviceBuffer<float> out(2 * 8);
+#if defined(DANLU_EMULATOR_CHECKS)  // the read is reported before it returns garbage
+  const std::string message = error_of([&] {
+    launch("read_unwritten", read_unwritten_shared, 2, 8, 8 * sizeof(float), nullptr, out.get());
+  });
+  EXPECT_NE(message.find("kernel read_unwritten, block (1,0,0): uninitialised "
+                         "shared memory: thread 0 read byte offset 0 of dynamic shared memory"),
+            std::string::npos)
+      << message;
+  return;
+#endif
   launch("read_unwritten", read_unwritten_shared, 2, 8, 8 * sizeof(float), nullptr, out.get());
   const std::vector<float> got = out.to_host();
   for (int t = 0; t < 8; ++t) {
