@@ -7,7 +7,7 @@ of each conv kernel's main loop. Writes docs/gpu-resources.md:
 
     python3 scripts/gpu-resources.py
 
-With --check it writes nothing in the tree and exits 1 when a conv, norm
+With --check it writes only into its work directory and exits 1 when a conv, norm
 or optimizer kernel spills (or has a stack frame) or when the checked-in
 docs/gpu-resources.md differs from what the sources compile to; the fresh
 document is left in the work directory to compare. Standard library only."""
@@ -15,6 +15,7 @@ document is left in the work directory to compare. Standard library only."""
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -104,9 +105,12 @@ def main():
     nvdisasm = args.nvdisasm or sass.find_nvdisasm(
         nvcc, [*args.tools_prefix, str(ROOT / "build" / "cuda-tools")])
     files, left_out = nvcc_compile.sources(ROOT)
-    compiled = nvcc_compile.compile_all(nvcc, ROOT, args.work_dir, files, args.jobs)
-    kernels, called, spills = collect(compiled, launches.block_sizes(ROOT / "kernels" / "cuda"))
-    mix, mix_note = instruction_mix(kernels, nvdisasm)
+    try:
+        compiled = nvcc_compile.compile_all(nvcc, ROOT, args.work_dir, files, args.jobs)
+        kernels, called, spills = collect(compiled, launches.block_sizes(ROOT / "kernels" / "cuda"))
+        mix, mix_note = instruction_mix(kernels, nvdisasm)
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
+        sys.exit(f"gpu-resources: {error}")
     command = " ".join(nvcc_compile.command("nvcc", ".", "kernels/cuda/<file>.cu", "<file>.cubin"))
     doc = report.render(nvcc_compile.nvcc_version(nvcc), command, [p.name for p in left_out],
                         kernels, called, mix, mix_note)
