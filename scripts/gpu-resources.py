@@ -7,10 +7,11 @@ of each conv kernel's main loop. Writes docs/gpu-resources.md:
 
     python3 scripts/gpu-resources.py
 
-With --check it writes only into its work directory and exits 1 when a conv, norm
-or optimizer kernel spills (or has a stack frame) or when the checked-in
-docs/gpu-resources.md differs from what the sources compile to; the fresh
-document is left in the work directory to compare. Standard library only."""
+With --check it writes only into its work directory and exits 1 when a
+conv, norm or optimizer kernel spills (or has a stack frame) or when the
+checked-in docs/gpu-resources.md differs from what the sources compile to;
+the fresh document is left in the work directory to compare. Standard
+library only."""
 
 import argparse
 import os
@@ -95,7 +96,8 @@ def main():
                         "(default also build/cuda-tools)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "build" / "gpu-resources",
                         help="where cubins, logs and the fresh document go")
-    parser.add_argument("--jobs", type=int, default=None, help="parallel nvcc runs (default: cores)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="parallel nvcc runs (default: the cores)")
     args = parser.parse_args()
 
     started = time.monotonic()
@@ -128,8 +130,9 @@ def main():
 
     problems = [f"a hot kernel uses local memory: {p}" for p in spills]
     checked_in = DOC.read_text() if DOC.exists() else ""
-    problems += [f"{DOC.relative_to(ROOT)} is stale ({p}); rerun `python3 scripts/gpu-resources.py` "
-                 f"and commit it (the fresh copy is {fresh})" for p in report.stale(checked_in, doc)]
+    problems += [f"{DOC.relative_to(ROOT)} is stale ({p}); rerun "
+                 f"`python3 scripts/gpu-resources.py` and commit it (the fresh copy is {fresh})"
+                 for p in report.stale(checked_in, doc)]
     for problem in problems:
         print(f"gpu-resources: {problem}", file=sys.stderr)
     print(f"gpu-resources: {'FAILED' if problems else 'ok'}: {summary}")

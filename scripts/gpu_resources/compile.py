@@ -38,7 +38,8 @@ def sources(root):
     for path in sorted(cuda_dir.glob("*.cu")):
         text = path.read_text()
         headers = [cuda_dir / h for h in _INCLUDE.findall(text)]
-        if "__global__" in text or any(h.exists() and "__global__" in h.read_text() for h in headers):
+        texts = [text] + [h.read_text() for h in headers if h.exists()]
+        if any("__global__" in t for t in texts):
             kept.append(path)
         else:
             left_out.append(path)

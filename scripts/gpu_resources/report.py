@@ -22,10 +22,10 @@ because the registers did not suffice; **stack** the per-thread stack frame
 block; **cmem** the kernel's constant bank 0 (its parameters plus what the
 driver reserves). A spill turns a register access into a local-memory
 access: local memory is per-thread global memory, cached in L1 but evicted
-by everything else, so a spill in a main loop costs a memory round trip of
-hundreds of cycles per iteration where a register costs none; the hot
-kernels (conv, norm, optimizer) must have none, and the test fails if they
-do.
+by everything else, so a spill in a main loop costs at best an L1 access
+(tens of cycles) and at worst a DRAM round trip (hundreds) per iteration,
+where a register costs nothing; the hot kernels (conv, norm, optimizer)
+must have none, and the test fails if they do.
 
 **block** is the threads per block of the kernel's launch site (`launch(...,
 dim3(kThreads), ...)`); `*` marks a block size taken from the script's
@@ -37,10 +37,11 @@ does: per SM at most 64 warps (2048 threads), 32 blocks, 65536 registers
 of the register file) and 228 KiB of shared memory (at most 227 KiB per
 block, plus 1 KiB reserved per block). Occupancy is resident warps / 64;
 **limited by** names the resource that stops one more block from fitting
-(`-` at 100 %). Low occupancy is not wrong in itself: a GEMM tile that keeps
-64 values per thread in registers trades warps for reuse and hides latency
-with instruction-level parallelism instead. It matters for memory-bound
-kernels, which need many warps in flight to cover DRAM latency.
+(`-` at 100 %). Low occupancy is not wrong in itself: a GEMM that keeps a
+micro-tile of accumulators per thread in registers trades warps for reuse
+and hides latency with independent instructions instead. It matters for
+memory-bound kernels, which need many warps in flight to cover DRAM
+latency.
 
 The instruction mix counts, per kernel, the instructions of its main loop
 (the innermost loop, found as a backward branch in the SASS, with the most
@@ -50,9 +51,9 @@ loads (LDG), integer and address arithmetic (IMAD, IADD3, LOP3, SHF,
 ISETP, LEA, ...) and the rest (moves, branches, barriers, constant loads).
 **FFMA/LDS** is the arithmetic intensity of the shared-memory tile: each
 LDS feeds that many FFMAs; the higher it is, the less the loop waits on
-shared-memory bandwidth. Integer instructions issue from the same slots as
-FFMAs, so a loop with as many integer as FFMA instructions runs at best at
-half the FP32 peak.
+shared-memory bandwidth. Every instruction takes an issue slot (one warp
+instruction per cycle per quarter SM), so a loop with as many other
+instructions as FFMAs reaches at most half the FP32 peak.
 """
 
 
@@ -141,9 +142,9 @@ def _diff(old, new, limit=40):
 
 def stale(old, new):
     """Why the checked-in document `old` differs from the fresh `new`, as a
-    list of messages (empty: up to date). Versions of nvcc or nvdisasm other
-    than the ones the document was made with compare only the kernel list
-    (register counts move between compiler releases)."""
+    list of messages (empty: up to date). Under another nvcc release only
+    the kernel lists are compared (register counts move between releases);
+    under another nvdisasm, or none, the instruction mix is not compared."""
     problems = []
     old_k, new_k = _kernels(old), _kernels(new)
     if old_k != new_k:
@@ -157,7 +158,7 @@ def stale(old, new):
     if not problems and before_old != before_new:
         problems.append("resources or text differ:\n" + _diff(before_old, before_new))
     mix_old, mix_new = _section(old, MIX), _section(new, MIX)
-    if (_version(mix_new, "nvdisasm") and _version(mix_new, "nvdisasm") == _version(mix_old, "nvdisasm")
-            and mix_old != mix_new):
+    disassembler = _version(mix_new, "nvdisasm")
+    if disassembler and disassembler == _version(mix_old, "nvdisasm") and mix_old != mix_new:
         problems.append("the instruction mix differs:\n" + _diff(mix_old, mix_new))
     return problems

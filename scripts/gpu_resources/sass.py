@@ -55,7 +55,8 @@ def find_nvdisasm(nvcc, extra_prefixes=()):
         return found
     for prefix in [*extra_prefixes, *sys.path]:
         if prefix and os.path.isdir(prefix):
-            for candidate in sorted(glob.glob(os.path.join(prefix, "nvidia", "*", "bin", "nvdisasm"))):
+            pattern = os.path.join(prefix, "nvidia", "*", "bin", "nvdisasm")
+            for candidate in sorted(glob.glob(pattern)):
                 if os.access(candidate, os.X_OK):
                     return candidate
     return None
