@@ -39,8 +39,10 @@ def occupancy(registers, static_smem, block_threads):
     # Registers: each warp gets registers*32 rounded up to the allocation
     # unit, and a warp's registers must fit one sub-partition's quarter of
     # the register file, so the per-SM warp count moves in steps of four.
+    # A block must fit the per-block limit with its warps rounded up to the
+    # sub-partitions, as the hardware checks it.
     regs_per_warp = _round_up(max(registers, 1) * WARP, REG_ALLOC_UNIT)
-    if regs_per_warp * warps > REGS_PER_BLOCK:
+    if regs_per_warp * _round_up(warps, SUB_PARTITIONS) > REGS_PER_BLOCK:
         limits["registers"] = 0
     else:
         warps_per_partition = (REGS_PER_SM // SUB_PARTITIONS) // regs_per_warp
