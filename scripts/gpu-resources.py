@@ -87,7 +87,8 @@ def instruction_mix(kernels, nvdisasm):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
-                        help="compare with docs/gpu-resources.md and refuse spills; write nothing")
+                        help="compare with docs/gpu-resources.md and refuse spills; "
+                        "write only into the work directory")
     parser.add_argument("--nvcc", help="nvcc to use (default: $NVCC, PATH, /usr/local/cuda/bin)")
     parser.add_argument("--nvdisasm", help="nvdisasm to use (default: PATH, beside nvcc, "
                         "or a pip nvidia-cuda-nvdisasm wheel)")
@@ -135,6 +136,9 @@ def main():
                  for p in report.stale(checked_in, doc)]
     for problem in problems:
         print(f"gpu-resources: {problem}", file=sys.stderr)
+    if report.nvcc_of(checked_in) != report.nvcc_of(doc):
+        summary += (f"; nvcc {report.nvcc_of(doc)} here, {report.nvcc_of(checked_in)} in the "
+                    "document: only the kernel lists were compared")
     print(f"gpu-resources: {'FAILED' if problems else 'ok'}: {summary}")
     return 1 if problems else 0
 

@@ -134,6 +134,11 @@ def _version(text, tool):
     return m.group(1) if m else None
 
 
+def nvcc_of(doc):
+    """The nvcc release a document was made with, or None."""
+    return _version(doc, "nvcc")
+
+
 def _diff(old, new, limit=40):
     lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), "checked in", "now",
                                       lineterm="", n=0))
@@ -152,7 +157,7 @@ def stale(old, new):
         removed = sorted(" ".join(k) for k in old_k - new_k)
         problems.append("the kernels differ:" + "".join(f"\n  new: {k}" for k in added)
                         + "".join(f"\n  gone: {k}" for k in removed))
-    if _version(old, "nvcc") != _version(new, "nvcc"):
+    if nvcc_of(old) != nvcc_of(new):
         return problems
     before_old, before_new = old.split(MIX)[0], new.split(MIX)[0]
     if not problems and before_old != before_new:
