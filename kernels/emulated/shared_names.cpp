@@ -33,8 +33,8 @@ std::string demangle(const char* name) {
 // danlu::(anonymous namespace)::kernel(float*)".
 std::string variable_of_function(const std::string& full) {
   const size_t cut = full.rfind("::");
-  if (cut == std::string::npos) return "`" + full + "`";
-  return "`" + full.substr(cut + 2) + "` of " + full.substr(0, cut);
+  if (cut == std::string::npos) return detail::concat("`", full, "`");
+  return detail::concat("`", full.substr(cut + 2), "` of ", full.substr(0, cut));
 }
 
 }  // namespace
