@@ -5,28 +5,41 @@
 // caches, from copies ("packs") of op(A) and op(B) laid out in the order the
 // innermost loop reads them:
 //
-//   for jc in N, by NC                  B block: KC x NC, ~1 MiB, stays in L2
-//     for pc in K, by KC                  (shared by all threads)
-//       pack op(B)[pc:, jc:] as NR-wide column panels, zero-padded
-//       for ic in M, by MC                A block: MC x KC, in L3
-//         pack op(A)[ic:, pc:] as MR-tall row panels, zero-padded
-//         for each (MR-row panel, NR-column panel) pair, threads split them:
-//           micro-kernel: C[MR x NR] (+)= A panel (MR x KC) . B panel (KC x NR)
+//   for jc in N, by NC
+//     for pc in K, by KC
+//       pack op(B)[pc:pc+KC, jc:jc+NC] as NR-wide column panels, zero-padded
+//         (~1 MiB: it stays in L2 while every row panel of A passes by it;
+//         the threads share the packing, then meet at one barrier)
+//       each thread, over its share of the (row panel, column panel) tiles,
+//       row panel outer:
+//         pack op(A)[rows, pc:pc+KC] as one MR-tall panel (its own; 8-16
+//           KiB, stays in L1 while it meets every column panel)
+//         micro-kernel: C[MR x NR] (+)= A panel (MR x KC) . B panel (KC x NR)
+//
+// Two B buffers alternate, so a thread may pack the next block while others
+// still compute with the current one: one barrier per block. A thread keeps
+// the same tiles of C for every K block, so no two threads write one tile.
 //
 // The micro-kernel keeps its MR x NR tile of C in vector registers for all
 // KC steps; each step loads NR values of B, broadcasts MR values of A, and
 // does MR * NR multiply-adds. Packing makes both loads contiguous and lets
 // the kernel always run on full tiles: zero padding costs a few wasted
 // multiply-adds at the edges, and an edge tile is written to C through a
-// small buffer. The row panel is the outer of the two panel loops, so one A
-// panel (MR x KC, ~12 KiB) stays in L1 while the B panels stream from L2.
+// small buffer.
 //
-// The tile size follows the vector registers: 32 AVX-512 registers hold a
-// 12 x 32 f32 tile (24 accumulators), 16 AVX2 or SSE registers a 6 x 2-vector
+// The tile size follows the vector registers: 32 AVX-512 registers hold an
+// 8 x 48 f32 tile (24 accumulators), 16 AVX2 or SSE registers a 6 x 2-vector
 // tile (12 accumulators), enough independent multiply-adds to hide their
-// latency. The kernel is written once with GCC vector extensions and compiled
-// for each instruction set with a target attribute; the CPU's features pick
-// one at run time, so the build needs no -march flag.
+// latency. 8 rows divide the channel counts of CNNs (C is O x positions in
+// the convolution's forward GEMM). The kernel is written once with GCC
+// vector extensions and compiled for each instruction set with a target
+// attribute; the CPU's features pick one at run time, so the build needs no
+// -march flag.
+//
+// When C is narrower than a tile and its columns would pad the tiles more
+// than its rows (a weight gradient O x 9, say), the transposed problem
+// C^T = op(B)^T op(A)^T is computed instead, writing C through transposed
+// strides.
 //
 // beta is applied on the first K block only (later blocks add with beta = 1);
 // beta == 0 writes C without reading it, so NaN in C does not leak, as BLAS.
@@ -37,6 +50,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include "engine/error.h"
 #include "kernels/gemm.h"
@@ -114,8 +128,8 @@ struct Kernel {
   constexpr Kernel<T> NAME##_kernel() {                                                    \
     return {MR, NV * int(BYTES / sizeof(T)), &NAME<T>, #NAME};                             \
   }
-constexpr int kMaxTile = 12 * 32;  // the largest MR x NR below
-DANLU_MICRO_KERNEL(avx512, "avx512f,fma", 12, 2, 64)
+constexpr int kMaxRows = 8, kMaxTile = 8 * 48;  // the largest MR, MR x NR below (f32)
+DANLU_MICRO_KERNEL(avx512, "avx512f,fma", 8, 3, 64)
 DANLU_MICRO_KERNEL(avx2, "avx2,fma", 6, 2, 32)
 DANLU_MICRO_KERNEL(sse2, "sse2", 6, 2, 16)
 #undef DANLU_MICRO_KERNEL
@@ -134,33 +148,40 @@ const Kernel<T>& kernel() {
 }
 
 // Block sizes in elements: a KC x NC block of B is about 1 MiB (half an L2)
-// whatever the type; KC x MR of A is 12-24 KiB (part of a 48 KiB L1).
+// whatever the type; an A panel, KC x MR, is 8-16 KiB (of a 48 KiB L1).
 template <class T>
 struct Blocks {
   static constexpr int64_t kc = 256;
   static constexpr int64_t nc = (int64_t(1) << 20) / (kc * sizeof(T));
-  static constexpr int64_t mc = 1536;
 };
 
 inline int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
-// Each calling thread keeps its packing buffers between calls (GEMMs may be
-// called by several OpenMP threads at once, each running serially).
+// The packed B blocks. Each calling thread keeps its own between calls
+// (GEMMs may be called by several OpenMP threads at once, each serially).
 template <class T>
-T* buffer(int which, int64_t elements) {
+T* b_buffers(int64_t elements) {
   struct Free {
     void operator()(T* p) const { std::free(p); }
   };
-  thread_local std::unique_ptr<T, Free> buffers[2];
-  thread_local int64_t sizes[2] = {0, 0};
-  if (sizes[which] < elements) {
+  thread_local std::unique_ptr<T, Free> buffer;
+  thread_local int64_t size = 0;
+  if (size < elements) {
     const size_t bytes = round_up(elements * int64_t(sizeof(T)), 64);
-    buffers[which].reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
-    sizes[which] = buffers[which] ? elements : 0;
-    DANLU_CHECK(buffers[which], "GEMM: out of host memory for a ", bytes,
+    buffer.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
+    size = buffer ? elements : 0;
+    DANLU_CHECK(buffer, "GEMM: out of host memory for a ", bytes,
                 "-byte packing buffer; free memory or use smaller matrices");
   }
-  return buffers[which].get();
+  return buffer.get();
+}
+
+// Thread t's contiguous share [begin, end) of `count` items.
+struct Share {
+  int64_t begin, end;
+};
+inline Share share(int64_t count, int t, int threads) {
+  return {count * t / threads, count * (t + 1) / threads};
 }
 
 // The matrices as stored, with op() applied on read.
@@ -173,39 +194,67 @@ struct Operands {
   T bt(int64_t p, int64_t j) const { return tb ? b[j * ldb + p] : b[p * ldb + j]; }
 };
 
-// Packs rows [i0, i0+mr) x columns [p0, p0+kc) of op(A) as MR values per k.
+// The two ways a panel is packed: dst[p * width + l] for p < kc and l <
+// `lines` (zero up to `width`) is src[p * ld + l] (the panel's lines lie
+// side by side in memory: a plain copy per k) or src[l * ld + p] (each line
+// is contiguous along k: a transpose).
+template <class T>
+void copy_panel(const T* src, int64_t ld, int64_t lines, int64_t kc, int width, T* dst) {
+  for (int64_t p = 0; p < kc; ++p) {
+    std::copy(src + p * ld, src + p * ld + lines, dst + p * width);
+    std::fill(dst + p * width + lines, dst + (p + 1) * width, T(0));
+  }
+}
+
+// In 4 x 4 blocks of f32, each transposed in registers (the SSE idiom of
+// _MM_TRANSPOSE4_PS): a scalar transpose would cost about as much as the
+// multiply-adds of a weight-gradient GEMM (B^T, packed once per use of M
+// rows of A).
+template <class T>
+void transpose_panel(const T* src, int64_t ld, int64_t lines, int64_t kc, int width, T* dst) {
+  if (lines < width) std::fill(dst, dst + kc * width, T(0));
+  int64_t l = 0, kc4 = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    using V4 = VectorOf<float, 4>::type;
+    kc4 = kc / 4 * 4;
+    for (; l + 4 <= lines; l += 4)
+      for (int64_t p = 0; p < kc4; p += 4) {
+        V4 r[4];
+        for (int i = 0; i < 4; ++i) std::memcpy(&r[i], src + (l + i) * ld + p, sizeof(V4));
+        const V4 t0 = __builtin_shufflevector(r[0], r[1], 0, 4, 1, 5);
+        const V4 t1 = __builtin_shufflevector(r[0], r[1], 2, 6, 3, 7);
+        const V4 t2 = __builtin_shufflevector(r[2], r[3], 0, 4, 1, 5);
+        const V4 t3 = __builtin_shufflevector(r[2], r[3], 2, 6, 3, 7);
+        const V4 cols[4] = {__builtin_shufflevector(t0, t2, 0, 1, 4, 5),
+                            __builtin_shufflevector(t0, t2, 2, 3, 6, 7),
+                            __builtin_shufflevector(t1, t3, 0, 1, 4, 5),
+                            __builtin_shufflevector(t1, t3, 2, 3, 6, 7)};
+        for (int i = 0; i < 4; ++i) std::memcpy(dst + (p + i) * width + l, &cols[i], sizeof(V4));
+      }
+  }
+  // What the blocks left: the last lines, and the last k of every line.
+  for (int64_t line = 0; line < lines; ++line)
+    for (int64_t p = line < l ? kc4 : 0; p < kc; ++p) dst[p * width + line] = src[line * ld + p];
+}
+
+// Packs rows [i0, i0+rows) x columns [p0, p0+kc) of op(A) as MR values per k.
 template <class T>
 void pack_a_panel(const Operands<T>& op, int64_t i0, int64_t rows, int64_t p0, int64_t kc,
                   int mr, T* dst) {
-  if (rows < mr) std::fill(dst, dst + kc * mr, T(0));
-  for (int64_t i = 0; i < rows; ++i) {
-    if (op.ta) {
-      const T* src = op.a + p0 * op.lda + i0 + i;
-      for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = src[p * op.lda];
-    } else {
-      const T* src = op.a + (i0 + i) * op.lda + p0;
-      for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = src[p];
-    }
-  }
+  if (op.ta)
+    copy_panel(op.a + p0 * op.lda + i0, op.lda, rows, kc, mr, dst);
+  else
+    transpose_panel(op.a + i0 * op.lda + p0, op.lda, rows, kc, mr, dst);
 }
 
 // Packs rows [p0, p0+kc) x columns [j0, j0+cols) of op(B) as NR values per k.
 template <class T>
 void pack_b_panel(const Operands<T>& op, int64_t p0, int64_t kc, int64_t j0, int64_t cols,
                   int nr, T* dst) {
-  if (!op.tb) {
-    for (int64_t p = 0; p < kc; ++p) {
-      const T* src = op.b + (p0 + p) * op.ldb + j0;
-      std::copy(src, src + cols, dst + p * nr);
-      std::fill(dst + p * nr + cols, dst + (p + 1) * nr, T(0));
-    }
-    return;
-  }
-  if (cols < nr) std::fill(dst, dst + kc * nr, T(0));
-  for (int64_t j = 0; j < cols; ++j) {
-    const T* src = op.b + (j0 + j) * op.ldb + p0;
-    for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = src[p];
-  }
+  if (op.tb)
+    transpose_panel(op.b + j0 * op.ldb + p0, op.ldb, cols, kc, nr, dst);
+  else
+    copy_panel(op.b + p0 * op.ldb + j0, op.ldb, cols, kc, nr, dst);
 }
 
 // C = beta * C, without reading C when beta == 0.
@@ -221,49 +270,53 @@ void scale(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
 }
 
 // The loops of the top comment, run by every thread of the enclosing
-// parallel region (or by one thread): the packing and the tile loops are
-// shared out with `omp for`, whose barriers keep the packs consistent.
+// parallel region (or by one thread). C's element (i, j) is
+// c[i * rs + j * cs]: cs = 1 for C, rs = 1 for C^T. `bpacks` holds two B
+// blocks of `bsize` elements.
 template <class T>
 void blocked(const Kernel<T>& kern, const Operands<T>& op, int64_t m, int64_t n, int64_t k,
-             T alpha, T beta, T* c, int64_t ldc, T* apack, T* bpack) {
+             T alpha, T beta, T* c, int64_t rs, int64_t cs, T* bpacks, int64_t bsize) {
   using B = Blocks<T>;
   const int mr = kern.mr, nr = kern.nr;
+  const int t = omp_get_thread_num(), threads = omp_get_num_threads();
+  const int64_t mpanels = (m + mr - 1) / mr;
+  alignas(64) T apack[kMaxRows * B::kc];
+  int64_t block = 0;
   for (int64_t jc = 0; jc < n; jc += B::nc) {
     const int64_t nc = std::min(B::nc, n - jc);
     const int64_t npanels = (nc + nr - 1) / nr;
-    for (int64_t pc = 0; pc < k; pc += B::kc) {
+    const Share mine = share(npanels, t, threads);
+    const Share tiles = share(mpanels * npanels, t, threads);
+    for (int64_t pc = 0; pc < k; pc += B::kc, ++block) {
       const int64_t kc = std::min(B::kc, k - pc);
       const T beta_here = pc == 0 ? beta : T(1);
-#pragma omp for schedule(static)
-      for (int64_t q = 0; q < npanels; ++q)
+      T* bpack = bpacks + (block % 2) * bsize;
+      for (int64_t q = mine.begin; q < mine.end; ++q)
         pack_b_panel(op, pc, kc, jc + q * nr, std::min<int64_t>(nr, nc - q * nr), nr,
                      bpack + q * kc * nr);
-      for (int64_t ic = 0; ic < m; ic += B::mc) {
-        const int64_t mc = std::min(B::mc, m - ic);
-        const int64_t mpanels = (mc + mr - 1) / mr;
-#pragma omp for schedule(static)
-        for (int64_t r = 0; r < mpanels; ++r)
-          pack_a_panel(op, ic + r * mr, std::min<int64_t>(mr, mc - r * mr), pc, kc, mr,
-                       apack + r * kc * mr);
-#pragma omp for collapse(2) schedule(static)
-        for (int64_t r = 0; r < mpanels; ++r)
-          for (int64_t q = 0; q < npanels; ++q) {
-            const int64_t rows = std::min<int64_t>(mr, mc - r * mr);
-            const int64_t cols = std::min<int64_t>(nr, nc - q * nr);
-            const T* ap = apack + r * kc * mr;
-            const T* bp = bpack + q * kc * nr;
-            T* ct = c + (ic + r * mr) * ldc + jc + q * nr;
-            if (rows == mr && cols == nr) {
-              kern.run(kc, ap, bp, alpha, beta_here, ct, ldc);
-              continue;
-            }
-            alignas(64) T tile[kMaxTile];
-            kern.run(kc, ap, bp, T(1), T(0), tile, nr);
-            for (int64_t i = 0; i < rows; ++i)
-              for (int64_t j = 0; j < cols; ++j) {
-                const T v = alpha * tile[i * nr + j];
-                ct[i * ldc + j] = beta_here == T(0) ? v : v + beta_here * ct[i * ldc + j];
-              }
+      // Every panel of this block is packed; and every thread has finished
+      // the block before last, whose buffer the next block packs into.
+#pragma omp barrier
+      int64_t packed = -1;
+      for (int64_t tile = tiles.begin; tile < tiles.end; ++tile) {
+        const int64_t r = tile / npanels, q = tile % npanels;
+        const int64_t rows = std::min<int64_t>(mr, m - r * mr);
+        const int64_t cols = std::min<int64_t>(nr, nc - q * nr);
+        if (r != packed) pack_a_panel(op, r * mr, rows, pc, kc, mr, apack);
+        packed = r;
+        const T* bp = bpack + q * kc * nr;
+        T* ct = c + r * mr * rs + (jc + q * nr) * cs;
+        if (rows == mr && cols == nr && cs == 1) {
+          kern.run(kc, apack, bp, alpha, beta_here, ct, rs);
+          continue;
+        }
+        alignas(64) T tile_c[kMaxTile];
+        kern.run(kc, apack, bp, T(1), T(0), tile_c, nr);
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j) {
+            const T v = alpha * tile_c[i * nr + j];
+            T& out = ct[i * rs + j * cs];
+            out = beta_here == T(0) ? v : v + beta_here * out;
           }
       }
     }
@@ -279,13 +332,24 @@ void gemm_builtin(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T
   if (k <= 0 || alpha == T(0)) return scale(m, n, beta, c, ldc);
   using B = Blocks<T>;
   const Kernel<T>& kern = kernel<T>();
-  const int64_t kc = std::min(B::kc, k);
-  T* apack = buffer<T>(0, round_up(std::min(B::mc, m), kern.mr) * kc);
-  T* bpack = buffer<T>(1, round_up(std::min(B::nc, n), kern.nr) * kc);
-  const Operands<T> op{trans_a, trans_b, a, b, lda, ldb};
-  const bool parallel = !omp_in_parallel() && omp_get_max_threads() > 1 && m * n * k >= kParallelWork;
+  Operands<T> op{trans_a, trans_b, a, b, lda, ldb};
+  int64_t rs = ldc, cs = 1;
+  auto padded = [&](int64_t rows, int64_t cols) {
+    return round_up(rows, kern.mr) * round_up(cols, kern.nr);
+  };
+  // Writing C^T goes through the edge-tile path, so it is worth it only when
+  // C is narrower than one column panel.
+  if (n < kern.nr && padded(n, m) < padded(m, n)) {  // C^T = op(B)^T op(A)^T
+    op = {!trans_b, !trans_a, b, a, ldb, lda};
+    std::swap(m, n);
+    std::swap(rs, cs);
+  }
+  const int64_t bsize = std::min(B::kc, k) * round_up(std::min(B::nc, n), kern.nr);
+  T* bpacks = b_buffers<T>(2 * bsize);
+  const bool parallel =
+      !omp_in_parallel() && omp_get_max_threads() > 1 && m * n * k >= kParallelWork;
 #pragma omp parallel if (parallel)
-  blocked(kern, op, m, n, k, alpha, beta, c, ldc, apack, bpack);
+  blocked(kern, op, m, n, k, alpha, beta, c, rs, cs, bpacks, bsize);
 }
 
 template <class T>
