@@ -6,20 +6,31 @@
 set(DANLU_KIT "" CACHE PATH
     "folder made by scripts/stage-gpu-kit.sh, used for each dependency the system lacks")
 
+# Sets <out> to "the kit" when <path> lies inside DANLU_KIT, else "the system"
+# (a reconfigure finds either through the cache, so the path decides).
+function(danlu_origin path out)
+  set(origin "the system")
+  if(DANLU_KIT)
+    string(FIND "${path}" "${DANLU_KIT}/" at)
+    if(at EQUAL 0)
+      set(origin "the kit")
+    endif()
+  endif()
+  set(${out} "${origin}" PARENT_SCOPE)
+endfunction()
+
 # danlu_find_package(<name> [version] [CONFIG]): the system's package, else
 # the kit's (<kit>/prefix/share/cmake/<name>/), else a configure error
 # naming the Debian package and the kit.
 macro(danlu_find_package name debian_package)
   find_package(${name} ${ARGN} QUIET)
-  if(${name}_FOUND)
-    message(STATUS "danlu: ${name} from the system (${${name}_DIR})")
-  elseif(DANLU_KIT)
+  if(NOT ${name}_FOUND AND DANLU_KIT)
     find_package(${name} ${ARGN} QUIET PATHS "${DANLU_KIT}/prefix" NO_DEFAULT_PATH)
-    if(${name}_FOUND)
-      message(STATUS "danlu: ${name} from the kit (${${name}_DIR})")
-    endif()
   endif()
-  if(NOT ${name}_FOUND)
+  if(${name}_FOUND)
+    danlu_origin("${${name}_DIR}" origin)
+    message(STATUS "danlu: ${name} from ${origin} (${${name}_DIR})")
+  else()
     message(FATAL_ERROR "danlu: ${name} not found: apt-get install ${debian_package} "
                         "(scripts/setup.sh), or pass -DDANLU_KIT=<folder made by "
                         "scripts/stage-gpu-kit.sh>")
@@ -31,19 +42,17 @@ endmacro()
 # without the -dev package has no libz.so link).
 macro(danlu_find_zlib)
   find_package(ZLIB QUIET)
-  if(ZLIB_FOUND)
-    message(STATUS "danlu: zlib from the system (${ZLIB_INCLUDE_DIRS})")
-  elseif(DANLU_KIT AND EXISTS "${DANLU_KIT}/prefix/include/zlib.h")
+  if(NOT ZLIB_FOUND AND DANLU_KIT AND EXISTS "${DANLU_KIT}/prefix/include/zlib.h")
     set(ZLIB_INCLUDE_DIR "${DANLU_KIT}/prefix/include" CACHE PATH "zlib.h's folder" FORCE)
     if(NOT ZLIB_LIBRARY)
       find_library(ZLIB_LIBRARY NAMES z libz.so.1)
     endif()
     find_package(ZLIB QUIET)
-    if(ZLIB_FOUND)
-      message(STATUS "danlu: zlib headers from the kit (${ZLIB_INCLUDE_DIR}), library ${ZLIB_LIBRARY}")
-    endif()
   endif()
-  if(NOT ZLIB_FOUND)
+  if(ZLIB_FOUND)
+    danlu_origin("${ZLIB_INCLUDE_DIR}" origin)
+    message(STATUS "danlu: zlib headers from ${origin} (${ZLIB_INCLUDE_DIR}), library ${ZLIB_LIBRARY}")
+  else()
     message(FATAL_ERROR "danlu: zlib not found: apt-get install zlib1g-dev (scripts/setup.sh), or "
                         "pass -DDANLU_KIT=<kit folder> and -DZLIB_LIBRARY=<path of libz.so.1>")
   endif()
