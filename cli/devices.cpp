@@ -1,5 +1,6 @@
 // `danlu devices`: the CPU's threads and which GEMM it runs (OpenBLAS or the
-// built-in one, and why), then the CUDA devices this build can use, or one
+// built-in one, and why) and whether the cuDNN comparison backend is built
+// (and why not), then the CUDA devices this build can use, or one
 // line saying why there are none and that training will run on the CPU.
 #include <omp.h>
 
@@ -7,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "engine/device.h"
+#include "engine/ops/conv.h"
 #include "kernels/gemm.h"
 
 namespace danlu::cli {
@@ -18,6 +20,7 @@ void add_devices_command(CLI::App& app) {
     std::printf("CPU GEMM: %s\n", kernels::cpu::gemm_description().c_str());
     if (const std::string hint = kernels::cpu::blas_tuning_hint(); !hint.empty())
       std::printf("hint: %s\n", hint.c_str());
+    std::printf("cuDNN: %s\n", cudnn_status().c_str());
     const std::vector<CudaDeviceInfo> devices = cuda_devices();
     if (devices.empty()) {
       std::printf("no usable GPU: %s; training will use the CPU\n",
