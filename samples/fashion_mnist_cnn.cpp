@@ -50,6 +50,7 @@ int main(int argc, char** argv) try {
               static_cast<long long>(train.size()), static_cast<long long>(test.size()),
               device.str().c_str(),
               cuda_available() ? "" : (" (" + cuda_unavailable_reason() + ")").c_str());
+  std::fflush(stdout);
 
   manual_seed(0);
   auto model = nn::fashion_cnn();
