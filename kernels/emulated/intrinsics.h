@@ -20,6 +20,23 @@ To bit_cast_value(From from) {
   return to;
 }
 
+// The value of x as it is, opaque to the optimiser: nvcc never fuses the
+// _rn intrinsics into a multiply-add, so a product or sum they make must not
+// be contracted here either (DANLU_EMULATOR_FMA compiles kernels with
+// -ffp-contract=fast).
+template <class T>
+inline T rounded(T x) {
+#if defined(__x86_64__)
+  asm("" : "+x"(x));
+#elif defined(__aarch64__)
+  asm("" : "+w"(x));
+#else
+  volatile T v = x;
+  x = v;
+#endif
+  return x;
+}
+
 }  // namespace danlu::emu
 
 inline float __expf(float x) { return expf(x); }
@@ -35,13 +52,13 @@ inline float __fdividef(float x, float y) { return x / y; }
 inline float __frcp_rn(float x) { return 1.0f / x; }
 inline float __fsqrt_rn(float x) { return sqrtf(x); }
 inline float __frsqrt_rn(float x) { return 1.0f / sqrtf(x); }
-inline float __fadd_rn(float x, float y) { return x + y; }
-inline float __fsub_rn(float x, float y) { return x - y; }
-inline float __fmul_rn(float x, float y) { return x * y; }
+inline float __fadd_rn(float x, float y) { return danlu::emu::rounded(x + y); }
+inline float __fsub_rn(float x, float y) { return danlu::emu::rounded(x - y); }
+inline float __fmul_rn(float x, float y) { return danlu::emu::rounded(x * y); }
 inline float __fdiv_rn(float x, float y) { return x / y; }
 inline float __fmaf_rn(float x, float y, float z) { return fmaf(x, y, z); }
-inline double __dadd_rn(double x, double y) { return x + y; }
-inline double __dmul_rn(double x, double y) { return x * y; }
+inline double __dadd_rn(double x, double y) { return danlu::emu::rounded(x + y); }
+inline double __dmul_rn(double x, double y) { return danlu::emu::rounded(x * y); }
 inline double __fma_rn(double x, double y, double z) { return fma(x, y, z); }
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 inline double rsqrt(double x) { return 1.0 / sqrt(x); }

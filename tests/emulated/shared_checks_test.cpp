@@ -3,7 +3,8 @@
 // shared memory that no thread of the block wrote (static or dynamic, or
 // written only by an earlier block) is an uninitialised read. And correct
 // kernels that use the usual patterns are not flagged: barriers, warp-shuffle
-// reductions, atomics on shared memory, __syncwarp-ordered lanes.
+// reductions, atomics on shared memory, __syncwarp-ordered lanes, threads
+// owning different bytes of one word.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -160,6 +161,15 @@ __global__ void per_block_tiles(int* out) {
   out[blockIdx.x * blockDim.x + t] = tile[(t + 1) % blockDim.x] + extra[blockDim.x - 1 - t];
 }
 
+// Each thread owns one byte: four threads share each word of `flags`.
+__global__ void byte_flags(int* out) {
+  __shared__ char flags[64];
+  const int t = threadIdx.x;
+  flags[t] = static_cast<char>(t % 3 == 0);
+  __syncthreads();
+  out[t] = flags[63 - t];
+}
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -291,6 +301,10 @@ TEST(EmulatedSharedChecks, CorrectKernelsAreNotFlagged) {
   DeviceBuffer<int> scan(32);
   launch("syncwarp_scan", syncwarp_scan, 1, 32, 0, nullptr, scan.get());
   for (int lane = 0; lane < 32; ++lane) EXPECT_EQ(scan.to_host()[lane], lane + 1);
+
+  DeviceBuffer<int> flags(64);
+  launch("byte_flags", byte_flags, 1, 64, 0, nullptr, flags.get());
+  for (int t = 0; t < 64; ++t) EXPECT_EQ(flags.to_host()[t], (63 - t) % 3 == 0);
 
   DeviceBuffer<int> tiles(blocks * 64);
   launch("per_block_tiles", per_block_tiles, blocks, 64, 64 * sizeof(int), nullptr, tiles.get());
