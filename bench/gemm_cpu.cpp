@@ -113,34 +113,42 @@ int main(int argc, char** argv) {
               danlu::kernels::cpu::gemm_description().c_str());
   std::printf("%-28s %-6s %6s %6s %6s %10s %10s %7s\n", "layer", "op", "M", "N", "K",
               "built-in", "OpenBLAS", "ratio");
-  std::string json = "[";
-  double log_ratio = 0.0;
-  int rows = 0;
+  // All built-in timings first, then all OpenBLAS ones: OpenBLAS's threads
+  // spin for a while after each call, and would take a core from OpenMP's.
+  const std::vector<Shape> all = shapes();
+  std::vector<double> ours(all.size()), theirs(all.size(), 0.0);
   try {
-    for (const Shape& s : shapes()) {
-      std::vector<float> a(s.m * s.k), b(s.k * s.n), c(s.m * s.n);
-      for (size_t i = 0; i < a.size(); ++i) a[i] = float(i % 17) / 17.0f - 0.5f;
-      for (size_t i = 0; i < b.size(); ++i) b[i] = float(i % 13) / 13.0f - 0.5f;
-      const double ours = gflops(&gemm_builtin<float>, s, a, b, c, samples);
-      const double theirs = with_openblas ? gflops(&gemm_openblas<float>, s, a, b, c, samples) : 0;
-      const std::string op = std::string(s.ta ? "A^T" : "A") + (s.tb ? "B^T" : "B");
-      std::printf("%-28s %-6s %6lld %6lld %6lld %10.1f %10.1f %7.2f\n", s.what, op.c_str(),
-                  (long long)s.m, (long long)s.n, (long long)s.k, ours, theirs,
-                  with_openblas ? ours / theirs : 0.0);
-      if (with_openblas) log_ratio += std::log(ours / theirs);
-      ++rows;
-      char row[256];
-      std::snprintf(row, sizeof row,
-                    "%s{\"layer\":\"%s\",\"op\":\"%s\",\"m\":%lld,\"n\":%lld,\"k\":%lld,"
-                    "\"builtin_gflops\":%.2f,\"openblas_gflops\":%.2f}",
-                    rows > 1 ? "," : "", s.what, op.c_str(), (long long)s.m, (long long)s.n,
-                    (long long)s.k, ours, theirs);
-      json += row;
-    }
+    for (int lib = 0; lib < (with_openblas ? 2 : 1); ++lib)
+      for (size_t i = 0; i < all.size(); ++i) {
+        const Shape& s = all[i];
+        std::vector<float> a(s.m * s.k), b(s.k * s.n), c(s.m * s.n);
+        for (size_t e = 0; e < a.size(); ++e) a[e] = float(e % 17) / 17.0f - 0.5f;
+        for (size_t e = 0; e < b.size(); ++e) b[e] = float(e % 13) / 13.0f - 0.5f;
+        (lib == 0 ? ours : theirs)[i] =
+            gflops(lib == 0 ? &gemm_builtin<float> : &gemm_openblas<float>, s, a, b, c, samples);
+      }
   } catch (const danlu::Error& e) {
     std::fprintf(stderr, "cannot run: %s\n", e.what());
     return 77;
   }
+  std::string json = "[";
+  double log_ratio = 0.0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const Shape& s = all[i];
+    const std::string op = std::string(s.ta ? "A^T" : "A") + (s.tb ? "B^T" : "B");
+    std::printf("%-28s %-6s %6lld %6lld %6lld %10.1f %10.1f %7.2f\n", s.what, op.c_str(),
+                (long long)s.m, (long long)s.n, (long long)s.k, ours[i], theirs[i],
+                with_openblas ? ours[i] / theirs[i] : 0.0);
+    if (with_openblas) log_ratio += std::log(ours[i] / theirs[i]);
+    char row[256];
+    std::snprintf(row, sizeof row,
+                  "%s{\"layer\":\"%s\",\"op\":\"%s\",\"m\":%lld,\"n\":%lld,\"k\":%lld,"
+                  "\"builtin_gflops\":%.2f,\"openblas_gflops\":%.2f}",
+                  i ? "," : "", s.what, op.c_str(), (long long)s.m, (long long)s.n,
+                  (long long)s.k, ours[i], theirs[i]);
+    json += row;
+  }
+  const int rows = int(all.size());
   const double geomean = with_openblas ? std::exp(log_ratio / rows) : 0.0;
   if (with_openblas) std::printf("geometric mean of built-in / OpenBLAS: %.2f\n", geomean);
   std::printf(

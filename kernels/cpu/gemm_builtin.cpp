@@ -8,17 +8,18 @@
 //   for jc in N, by NC
 //     for pc in K, by KC
 //       pack op(B)[pc:pc+KC, jc:jc+NC] as NR-wide column panels, zero-padded
-//         (~1 MiB: it stays in L2 while every row panel of A passes by it;
-//         the threads share the packing, then meet at one barrier)
-//       each thread, over its share of the (row panel, column panel) tiles,
-//       row panel outer:
-//         pack op(A)[rows, pc:pc+KC] as one MR-tall panel (its own; 8-16
-//           KiB, stays in L1 while it meets every column panel)
-//         micro-kernel: C[MR x NR] (+)= A panel (MR x KC) . B panel (KC x NR)
+//         (~1 MiB: it stays in L2 while every row panel of A passes by it)
+//       for each row panel of A (MR rows):
+//         pack op(A)[rows, pc:pc+KC] as one MR-tall panel (8-16 KiB: it
+//           stays in L1 while it meets every column panel)
+//         for each column panel of B:
+//           micro-kernel: C[MR x NR] (+)= A panel (MR x KC) . B panel (KC x NR)
 //
-// Two B buffers alternate, so a thread may pack the next block while others
-// still compute with the current one: one barrier per block. A thread keeps
-// the same tiles of C for every K block, so no two threads write one tile.
+// With several threads, each takes a contiguous share of C's row panels or
+// of its column panels and runs the loops above on its share alone, with
+// its own packs: no barriers, only the fork and join of one parallel region.
+// Inside an OpenMP parallel region (the convolution's threads each lowering
+// their own images) it runs on the calling thread only.
 //
 // The micro-kernel keeps its MR x NR tile of C in vector registers for all
 // KC steps; each step loads NR values of B, broadcasts MR values of A, and
@@ -49,6 +50,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <type_traits>
 
@@ -157,10 +159,10 @@ struct Blocks {
 
 inline int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
-// The packed B blocks. Each calling thread keeps its own between calls
-// (GEMMs may be called by several OpenMP threads at once, each serially).
+// The packed B block. Each thread keeps its own between calls (GEMMs may
+// be called by several OpenMP threads at once).
 template <class T>
-T* b_buffers(int64_t elements) {
+T* b_buffer(int64_t elements) {
   struct Free {
     void operator()(T* p) const { std::free(p); }
   };
@@ -269,58 +271,84 @@ void scale(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
   }
 }
 
-// The loops of the top comment, run by every thread of the enclosing
-// parallel region (or by one thread). C's element (i, j) is
-// c[i * rs + j * cs]: cs = 1 for C, rs = 1 for C^T. `bpacks` holds two B
-// blocks of `bsize` elements.
+// The loops of the top comment, on one thread. C's element (i, j) is
+// c[i * rs + j * cs]: cs = 1 for C, rs = 1 for C^T.
 template <class T>
 void blocked(const Kernel<T>& kern, const Operands<T>& op, int64_t m, int64_t n, int64_t k,
-             T alpha, T beta, T* c, int64_t rs, int64_t cs, T* bpacks, int64_t bsize) {
+             T alpha, T beta, T* c, int64_t rs, int64_t cs) {
   using B = Blocks<T>;
   const int mr = kern.mr, nr = kern.nr;
-  const int t = omp_get_thread_num(), threads = omp_get_num_threads();
-  const int64_t mpanels = (m + mr - 1) / mr;
+  T* bpack = b_buffer<T>(std::min(B::kc, k) * round_up(std::min(B::nc, n), nr));
   alignas(64) T apack[kMaxRows * B::kc];
-  int64_t block = 0;
   for (int64_t jc = 0; jc < n; jc += B::nc) {
     const int64_t nc = std::min(B::nc, n - jc);
-    const int64_t npanels = (nc + nr - 1) / nr;
-    const Share mine = share(npanels, t, threads);
-    const Share tiles = share(mpanels * npanels, t, threads);
-    for (int64_t pc = 0; pc < k; pc += B::kc, ++block) {
+    for (int64_t pc = 0; pc < k; pc += B::kc) {
       const int64_t kc = std::min(B::kc, k - pc);
       const T beta_here = pc == 0 ? beta : T(1);
-      T* bpack = bpacks + (block % 2) * bsize;
-      for (int64_t q = mine.begin; q < mine.end; ++q)
-        pack_b_panel(op, pc, kc, jc + q * nr, std::min<int64_t>(nr, nc - q * nr), nr,
-                     bpack + q * kc * nr);
-      // Every panel of this block is packed; and every thread has finished
-      // the block before last, whose buffer the next block packs into.
-#pragma omp barrier
-      int64_t packed = -1;
-      for (int64_t tile = tiles.begin; tile < tiles.end; ++tile) {
-        const int64_t r = tile / npanels, q = tile % npanels;
-        const int64_t rows = std::min<int64_t>(mr, m - r * mr);
-        const int64_t cols = std::min<int64_t>(nr, nc - q * nr);
-        if (r != packed) pack_a_panel(op, r * mr, rows, pc, kc, mr, apack);
-        packed = r;
-        const T* bp = bpack + q * kc * nr;
-        T* ct = c + r * mr * rs + (jc + q * nr) * cs;
-        if (rows == mr && cols == nr && cs == 1) {
-          kern.run(kc, apack, bp, alpha, beta_here, ct, rs);
-          continue;
-        }
-        alignas(64) T tile_c[kMaxTile];
-        kern.run(kc, apack, bp, T(1), T(0), tile_c, nr);
-        for (int64_t i = 0; i < rows; ++i)
-          for (int64_t j = 0; j < cols; ++j) {
-            const T v = alpha * tile_c[i * nr + j];
-            T& out = ct[i * rs + j * cs];
-            out = beta_here == T(0) ? v : v + beta_here * out;
+      for (int64_t j = 0; j < nc; j += nr)
+        pack_b_panel(op, pc, kc, jc + j, std::min<int64_t>(nr, nc - j), nr, bpack + j * kc);
+      for (int64_t i = 0; i < m; i += mr) {
+        const int64_t rows = std::min<int64_t>(mr, m - i);
+        pack_a_panel(op, i, rows, pc, kc, mr, apack);
+        for (int64_t j = 0; j < nc; j += nr) {
+          const int64_t cols = std::min<int64_t>(nr, nc - j);
+          const T* bp = bpack + j * kc;
+          T* ct = c + i * rs + (jc + j) * cs;
+          if (rows == mr && cols == nr && cs == 1) {
+            kern.run(kc, apack, bp, alpha, beta_here, ct, rs);
+            continue;
           }
+          alignas(64) T tile[kMaxTile];
+          kern.run(kc, apack, bp, T(1), T(0), tile, nr);
+          for (int64_t ti = 0; ti < rows; ++ti)
+            for (int64_t tj = 0; tj < cols; ++tj) {
+              const T v = alpha * tile[ti * nr + tj];
+              T& out = ct[ti * rs + tj * cs];
+              out = beta_here == T(0) ? v : v + beta_here * out;
+            }
+        }
       }
     }
   }
+}
+
+// Thread t of `threads` computes the rows or the columns of C in its share
+// of the row or column panels, as a GEMM of its own: no barriers, so a
+// thread that the OS deschedules delays only its own share. Rows or columns:
+// whichever gives the busiest thread less to do, counting the operand that
+// every thread packs whole (B when splitting rows) at ~16 multiply-adds per
+// element copied.
+template <class T>
+void threaded(const Kernel<T>& kern, const Operands<T>& op, int64_t m, int64_t n, int64_t k,
+              T alpha, T beta, T* c, int64_t rs, int64_t cs, int threads) {
+  const int64_t mpanels = (m + kern.mr - 1) / kern.mr, npanels = (n + kern.nr - 1) / kern.nr;
+  const int64_t most_rows = (mpanels + threads - 1) / threads * kern.mr;
+  const int64_t most_cols = (npanels + threads - 1) / threads * kern.nr;
+  const bool split_rows = most_rows * npanels * kern.nr * k + 16 * k * n <=
+                          most_cols * mpanels * kern.mr * k + 16 * k * m;
+  std::exception_ptr error;
+#pragma omp parallel num_threads(threads)
+  {
+    const Share mine = share(split_rows ? mpanels : npanels, omp_get_thread_num(),
+                             omp_get_num_threads());
+    try {
+      if (split_rows) {
+        const int64_t i0 = mine.begin * kern.mr, i1 = std::min(m, mine.end * kern.mr);
+        Operands<T> rows = op;
+        rows.a += op.ta ? i0 : i0 * op.lda;
+        if (i0 < i1) blocked(kern, rows, i1 - i0, n, k, alpha, beta, c + i0 * rs, rs, cs);
+      } else {
+        const int64_t j0 = mine.begin * kern.nr, j1 = std::min(n, mine.end * kern.nr);
+        Operands<T> cols = op;
+        cols.b += op.tb ? j0 * op.ldb : j0;
+        if (j0 < j1) blocked(kern, cols, m, j1 - j0, k, alpha, beta, c + j0 * cs, rs, cs);
+      }
+    } catch (...) {  // an exception must not leave a parallel region
+#pragma omp critical(danlu_gemm_error)
+      error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace
@@ -330,7 +358,6 @@ void gemm_builtin(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T
                   const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) return scale(m, n, beta, c, ldc);
-  using B = Blocks<T>;
   const Kernel<T>& kern = kernel<T>();
   Operands<T> op{trans_a, trans_b, a, b, lda, ldb};
   int64_t rs = ldc, cs = 1;
@@ -344,12 +371,11 @@ void gemm_builtin(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T
     std::swap(m, n);
     std::swap(rs, cs);
   }
-  const int64_t bsize = std::min(B::kc, k) * round_up(std::min(B::nc, n), kern.nr);
-  T* bpacks = b_buffers<T>(2 * bsize);
-  const bool parallel =
-      !omp_in_parallel() && omp_get_max_threads() > 1 && m * n * k >= kParallelWork;
-#pragma omp parallel if (parallel)
-  blocked(kern, op, m, n, k, alpha, beta, c, rs, cs, bpacks, bsize);
+  const int threads = omp_in_parallel() || m * n * k < kParallelWork ? 1 : omp_get_max_threads();
+  if (threads == 1)
+    blocked(kern, op, m, n, k, alpha, beta, c, rs, cs);
+  else
+    threaded(kern, op, m, n, k, alpha, beta, c, rs, cs, threads);
 }
 
 template <class T>
