@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,20 @@ inline void add_set_option(CLI::App& cmd, std::vector<std::string>& overrides) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
+
+// For integer options: the text must be a whole number that int64 holds.
+// CLI11 reads integers with strtoll, which saturates, so that
+// 99999999999999999999 would otherwise arrive as 9223372036854775807.
+inline const CLI::Validator kInt64(
+    [](std::string& text) -> std::string {
+      int64_t value = 0;
+      const char* end = text.data() + text.size();
+      const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+      if (ec == std::errc::result_out_of_range) return "beyond the int64 range: " + text;
+      if (ec != std::errc() || ptr != end) return "expected an integer, got " + text;
+      return "";
+    },
+    "INT64");
 
 void add_devices_command(CLI::App& app);
 void add_schedule_command(CLI::App& app);

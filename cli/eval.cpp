@@ -1,5 +1,6 @@
 // `danlu eval CONFIG --weights CKPT`: the test split's loss, accuracy,
-// per-class accuracy and confusion matrix for a trained model.
+// per-class accuracy and confusion matrix for a trained model; a warning
+// first when the weights hold NaN or inf.
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -31,6 +32,19 @@ void print(const train::EvalResult& r, const std::vector<std::string>& names) {
   }
 }
 
+// Weights with NaN or inf come from a diverged run: every prediction is
+// then meaningless, so the tensors are named before the numbers.
+void warn_non_finite(const nn::Module& model, const std::string& weights) {
+  const std::vector<std::string> names = train::non_finite_tensors(model);
+  if (names.empty()) return;
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+  std::fprintf(stderr,
+               "danlu eval: warning: %s holds NaN or inf in %zu tensor(s): %s; the run that wrote "
+               "it diverged (evaluate an earlier checkpoint, or lower the learning rate)\n",
+               weights.c_str(), names.size(), list.c_str());
+}
+
 void run(const EvalArgs& a) {
   const train::TrainConfig config = train::load_config(a.config, a.overrides);
   std::string note;
@@ -38,6 +52,7 @@ void run(const EvalArgs& a) {
   const io::ImageDataset test = train::load_split(config.data, /*train=*/false);
   auto model = train::make_model(config, device, train::sample_shape(test));
   train::load_weights(a.weights, *model);
+  warn_non_finite(*model, a.weights);
   std::printf("danlu eval %s with %s: %s\n", a.config.c_str(), a.weights.c_str(), note.c_str());
   print(train::evaluate(*model, train::eval_loader(test, config, device)),
         train::class_names(config.data.dataset));

@@ -42,6 +42,7 @@ void write_outputs(const train::LrFindResult& r, const std::string& dir) {
 }
 
 void run(LrFindArgs& a) {
+  train::check_options(a.options);  // before the data is read
   const train::TrainConfig config = train::load_config(a.config, a.overrides);
   std::string note;
   const Device device = train::pick_device(a.device, note);
@@ -72,7 +73,9 @@ void add_lr_find_command(CLI::App& app) {
   cmd->add_option("config", args->config, "training config")->required();
   cmd->add_option("--start", args->options.start, "first learning rate")->capture_default_str();
   cmd->add_option("--end", args->options.end, "last learning rate")->capture_default_str();
-  cmd->add_option("--iters", args->options.iters, "iterations")->capture_default_str();
+  cmd->add_option("--iters", args->options.iters, "iterations (at most 100000)")
+      ->check(kInt64)
+      ->capture_default_str();
   cmd->add_option("--mode", args->mode, "lr steps: exp (geometric) or linear")
       ->check(CLI::IsMember({"exp", "linear"}))
       ->capture_default_str();

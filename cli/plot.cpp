@@ -265,9 +265,13 @@ std::vector<double> y_axis_ticks(double y_min, double y_max, const PlotOptions& 
   return out;
 }
 
+void check_plot_size(const PlotOptions& o, const std::string& what) {
+  DANLU_CHECK(o.width >= 160 && o.height >= 100 && o.width <= 8192 && o.height <= 8192, what,
+              ": expected a size from 160x100 to 8192x8192, got ", o.width, "x", o.height);
+}
+
 std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const PlotOptions& o) {
-  DANLU_CHECK(o.width >= 160 && o.height >= 100 && o.width <= 8192 && o.height <= 8192,
-              "plot: expected a size from 160x100 to 8192x8192, got ", o.width, "x", o.height);
+  check_plot_size(o, "plot");
   // Points in axis units (log10 on a log axis); unplottable values dropped.
   const auto axis = [](double v, bool log) { return log ? (v > 0 ? std::log10(v) : NAN) : v; };
   std::vector<std::vector<std::array<double, 2>>> points(series.size());

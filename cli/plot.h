@@ -27,6 +27,10 @@ struct PlotOptions {
   std::vector<double> marks_x;        // vertical marker lines at these x values
 };
 
+// Throws unless the options' size is one line_plot_png draws (160x100 to
+// 8192x8192); `what` names the option in the message.
+void check_plot_size(const PlotOptions& options, const std::string& what);
+
 // The chart as the bytes of a PNG file (8-bit RGB).
 std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const PlotOptions& options);
 

@@ -1,15 +1,20 @@
 // `danlu plot RUN_DIR [RUN_DIR...] [--out DIR]`: learning curves from each
 // run's metrics.jsonl as PNGs: loss.png (train per logged step, test per
 // evaluation), accuracy.png (per epoch, in percent), lr.png, grad_norms.png (per layer
-// for one run; the global norm per run when several are overlaid).
+// for one run; the global norm per run when several are overlaid). A field
+// of the wrong type is an error naming the line; a chart with nothing to
+// draw is skipped with a line saying which values were missing.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/plot.h"
+#include "cli/plot_sample.h"
 #include "engine/error.h"
 
 namespace danlu::cli {
@@ -18,51 +23,118 @@ namespace {
 
 using nlohmann::json;
 
+// A run's curves, sampled as the records stream by (cli/plot_sample.h), so
+// that a metrics file of any length plots in bounded memory.
 struct Run {
   std::string name;
-  std::vector<json> steps, epochs;
+  SampledCurve train_loss, test_loss, train_accuracy, test_accuracy, lr, grad_norm;
+  std::map<std::string, SampledCurve> layer_norms;
 };
+
+// One record's fields, each checked for its type; errors name the line.
+class Record {
+ public:
+  Record(const json& j, std::string where) : j_(j), where_(std::move(where)) {}
+  // The number at `key`; nullopt when absent or null (NaN is written as null).
+  std::optional<double> number(const std::string& key) const {
+    if (!j_.contains(key) || j_[key].is_null()) return std::nullopt;
+    check(j_[key].is_number(), key, "a number");
+    return j_[key].get<double>();
+  }
+  double required(const std::string& key) const {
+    const std::optional<double> v = number(key);
+    check(v.has_value(), key, "a number (the record's position)");
+    return *v;
+  }
+  // The first element of the list at `key` (param group 0's lr).
+  std::optional<double> first(const std::string& key) const {
+    if (!j_.contains(key) || j_[key].is_null()) return std::nullopt;
+    const json& v = j_[key];
+    check(v.is_array() && !v.empty() && (v[0].is_number() || v[0].is_null()), key,
+          "a list of numbers, one per param group");
+    if (v[0].is_null()) return std::nullopt;
+    return v[0].get<double>();
+  }
+  const json* object(const std::string& key) const {
+    if (!j_.contains(key)) return nullptr;
+    check(j_[key].is_object(), key, "an object of numbers");
+    return &j_[key];
+  }
+  void check(bool ok, const std::string& key, const char* expected) const {
+    DANLU_CHECK(ok, where_, ": \"", key, "\": expected ", expected, ", got ",
+                j_.contains(key) ? j_[key].dump() : "nothing",
+                "; is this file written by danlu train?");
+  }
+
+ private:
+  const json& j_;
+  std::string where_;
+};
+
+void add(SampledCurve& curve, double x, std::optional<double> y, double scale = 1) {
+  if (y) curve.add(x, scale * *y);
+}
+
+void read_step(const Record& r, Run& run) {
+  const double step = r.required("step");
+  add(run.train_loss, step, r.number("loss"));
+  add(run.grad_norm, step, r.number("grad_norm"));
+  add(run.lr, step, r.first("lr"));
+  if (const json* layers = r.object("layer_grad_norms"))
+    for (const auto& [layer, v] : layers->items()) {
+      r.check(v.is_number() || v.is_null(), "layer_grad_norms." + layer, "a number");
+      if (v.is_number()) run.layer_norms[layer].add(step, v.get<double>());
+    }
+}
+
+void read_epoch(const Record& r, Run& run) {
+  const double epoch = r.required("epoch"), step = r.required("step");
+  add(run.test_loss, step, r.number("test_loss"));
+  add(run.train_accuracy, epoch, r.number("train_accuracy"), 100);
+  add(run.test_accuracy, epoch, r.number("test_accuracy"), 100);
+}
 
 Run read_run(const std::string& dir) {
   const std::string path = dir + "/metrics.jsonl";
   std::ifstream in(path);
   DANLU_CHECK(in, path, ": cannot open (is ", dir, " a run directory of danlu train?)");
-  Run run{std::filesystem::path(dir).lexically_normal().filename().string(), {}, {}};
+  Run run;
+  run.name = std::filesystem::path(dir).lexically_normal().filename().string();
   if (run.name.empty() || run.name == ".")
     run.name = std::filesystem::absolute(dir).lexically_normal().parent_path().filename().string();
   std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
+  int64_t used = 0;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
     if (line.empty()) continue;
-    const json record = json::parse(line, nullptr, false);
-    DANLU_CHECK(!record.is_discarded() && record.is_object(), path, ":", n,
-                ": not a JSON object");
-    const std::string kind = record.value("kind", "");
-    if (kind == "step") run.steps.push_back(record);
-    if (kind == "epoch") run.epochs.push_back(record);
+    const json j = json::parse(line, nullptr, false);
+    const std::string where = path + ":" + std::to_string(n);
+    DANLU_CHECK(!j.is_discarded() && j.is_object(), where, ": not a JSON object");
+    const Record r(j, where);
+    r.check(j.contains("kind") && j["kind"].is_string(), "kind", "a string");
+    const std::string kind = j["kind"].get<std::string>();
+    // Other kinds (summary, diverged, ...) hold nothing to plot.
+    if (kind == "step") read_step(r, run), ++used;
+    if (kind == "epoch") read_epoch(r, run), ++used;
   }
-  DANLU_CHECK(!run.steps.empty() || !run.epochs.empty(), path, ": no step or epoch records");
+  DANLU_CHECK(used > 0, path, ": no records of kind \"step\" or \"epoch\"");
   return run;
 }
 
-// y = record[key] against x = record[x_key] for the records that have both.
-Series curve(const std::string& label, const std::vector<json>& records, const std::string& x_key,
-             const std::string& key, double scale = 1) {
-  Series s{label, {}, {}};
-  for (const json& r : records)
-    if (r.contains(key) && r.contains(x_key) && r[key].is_number())
-      s.x.push_back(r[x_key].get<double>()), s.y.push_back(scale * r[key].get<double>());
-  return s;
-}
-
-void write_png(const std::string& path, const std::vector<Series>& all, PlotOptions o) {
+// Writes the PNG, or says why there is nothing to draw.
+void write_png(const std::string& path, const std::vector<Series>& all, PlotOptions o,
+               const char* missing) {
   std::vector<Series> series;
   for (const Series& s : all)
     if (!s.y.empty()) series.push_back(s);
-  if (series.empty()) return;
-  o.width = 720, o.height = std::max(360, 200 + 20 * int(series.size()));
+  if (series.empty()) {
+    std::printf("skipped %s: %s\n", path.c_str(), missing);
+    return;
+  }
+  o.width = 720, o.height = std::min(8192, std::max(360, 200 + 20 * int(series.size())));
   const std::vector<uint8_t> bytes = line_plot_png(series, o);
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  std::ofstream out(path, std::ios::binary);
+  DANLU_CHECK(out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size())),
+              path, ": cannot write the file");
   std::printf("wrote %s\n", path.c_str());
 }
 
@@ -77,42 +149,32 @@ void plot(const std::vector<std::string>& dirs, std::string out) {
   };
   std::vector<Series> loss, accuracy, lr, norms;
   for (const Run& r : runs) {
-    loss.push_back(curve(name(r, "train"), r.steps, "step", "loss"));
-    loss.push_back(curve(name(r, "test"), r.epochs, "step", "test_loss"));
-    accuracy.push_back(curve(name(r, "train"), r.epochs, "epoch", "train_accuracy", 100));
-    accuracy.push_back(curve(name(r, "test"), r.epochs, "epoch", "test_accuracy", 100));
-    Series rate{several ? r.name : "group 0", {}, {}};
-    for (const json& s : r.steps)
-      if (s.contains("lr") && s["lr"].is_array() && !s["lr"].empty())
-        rate.x.push_back(s["step"].get<double>()), rate.y.push_back(s["lr"][0].get<double>());
-    lr.push_back(rate);
+    loss.push_back(r.train_loss.series(name(r, "train")));
+    loss.push_back(r.test_loss.series(name(r, "test")));
+    accuracy.push_back(r.train_accuracy.series(name(r, "train")));
+    accuracy.push_back(r.test_accuracy.series(name(r, "test")));
+    lr.push_back(r.lr.series(several ? r.name : "group 0"));
     if (several) {
-      norms.push_back(curve(r.name, r.steps, "step", "grad_norm"));
+      norms.push_back(r.grad_norm.series(r.name));
       continue;
     }
-    std::map<std::string, Series> per_layer;
-    for (const json& s : r.steps) {
-      const json layers = s.value("layer_grad_norms", json::object());
-      for (const auto& [layer, v] : layers.items()) {
-        Series& c = per_layer.try_emplace(layer, Series{layer, {}, {}}).first->second;
-        c.x.push_back(s["step"].get<double>()), c.y.push_back(v.get<double>());
-      }
-    }
-    for (auto& [layer, c] : per_layer) norms.push_back(c);
+    for (const auto& [layer, c] : r.layer_norms) norms.push_back(c.series(layer));
   }
   PlotOptions o;
   o.x_label = "step", o.y_label = "loss", o.title = "training and test loss";
-  write_png(out + "/loss.png", loss, o);
+  write_png(out + "/loss.png", loss, o, "no \"loss\" or \"test_loss\" values");
   // Accuracy in percent on an axis fitted to the curves, where a point matters.
   PlotOptions fitted = o;
   fitted.x_label = "epoch", fitted.y_label = "accuracy (%)";
   fitted.title = "training and test accuracy", fitted.y_from_zero = false;
-  write_png(out + "/accuracy.png", accuracy, fitted);
+  write_png(out + "/accuracy.png", accuracy, fitted,
+            "no \"train_accuracy\" or \"test_accuracy\" values in epoch records");
   o.x_label = "step", o.y_label = "lr", o.title = "learning rate";
-  write_png(out + "/lr.png", lr, o);
+  write_png(out + "/lr.png", lr, o, "no \"lr\" values in step records");
   o.y_label = "norm", o.log_y = true;
   o.title = several ? "global gradient norm (log scale)" : "gradient norm per layer (log scale)";
-  write_png(out + "/grad_norms.png", norms, o);
+  write_png(out + "/grad_norms.png", norms, o,
+            several ? "no \"grad_norm\" values" : "no \"layer_grad_norms\" values");
 }
 
 }  // namespace

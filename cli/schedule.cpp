@@ -1,19 +1,25 @@
 // `danlu schedule SPEC.json... --steps N`: the lr a scheduler spec gives at
 // steps 0..N-1, as CSV (one column per spec) and optionally as a PNG plot.
 // Each file holds one spec or a JSON array of them; a spec's optional
-// "label" names its column (the default is its type).
-#include <cstdio>
+// "label" names its column (the default is its type). The CSV is written as
+// the steps run and the plot keeps a bounded sample, so memory does not grow
+// with --steps.
+#include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
-#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/plot.h"
+#include "cli/plot_sample.h"
 #include "engine/error.h"
 #include "schedulers/check.h"
 #include "schedulers/from_json.h"
+#include "train/config.h"
 
 namespace danlu::cli {
 
@@ -35,6 +41,10 @@ class SingleGroup : public sched::LrTarget {
   double momentum_ = 0.9;
 };
 
+// The most steps one call prints: 10^7 lines of CSV (a few hundred MB) take
+// seconds; beyond that a typo like --steps 1e9 would write for minutes.
+constexpr int64_t kMaxSteps = 10'000'000;
+
 struct Options {
   std::vector<std::string> specs;
   int64_t steps = 0;
@@ -42,113 +52,132 @@ struct Options {
   std::string metrics, csv, plot, size = "480x240", title;
 };
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  DANLU_CHECK(in, path, ": cannot open the spec file");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    DANLU_FAIL(path, ": not valid JSON (", e.what(), ")");
-  }
-}
+// One column: a spec's scheduler driving its own optimizer stand-in.
+struct Column {
+  std::string label, where;
+  nlohmann::json spec;
+  SingleGroup target;
+  std::unique_ptr<sched::LRScheduler> scheduler;
+  SampledCurve curve;
+};
 
-std::vector<double> read_metrics(const std::string& path, int64_t needed) {
-  std::ifstream in(path);
-  DANLU_CHECK(in, "--metrics ", path, ": cannot open the file");
-  std::vector<double> values;
-  std::string line;
-  for (int line_no = 1; std::getline(in, line); ++line_no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    std::istringstream parse(line);
-    double v;
-    std::string rest;
-    DANLU_CHECK(parse >> v && !(parse >> rest), "--metrics ", path, ":", line_no,
-                ": expected one number per line, got \"", line, "\"");
-    values.push_back(v);
+// The --metrics file read one value per step, so that no step count holds
+// the whole file in memory.
+class MetricStream {
+ public:
+  MetricStream(const std::string& path, int64_t steps) : path_(path), steps_(steps), in_(path) {
+    DANLU_CHECK(in_, "--metrics ", path, ": cannot open the file");
   }
-  DANLU_CHECK(int64_t(values.size()) >= needed, "--metrics ", path, ": has ", values.size(),
-              " values; --steps ", needed + 1, " needs ", needed,
-              " (one per step after the first)");
-  return values;
-}
-
-// One column: the lr after 0, 1, ..., steps - 1 calls of step().
-std::vector<double> run(const nlohmann::json& spec, const std::string& where, const Options& o,
-                        const std::vector<double>* metrics) {
-  SingleGroup target(o.base_lr);
-  auto scheduler = sched::make_scheduler(spec, target, 0, where);
-  DANLU_CHECK(!scheduler->needs_metric() || metrics, where,
-              ": ReduceLROnPlateau needs --metrics FILE (one metric per line)");
-  std::vector<double> lrs{target.lr(0)};
-  for (int64_t t = 1; t < o.steps; ++t) {
-    if (scheduler->needs_metric())
-      scheduler->step((*metrics)[size_t(t - 1)]);
-    else
-      scheduler->step();
-    lrs.push_back(target.lr(0));
+  double next() {
+    std::string line;
+    while (std::getline(in_, line)) {
+      ++line_no_;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      std::istringstream parse(line);
+      double v;
+      std::string rest;
+      DANLU_CHECK(parse >> v && !(parse >> rest) && std::isfinite(v), "--metrics ", path_, ":",
+                  line_no_, ": expected one finite number per line, got \"", line, "\"");
+      ++read_;
+      return v;
+    }
+    DANLU_FAIL("--metrics ", path_, ": has ", read_, " values; --steps ", steps_, " needs ",
+               steps_ - 1, " (one per step after the first)");
   }
-  return lrs;
-}
 
-void schedule(const Options& o) {
-  DANLU_CHECK(o.steps >= 1, "--steps: expected an integer >= 1, got ", o.steps);
-  // Every spec with its label and the path its errors are reported at.
-  std::vector<std::tuple<nlohmann::json, std::string, std::string>> specs;
+ private:
+  std::string path_;
+  int64_t steps_, line_no_ = 0, read_ = 0;
+  std::ifstream in_;
+};
+
+// Every spec of every file, with its label and the path its errors name.
+std::vector<std::unique_ptr<Column>> read_columns(const Options& o) {
+  std::vector<std::unique_ptr<Column>> columns;
   for (const std::string& file : o.specs) {
-    const nlohmann::json j = read_json(file);
+    const nlohmann::json j = train::read_json_file(file);
     const bool many = j.is_array();
     DANLU_CHECK(!many || !j.empty(), file, ": expected a spec or a non-empty list of specs");
     for (size_t i = 0; i < (many ? j.size() : 1); ++i) {
-      nlohmann::json spec = many ? j[i] : j;
-      const std::string where =
-          file + ": scheduler" + (many ? "[" + std::to_string(i) + "]" : std::string());
-      std::string label;
+      auto c = std::make_unique<Column>(Column{"", "", many ? j[i] : j, SingleGroup(o.base_lr),
+                                               nullptr, SampledCurve()});
+      c->where = file + ": scheduler" + (many ? "[" + std::to_string(i) + "]" : std::string());
+      nlohmann::json& spec = c->spec;
       if (spec.is_object() && spec.contains("label")) {
-        DANLU_CHECK(spec["label"].is_string(), where, ".label: expected a string, got ",
+        DANLU_CHECK(spec["label"].is_string(), c->where, ".label: expected a string, got ",
                     spec["label"].dump());
-        label = spec["label"].get<std::string>();
+        c->label = spec["label"].get<std::string>();
         spec.erase("label");
       } else if (spec.is_object() && spec.contains("type") && spec["type"].is_string()) {
-        label = spec["type"].get<std::string>();
+        c->label = spec["type"].get<std::string>();
       }
-      specs.emplace_back(spec, label, where);
+      c->scheduler = sched::make_scheduler(spec, c->target, 0, c->where);
+      columns.push_back(std::move(c));
     }
   }
   // Repeated labels are numbered so that every column has its own name.
   std::map<std::string, int> seen;
-  for (auto& [spec, label, where] : specs)
-    if (int n = ++seen[label]; n > 1) label += " #" + std::to_string(n);
+  for (auto& c : columns)
+    if (int n = ++seen[c->label]; n > 1) c->label += " #" + std::to_string(n);
+  return columns;
+}
 
-  std::vector<double> metrics;
-  if (!o.metrics.empty()) metrics = read_metrics(o.metrics, o.steps - 1);
-  std::vector<Series> columns;
-  for (const auto& [spec, label, where] : specs)
-    columns.push_back({label, run(spec, where, o, o.metrics.empty() ? nullptr : &metrics), {}});
-
-  std::ostringstream csv;
-  csv << "step";
-  for (const Series& c : columns) csv << "," << (columns.size() == 1 ? "lr" : c.label);
-  csv << "\n";
-  for (int64_t t = 0; t < o.steps; ++t) {
-    csv << t;
-    for (const Series& c : columns) csv << "," << sched::format_number(c.y[size_t(t)]);
-    csv << "\n";
-  }
-  if (o.csv.empty()) {
-    std::fputs(csv.str().c_str(), stdout);
-  } else {
-    std::ofstream out(o.csv);
-    DANLU_CHECK(out << csv.str(), "--csv ", o.csv, ": cannot write the file");
-  }
-
+// The CSV goes out one line per step; the plot keeps a bounded sample.
+void schedule(const Options& o) {
+  DANLU_CHECK(o.steps >= 1 && o.steps <= kMaxSteps, "--steps: expected an integer in [1, ",
+              kMaxSteps, "], got ", o.steps);
+  DANLU_CHECK(std::isfinite(o.base_lr) && o.base_lr > 0,
+              "--base-lr: expected a finite number > 0, got ", o.base_lr);
+  PlotOptions plot;
   if (!o.plot.empty()) {
-    PlotOptions plot;
     char x = 0;
     std::istringstream size(o.size);
     DANLU_CHECK(size >> plot.width >> x >> plot.height && x == 'x', "--size: expected WxH, got \"",
                 o.size, "\"");
+    check_plot_size(plot, "--size");
     plot.title = o.title;
-    const std::vector<uint8_t> png = line_plot_png(columns, plot);
+  }
+  std::vector<std::unique_ptr<Column>> columns = read_columns(o);
+  const bool needs_metric = std::any_of(columns.begin(), columns.end(), [](const auto& c) {
+    return c->scheduler->needs_metric();
+  });
+  for (const auto& c : columns)
+    DANLU_CHECK(!c->scheduler->needs_metric() || !o.metrics.empty(), c->where,
+                ": ReduceLROnPlateau needs --metrics FILE (one metric per line)");
+  std::optional<MetricStream> metrics;
+  if (needs_metric) metrics.emplace(o.metrics, o.steps);
+
+  std::ofstream file;
+  if (!o.csv.empty()) {
+    file.open(o.csv);
+    DANLU_CHECK(file, "--csv ", o.csv, ": cannot open the file for writing");
+  }
+  std::ostream& csv = o.csv.empty() ? std::cout : file;
+  csv << "step";
+  for (const auto& c : columns) csv << "," << (columns.size() == 1 ? "lr" : c->label);
+  csv << "\n";
+  for (int64_t t = 0; t < o.steps; ++t) {
+    const double metric = t > 0 && metrics ? metrics->next() : 0;
+    csv << t;
+    for (const auto& c : columns) {
+      if (t > 0 && c->scheduler->needs_metric())
+        c->scheduler->step(metric);
+      else if (t > 0)
+        c->scheduler->step();
+      const double lr = c->target.lr(0);
+      csv << "," << sched::format_number(lr);
+      if (!o.plot.empty()) c->curve.add(double(t), lr);
+    }
+    csv << "\n";
+  }
+  csv.flush();
+  DANLU_CHECK(csv, o.csv.empty() ? std::string("stdout") : "--csv " + o.csv,
+              ": cannot write the CSV");
+
+  if (!o.plot.empty()) {
+    std::vector<Series> series;
+    for (const auto& c : columns) series.push_back(c->curve.series(c->label));
+    const std::vector<uint8_t> png = line_plot_png(series, plot);
     std::ofstream out(o.plot, std::ios::binary);
     DANLU_CHECK(out.write(reinterpret_cast<const char*>(png.data()), std::streamsize(png.size())),
                 "--plot ", o.plot, ": cannot write the file");
@@ -166,7 +195,9 @@ void add_schedule_command(CLI::App& app) {
                   "\"label\" names a spec's column")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--steps", o->steps, "Number of steps to print (0 .. N-1)")->required();
+  cmd->add_option("--steps", o->steps, "Number of steps to print (0 .. N-1), at most 10^7")
+      ->required()
+      ->check(kInt64);
   cmd->add_option("--base-lr", o->base_lr, "The optimizer's lr the schedules start from")
       ->capture_default_str();
   cmd->add_option("--metrics", o->metrics,

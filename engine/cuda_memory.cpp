@@ -26,16 +26,16 @@ void require_cuda_device(Device device, const char* what) {
               ": this machine has ", count, " CUDA device(s), cuda:0 to cuda:", count - 1);
 }
 
-#ifdef DANLU_WITH_CUDA
-
-namespace {
-
 std::string format_bytes(uint64_t bytes) {
   std::ostringstream out;
   out << bytes << " bytes (" << std::fixed << std::setprecision(2)
       << static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0) << " GiB)";
   return out.str();
 }
+
+#ifdef DANLU_WITH_CUDA
+
+namespace {
 
 uint64_t pool_attribute(cudaMemPool_t pool, cudaMemPoolAttr attr) {
   uint64_t value = 0;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "engine/device.h"
 
@@ -16,6 +17,9 @@ struct CudaMemoryStats {
   uint64_t in_use = 0;  // bytes handed out and not yet freed (in stream order)
   uint64_t peak = 0;    // the most in_use has been since the last reset
 };
+
+// "123456789 bytes (0.11 GiB)": the form of every out-of-memory message.
+std::string format_bytes(uint64_t bytes);
 
 // Throws danlu::Error with the reason when `device` is not a usable CUDA device.
 void require_cuda_device(Device device, const char* what);

@@ -21,10 +21,13 @@ std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
     void* p = bytes ? cuda_allocate(bytes, device) : nullptr;
     return std::shared_ptr<Storage>(new Storage(p, bytes, device));
   }
+  DANLU_CHECK(bytes <= (size_t(1) << 62), "out of host memory: a tensor of ", bytes,
+              " bytes cannot exist; a size in the model or the data is corrupt");
   size_t rounded = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
   void* p = rounded ? std::aligned_alloc(kHostAlignment, rounded) : nullptr;
-  DANLU_CHECK(p || rounded == 0, "out of host memory allocating ", bytes,
-              " bytes; try a smaller batch size");
+  DANLU_CHECK(p || rounded == 0, "out of host memory allocating ", format_bytes(bytes),
+              " for one tensor; a smaller batch size helps if it holds activations, a smaller "
+              "model if it holds weights");
   return std::shared_ptr<Storage>(new Storage(p, bytes, device));
 }
 

@@ -11,6 +11,7 @@
 
 #include "engine/autograd.h"
 #include "engine/error.h"
+#include "engine/json_number.h"
 #include "layers/init.h"
 #include "layers/layers.h"
 #include "layers/models.h"
@@ -111,10 +112,10 @@ class Fields {
                                  (allow_empty ? "" : "non-empty ") + "list of integers" +
                                  (min == kAny ? "" : " >= " + std::to_string(min));
     const json& v = require(key, expected);
-    if (single && v.is_number_integer() && v.get<int64_t>() >= min) return {v.get<int64_t>()};
+    if (single && is_int64(v) && v.get<int64_t>() >= min) return {v.get<int64_t>()};
     const bool ok = v.is_array() && (allow_empty || !v.empty()) &&
                     std::all_of(v.begin(), v.end(), [min](const json& x) {
-                      return x.is_number_integer() && x.get<int64_t>() >= min;
+                      return is_int64(x) && x.get<int64_t>() >= min;
                     });
     if (!ok) fail(key, expected, v);
     return v.get<std::vector<int64_t>>();
@@ -131,7 +132,7 @@ class Fields {
     return int_text(min) + " or a pair [h, w] of them";
   }
   int64_t int_of(const std::string& key, const json& v, int64_t min) const {
-    if (!v.is_number_integer() || v.get<int64_t>() < min) fail(key, int_text(min), v);
+    if (!is_int64(v) || v.get<int64_t>() < min) fail(key, int_text(min), v);
     return v.get<int64_t>();
   }
   std::string choice_of(const std::string& key, const json& v,
@@ -142,7 +143,7 @@ class Fields {
     return v.get<std::string>();
   }
   ExpandingArray<2> size2_of(const std::string& key, const json& v, int64_t min) const {
-    auto fits = [min](const json& x) { return x.is_number_integer() && x.get<int64_t>() >= min; };
+    auto fits = [min](const json& x) { return is_int64(x) && x.get<int64_t>() >= min; };
     if (fits(v)) return v.get<int64_t>();
     if (v.is_array() && v.size() == 2 && fits(v[0]) && fits(v[1]))
       return std::array<int64_t, 2>{v[0].get<int64_t>(), v[1].get<int64_t>()};

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "engine/error.h"
+#include "engine/json_number.h"
 
 namespace danlu::sched {
 
@@ -69,7 +70,7 @@ int64_t Spec::integer(const std::string& key, int64_t fallback) {
 std::optional<int64_t> Spec::optional_integer(const std::string& key) {
   const nlohmann::json* j = get(key, "an integer", false);
   if (!j) return std::nullopt;
-  DANLU_CHECK(j->is_number_integer(), path(key), ": expected an integer, got ", j->dump());
+  DANLU_CHECK(is_int64(*j), path(key), ": expected an integer, got ", j->dump());
   return j->get<int64_t>();
 }
 
@@ -93,7 +94,7 @@ std::string Spec::choice(const std::string& key, const std::string& fallback,
 std::vector<int64_t> Spec::integers(const std::string& key) {
   const nlohmann::json* j = get(key, "a list of integers", true);
   const bool ok = j->is_array() && std::all_of(j->begin(), j->end(), [](const nlohmann::json& x) {
-                    return x.is_number_integer();
+                    return is_int64(x);
                   });
   DANLU_CHECK(ok, path(key), ": expected a list of integers, got ", j->dump());
   return j->get<std::vector<int64_t>>();

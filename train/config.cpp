@@ -4,9 +4,14 @@
 #include "train/config.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "engine/error.h"
+#include "engine/json_number.h"
 #include "engine/io/cifar10.h"
 #include "engine/io/idx.h"
 
@@ -74,7 +79,7 @@ std::string type_name(const json& j) {
 }
 
 bool same_type(const json& def, const json& user) {
-  if (def.is_number_integer()) return user.is_number_integer();
+  if (def.is_number_integer()) return is_int64(user);
   if (def.is_number()) return user.is_number();
   return def.type() == user.type();
 }
@@ -119,9 +124,10 @@ class Reader {
     return *j;
   }
   int64_t integer(const std::string& path, int64_t lo) const {
-    const int64_t v = at(path).get<int64_t>();
-    DANLU_CHECK(v >= lo, path, ": expected an integer >= ", lo, ", got ", v);
-    return v;
+    const json& j = at(path);
+    DANLU_CHECK(is_int64(j) && j.get<int64_t>() >= lo, path, ": expected an integer >= ", lo,
+                ", got ", j.dump());
+    return j.get<int64_t>();
   }
   double number(const std::string& path, double lo, double hi, const char* range) const {
     const double v = at(path).get<double>();
@@ -137,8 +143,12 @@ class Reader {
   }
   std::vector<float> floats(const std::string& path) const {
     const json& j = at(path);
-    DANLU_CHECK(std::all_of(j.begin(), j.end(), [](const json& x) { return x.is_number(); }),
-                path, ": expected a list of numbers, got ", j.dump());
+    // Each value must fit a float: 1e300 would become inf.
+    DANLU_CHECK(std::all_of(j.begin(), j.end(),
+                            [](const json& x) {
+                              return x.is_number() && std::isfinite(x.get<float>());
+                            }),
+                path, ": expected a list of numbers (each within +-3.4e38), got ", j.dump());
     return j.get<std::vector<float>>();
   }
   std::vector<std::string> strings(const std::string& path) const {
@@ -213,7 +223,9 @@ void apply_override(json& config, const std::string& assignment) {
     DANLU_CHECK(!key.empty(), "--set ", assignment, ": empty key in '", path, "'");
     json* next;
     if (node->is_array()) {  // a list element by index: model.layers.3.p=0.1
-      const bool index = key.find_first_not_of("0123456789") == std::string::npos;
+      // At most 9 digits, so that stoul cannot overflow; no list is that long.
+      const bool index =
+          key.size() <= 9 && key.find_first_not_of("0123456789") == std::string::npos;
       DANLU_CHECK(index && std::stoul(key) < node->size(), "--set ", assignment, ": '", key,
                   "' is not an index of a list of ", node->size());
       next = &(*node)[std::stoul(key)];
@@ -237,11 +249,14 @@ json resolve_config(const json& user) {
 }
 
 json read_json_file(const std::string& path) {
+  std::error_code ec;
+  DANLU_CHECK(!std::filesystem::is_directory(path, ec), path,
+              ": is a directory; expected a JSON file");
   std::ifstream in(path);
-  DANLU_CHECK(in, path, ": cannot open the file");
+  DANLU_CHECK(in, path, ": cannot open the file (", std::strerror(errno), ")");
   try {
     return json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, or a number like 1e999 (out_of_range)
     DANLU_FAIL(path, ": not valid JSON (", e.what(), ")");
   }
 }

@@ -1,6 +1,7 @@
 // Evaluation over a loader, and the accuracy count shared with training.
 #include "train/evaluate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -28,6 +29,20 @@ std::vector<double> EvalResult::per_class_accuracy() const {
                         : std::numeric_limits<double>::quiet_NaN());
   }
   return out;
+}
+
+std::vector<std::string> non_finite_tensors(const nn::Module& model) {
+  std::vector<std::string> names;
+  for (const auto& [name, t] : model.state_dict()) {
+    if (t.dtype() == DType::i64) continue;
+    const Tensor cpu = t.device().is_cpu() ? t : t.to(Device::cpu());
+    const auto finite = [&](const auto* p) {
+      return std::all_of(p, p + cpu.numel(), [](double x) { return std::isfinite(x); });
+    };
+    if (!(cpu.dtype() == DType::f32 ? finite(cpu.data<float>()) : finite(cpu.data<double>())))
+      names.push_back(name);
+  }
+  return names;
 }
 
 int64_t count_correct(const Tensor& predicted_classes, const Tensor& labels) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine/io/data_loader.h"
@@ -20,6 +21,10 @@ struct EvalResult {
 
 // Leaves the model in the mode it was in.
 EvalResult evaluate(nn::Module& model, const io::DataLoader& loader);
+
+// The names of the model's floating-point tensors (parameters and buffers)
+// that hold NaN or inf: weights from a run that diverged.
+std::vector<std::string> non_finite_tensors(const nn::Module& model);
 
 // Examples whose predicted class (e.g. argmax(logits, 1)) is the label; reads
 // both back to the host.

@@ -36,10 +36,15 @@ void suggest(LrFindResult& r) {
   r.steepest_lr = r.lrs[steepest];
 }
 
+void check_options(const LrFindOptions& o) {
+  DANLU_CHECK(std::isfinite(o.start) && std::isfinite(o.end) && o.start > 0 && o.end > o.start,
+              "lr-find: expected finite rates 0 < --start < --end, got ", o.start, " and ", o.end);
+  DANLU_CHECK(o.iters >= 2 && o.iters <= kMaxLrFindIters, "lr-find: --iters must be in [2, ",
+              kMaxLrFindIters, "], got ", o.iters);
+}
+
 LrFindResult lr_find(Session& s, const io::DataLoader& loader, const LrFindOptions& o) {
-  DANLU_CHECK(o.start > 0 && o.end > o.start, "lr-find: expected 0 < --start < --end, got ",
-              o.start, " and ", o.end);
-  DANLU_CHECK(o.iters >= 2, "lr-find: --iters must be at least 2, got ", o.iters);
+  check_options(o);
   nn::Module& model = *s.model;
   optim::Optimizer& opt = *s.optimizer;
   // Copies, not views: training below updates the parameters in place.

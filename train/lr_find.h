@@ -14,6 +14,10 @@
 
 namespace danlu::train {
 
+// The most iterations one test runs: a range test needs a few hundred, and
+// the curve is kept in memory (three doubles per iteration).
+inline constexpr int64_t kMaxLrFindIters = 100'000;
+
 struct LrFindOptions {
   double start = 1e-7, end = 10;
   int64_t iters = 100;
@@ -29,6 +33,9 @@ struct LrFindResult {
   double min_lr = 0;       // the lr at the smallest smoothed loss
   double min_over_10_lr() const { return min_lr / 10; }
 };
+
+// Throws unless 0 < start < end are finite and iters is in [2, kMaxLrFindIters].
+void check_options(const LrFindOptions& o);
 
 // The lr at iteration i of n (i = 0 .. n-1).
 double lr_at(const LrFindOptions& o, int64_t i);

@@ -19,6 +19,9 @@ namespace danlu::io {
 namespace {
 
 constexpr int kUbyteType = 0x08;
+// No real IDX file comes near this (MNIST's images are 47 MB); a header
+// that claims more is corrupt.
+constexpr int64_t kMaxBytes = int64_t(1) << 40;
 
 std::string missing_hint(const std::string& path) {
   if (path.find("fashion") != std::string::npos)
@@ -31,8 +34,10 @@ struct GzCloser {
   void operator()(gzFile_s* f) const { gzclose(f); }
 };
 
-// Reads exactly n bytes or throws a "truncated" error.
-void read_exactly(gzFile f, void* out, size_t n, const std::string& path, const char* what) {
+// Reads exactly n bytes or throws a "truncated" error. A part read in
+// chunks passes the bytes read `before` and its `total`, for the message.
+void read_exactly(gzFile f, void* out, size_t n, const std::string& path, const char* what,
+                  size_t before = 0, size_t total = 0) {
   size_t got = 0;
   while (got < n) {
     const unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - got, 1u << 30));
@@ -40,8 +45,9 @@ void read_exactly(gzFile f, void* out, size_t n, const std::string& path, const 
     if (r <= 0) {
       int code = 0;
       const char* msg = gzerror(f, &code);
-      DANLU_FAIL(path, " is truncated or corrupt: expected ", n, " bytes of ", what, ", got ",
-                 got, code < 0 && code != Z_BUF_ERROR ? std::string(" (") + msg + ")" : "",
+      DANLU_FAIL(path, " is truncated or corrupt: expected ", std::max(before + n, total),
+                 " bytes of ", what, ", got ", before + got,
+                 code < 0 && code != Z_BUF_ERROR ? std::string(" (") + msg + ")" : "",
                  missing_hint(path));
     }
     got += r;
@@ -77,10 +83,26 @@ IdxArray read_idx(const std::string& path) {
     unsigned char b[4];
     read_exactly(f.get(), b, 4, path, "header");
     out.dims.push_back(big_endian(b));
-    count *= out.dims.back();
+    DANLU_CHECK(!__builtin_mul_overflow(count, out.dims.back(), &count) && count <= kMaxBytes,
+                path, ": the IDX header declares more than 2^40 bytes of data; the file is corrupt");
   }
-  out.data.resize(count);
-  read_exactly(f.get(), out.data.data(), count, path, "data");
+  // The header's sizes are a claim. A plain file's size is checked against
+  // it at once; gzip hides the size, so the data is read in chunks and the
+  // buffer grows only as far as the file really goes.
+  if (gzdirect(f.get())) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(path, ec);
+    const int64_t data = ec ? count : int64_t(bytes) - 4 - 4 * ndim;
+    DANLU_CHECK(data >= count, path, " is truncated or corrupt: its header declares ", count,
+                " bytes of data, the file holds ", data, missing_hint(path));
+  }
+  constexpr int64_t kChunk = int64_t(1) << 24;
+  for (int64_t done = 0; done < count; done += kChunk) {
+    const int64_t n = std::min(kChunk, count - done);
+    out.data.resize(size_t(done + n));
+    read_exactly(f.get(), out.data.data() + done, size_t(n), path, "data", size_t(done),
+                 size_t(count));
+  }
   return out;
 }
 
@@ -102,6 +124,7 @@ ImageDataset load_mnist(const std::string& dir, const std::string& split, int64_
               labels.dims.size());
   DANLU_CHECK(images.dims[0] == labels.dims[0], image_path, " holds ", images.dims[0],
               " images but ", label_path, " holds ", labels.dims[0], " labels");
+  DANLU_CHECK(images.dims[0] > 0, image_path, ": holds no images");
   int64_t n = images.dims[0];
   if (limit >= 0 && limit < n) n = limit;
   const int64_t h = images.dims[1], w = images.dims[2];

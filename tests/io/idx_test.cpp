@@ -69,6 +69,39 @@ TEST_F(IdxFiles, TruncatedFileNamesPathAndSizes) {
   }
 }
 
+// A header is a claim about the data: 2^31 images, or one 65535x65535 image,
+// in a file of a few bytes is refused without allocating what it claims.
+TEST_F(IdxFiles, HeaderClaimsBeyondTheFileAreRefusedBeforeAllocating) {
+  const std::string plain = write_plain("plain", idx_bytes({1u << 24, 28, 28}, {1, 2, 3}));
+  try {
+    read_idx(plain);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("declares 13153337344 bytes of data, the file holds 3"),
+              std::string::npos) << e.what();
+  }
+  const std::string images = write_plain("images", idx_bytes({0x80000000u, 28, 28}, {1, 2, 3}));
+  try {
+    read_idx(images);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("declares more than 2^40 bytes"), std::string::npos)
+        << e.what();
+  }
+  // gzip hides the size: the data is read in chunks, so this ends as truncated.
+  const std::string gz = write_gzip("huge.gz", idx_bytes({1, 65535, 65535}, {1, 2, 3}));
+  try {
+    read_idx(gz);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected 4294836225 bytes of data, got 3"),
+              std::string::npos) << e.what();
+  }
+  const std::string overflow = write_plain(
+      "overflow", idx_bytes({0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {}));
+  EXPECT_THROW(read_idx(overflow), Error);
+}
+
 TEST_F(IdxFiles, BadMagicIsRefused) {
   EXPECT_THROW(read_idx(write_plain("bad", {1, 2, 3, 4, 0, 0, 0, 1, 9})), Error);
   EXPECT_THROW(read_idx(write_plain("float", {0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0})), Error);
