@@ -1,8 +1,9 @@
 // The built-in blocked GEMM against a plain triple loop: all four transpose
 // combinations, shapes that are not multiples of any tile or block (and
 // shapes that cross the K, N and M blocks), row strides wider than the rows,
-// alpha/beta, beta = 0 over NaN, k = 0, empty matrices, and calls from
-// inside an OpenMP parallel region (where it runs serially).
+// alpha/beta, beta = 0 over NaN, k = 0, empty matrices, uneven thread
+// shares, and calls from inside an OpenMP parallel region (where it runs
+// serially).
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -177,6 +178,21 @@ TEST(GemmBuiltin, CallsFromParallelThreadsAreIndependent) {
   for (int i = 0; i < kThreads; ++i) got[i] = problems[i].run();
   for (int i = 0; i < kThreads; ++i)
     testing::expect_close(got[i], want[i], 0.0, 0.0, problems[i].name());
+}
+
+// With several threads each computes a share of C's row or column panels;
+// three threads make the shares uneven, and a C with fewer panels than
+// threads leaves a thread without work.
+TEST(GemmBuiltin, ThreadSharesCoverC) {
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(3);
+  for (const Shape& s : {Shape{200, 50, 40}, Shape{20, 700, 40}, Shape{9, 2000, 30},
+                         Shape{1000, 17, 30}})
+    for (int t = 0; t < 4; ++t) {
+      Problem<float> p(t & 1, t & 2, s.m, s.n, s.k, 1.5f, 0.5f, /*exact=*/true);
+      testing::expect_close(p.run(), p.reference(), 0.0, 0.0, p.name() + " on 3 threads");
+    }
+  omp_set_num_threads(saved);
 }
 
 // gemm_description() names the GEMM gemm runs; DANLU_GEMM=builtin (as the
