@@ -1,6 +1,8 @@
-// `danlu train CONFIG.json [--device D] [--out RUN_DIR] [--resume CKPT] [--set k=v ...]`
-// Ctrl-C asks the loop to checkpoint after the current step; a second Ctrl-C
-// quits at once (the previous checkpoint is intact either way).
+// `danlu train CONFIG.json [--device D] [--out RUN_DIR] [--resume CKPT | --overwrite]
+//  [--set k=v ...]`
+// Ctrl-C (SIGINT) and SIGTERM ask the loop to checkpoint after the current
+// step and exit 130 or 143 (128 + the signal); a second signal quits at once
+// (the previous checkpoint is intact either way).
 // `--bench-steps N` and `--profile N` time N steps instead of training (see
 // train/measure.h): the first prints images/s as a JSON line, the second a
 // per-layer table it also writes to RUN_DIR/profile.{txt,json}.
@@ -11,10 +13,10 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 
 #include "cli/commands.h"
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/ops/conv.h"
 #include "train/config.h"
 #include "train/measure.h"
@@ -27,14 +29,17 @@ namespace danlu::cli {
 namespace {
 
 std::atomic<bool> stop_requested{false};
+std::atomic<int> stop_signal{0};
 
-extern "C" void on_interrupt(int) {
+extern "C" void on_stop_signal(int signal) {
+  stop_signal = signal;
   stop_requested = true;
-  std::signal(SIGINT, SIG_DFL);
+  std::signal(signal, SIG_DFL);
 }
 
 struct TrainArgs {
   std::string config, device = "", out, resume, conv_backend = "ours";
+  bool overwrite = false;
   std::vector<std::string> overrides;
   int64_t bench_steps = 0, profile_steps = 0, warmup_steps = 5;
 };
@@ -68,10 +73,11 @@ int profile(const TrainArgs& a, const train::TrainConfig& config, Device device,
   std::printf("%s", table.c_str());
   std::filesystem::create_directories(run_dir);
   const std::filesystem::path dir(run_dir);
-  std::ofstream(dir / "profile.txt") << table;
   nlohmann::json out = train::profile_json(*m.profile);
   out["config"] = a.config, out["warmup_steps"] = m.warmup_steps;
-  std::ofstream(dir / "profile.json") << out.dump(2) << '\n';
+  const std::string json_text = out.dump(2) + '\n';
+  io::replace_file((dir / "profile.txt").string(), [&](io::AtomicWriter& f) { f.write(table); });
+  io::replace_file((dir / "profile.json").string(), [&](io::AtomicWriter& f) { f.write(json_text); });
   std::printf("profile written to %s and %s\n", (dir / "profile.txt").string().c_str(),
               (dir / "profile.json").string().c_str());
   return 0;
@@ -94,6 +100,7 @@ int run(const TrainArgs& a) {
                                         : default_run_dir(a.config);
   if (options.run_dir.empty()) options.run_dir = ".";
   options.resume = a.resume;
+  options.overwrite = a.overwrite;
   options.interactive = isatty(STDOUT_FILENO);
   options.stop = &stop_requested;
   if (a.profile_steps > 0) {
@@ -106,9 +113,11 @@ int run(const TrainArgs& a) {
               options.run_dir.c_str());
   std::fflush(stdout);
 
-  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   const train::RunSummary s = train::run_training(config, device, options);
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 
   std::printf("%s: best test accuracy %.2f%% (epoch %lld), final %.2f%%; ", s.message.c_str(),
               100 * s.best_accuracy, static_cast<long long>(s.best_epoch), 100 * s.final_accuracy);
@@ -126,7 +135,7 @@ int run(const TrainArgs& a) {
               (dir / "metrics.jsonl").string().c_str(), (dir / "best.safetensors").string().c_str(),
               (dir / "last.safetensors").string().c_str(), options.run_dir.c_str());
   switch (s.end) {
-    case train::RunEnd::interrupted: return 130;
+    case train::RunEnd::interrupted: return 128 + stop_signal;
     case train::RunEnd::diverged: return 2;
     default: return 0;
   }
@@ -141,7 +150,12 @@ void add_train_command(CLI::App& app) {
       ->required();
   cmd->add_option("--device", args->device, "auto (GPU when usable), cpu, cuda or cuda:N");
   cmd->add_option("--out", args->out, "run directory (default runs/<config>-<date>-<time>)");
-  cmd->add_option("--resume", args->resume, "checkpoint to continue from (e.g. RUN/last.safetensors)");
+  auto* resume = cmd->add_option("--resume", args->resume,
+                                 "checkpoint to continue from (e.g. RUN/last.safetensors)");
+  cmd->add_flag("--overwrite", args->overwrite,
+                "replace the run already in --out (its metrics, config, checkpoints and plots "
+                "are removed first)")
+      ->excludes(resume);
   cmd->add_option("--conv-backend", args->conv_backend,
                   "convolution kernels: ours, or cudnn (the comparison backend, GPU only)")
       ->check(CLI::IsMember({"ours", "cudnn"}));

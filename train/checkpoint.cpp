@@ -1,9 +1,13 @@
 // Checkpoint layout and the checks a resume makes before it trusts a file.
 #include "train/checkpoint.h"
 
+#include <stdexcept>
+#include <utility>
+
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/random.h"
+#include "train/resume_check.h"
 
 namespace danlu::train {
 
@@ -26,18 +30,38 @@ json progress_json(const Progress& p) {
           {"evals_without_improvement", p.evals_without_improvement}};
 }
 
+// A count as written by progress_json: an integer, not 1e12 or "3".
+int64_t count(const json& j, const char* key) {
+  const json& v = j.at(key);
+  if (!v.is_number_integer()) throw std::invalid_argument(std::string(key) + " is not an integer");
+  return v.get<int64_t>();
+}
+
+// The fields' types; check_resume_progress checks their ranges against the data.
 Progress progress_from(const json& j) {
   Progress p;
-  p.step = j.at("step");
-  p.epoch = j.at("epoch");
-  p.batch = j.at("batch");
-  p.epoch_loss_sum = j.at("epoch_loss_sum");
-  p.epoch_correct = j.at("epoch_correct");
-  p.epoch_seen = j.at("epoch_seen");
-  if (!j.at("best_metric").is_null()) p.best_metric = j.at("best_metric");
-  p.best_epoch = j.at("best_epoch");
-  p.evals_without_improvement = j.at("evals_without_improvement");
+  p.step = count(j, "step");
+  p.epoch = count(j, "epoch");
+  p.batch = count(j, "batch");
+  p.epoch_loss_sum = j.at("epoch_loss_sum").get<double>();
+  p.epoch_correct = count(j, "epoch_correct");
+  p.epoch_seen = count(j, "epoch_seen");
+  if (!j.at("best_metric").is_null()) p.best_metric = j.at("best_metric").get<double>();
+  p.best_epoch = count(j, "best_epoch");
+  p.evals_without_improvement = count(j, "evals_without_improvement");
   return p;
+}
+
+// The RNG's (seed, offset); an offset beyond any real run's draws (2^52) is damage.
+std::pair<uint64_t, uint64_t> rng_from(const json& j, const std::string& path) {
+  constexpr uint64_t kMaxOffset = uint64_t(1) << 52;
+  const bool ok = j.is_object() && j.contains("seed") && j.contains("offset") &&
+                  j["seed"].is_number_unsigned() && j["offset"].is_number_unsigned() &&
+                  j["offset"].get<uint64_t>() <= kMaxOffset;
+  DANLU_CHECK(ok, path, ": damaged checkpoint (rng ", j.dump(),
+              ": expected {\"seed\": N, \"offset\": N} with an offset up to 2^52); use an "
+              "earlier checkpoint");
+  return {j["seed"].get<uint64_t>(), j["offset"].get<uint64_t>()};
 }
 
 json parse_meta(const std::map<std::string, std::string>& meta, const std::string& key,
@@ -66,25 +90,28 @@ void save_checkpoint(const std::string& path, const Session& s, const Progress& 
       {"scheduler", s.scheduler ? s.scheduler->state_dict().dump() : "null"},
       {"rng", json{{"seed", rng.seed()}, {"offset", rng.offset()}}.dump()},
       {"progress", progress_json(progress).dump()}};
-  io::save_safetensors(path, tensors, meta);
+  io::save_safetensors(path, tensors, meta, /*checksum=*/true);
 }
 
-Progress load_checkpoint(const std::string& path, Session& s) {
+Resumed load_checkpoint(const std::string& path, Session& s, int64_t steps_per_epoch) {
   const io::SafetensorsFile file = io::load_safetensors(path);
   auto format = file.metadata.find("format");
   DANLU_CHECK(format != file.metadata.end(), path,
               ": not a danlu training checkpoint (no \"format\" in its metadata)");
   DANLU_CHECK(format->second == kFormat, path, ": checkpoint format \"", format->second,
               "\" is not ", kFormat);
+  Resumed resumed;
+  resumed.changes = check_resume_config(parse_meta(file.metadata, "config", path), s.config.json, path);
   const json opt_meta = parse_meta(file.metadata, "optimizer", path);
   const json sched_state = parse_meta(file.metadata, "scheduler", path);
-  const json rng = parse_meta(file.metadata, "rng", path);
-  Progress progress;
+  const auto [seed, offset] = rng_from(parse_meta(file.metadata, "rng", path), path);
+  Progress& progress = resumed.progress;
   try {
     progress = progress_from(parse_meta(file.metadata, "progress", path));
-  } catch (const json::exception& e) {
-    DANLU_FAIL(path, ": damaged checkpoint (progress: ", e.what(), ")");
+  } catch (const std::exception& e) {  // a missing key, a wrong type
+    DANLU_FAIL(path, ": damaged checkpoint (progress: ", e.what(), "); use an earlier checkpoint");
   }
+  check_resume_progress(progress, steps_per_epoch, s.config.batch_size, path);
   DANLU_CHECK(sched_state.is_null() == !s.scheduler, path, ": the checkpoint was saved ",
               sched_state.is_null() ? "without" : "with", " a scheduler but the config has ",
               s.scheduler ? "one" : "none");
@@ -106,11 +133,11 @@ Progress load_checkpoint(const std::string& path, Session& s) {
   } catch (const json::exception& e) {
     DANLU_FAIL(path, ": damaged checkpoint (", e.what(), ")");
   }
-  default_generator().set_state(rng.at("seed"), rng.at("offset"));
-  return progress;
+  default_generator().set_state(seed, offset);
+  return resumed;
 }
 
-void load_weights(const std::string& path, nn::Module& model) {
+nn::StateDict read_weights(const std::string& path) {
   const io::SafetensorsFile file = io::load_safetensors(path);
   const bool checkpoint = file.metadata.count("format") > 0;
   nn::StateDict dict;
@@ -118,6 +145,11 @@ void load_weights(const std::string& path, nn::Module& model) {
     if (!checkpoint) dict.insert(name, t);
     else if (name.rfind(kModel, 0) == 0) dict.insert(name.substr(kModel.size()), t);
   }
+  return dict;
+}
+
+void load_weights(const std::string& path, nn::Module& model) {
+  const nn::StateDict dict = read_weights(path);
   try {
     model.load_state_dict(dict, /*strict=*/true);
   } catch (const Error& e) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "train/session.h"
 
@@ -26,14 +27,26 @@ struct Progress {
 
 void save_checkpoint(const std::string& path, const Session& session, const Progress& progress);
 
+// A checkpoint's position and the config changes the resume made (allowed
+// ones, e.g. "epochs 2 -> 4").
+struct Resumed {
+  Progress progress;
+  std::vector<std::string> changes;
+};
+
 // Restores the model, optimizer, scheduler and RNG of `session` and returns
 // the progress. Checks everything before it changes anything: a file that is
-// not a danlu checkpoint, is damaged, or does not fit the session's model
-// throws a one-line danlu::Error naming the path.
-Progress load_checkpoint(const std::string& path, Session& session);
+// not a danlu checkpoint, is damaged (checksum, metadata out of range for
+// `steps_per_epoch`), was saved with a config the session's cannot continue
+// (train/resume_check.h) or does not fit the session's model throws a
+// one-line danlu::Error naming the path.
+Resumed load_checkpoint(const std::string& path, Session& session, int64_t steps_per_epoch);
 
-// Loads model weights from a checkpoint or from a plain state-dict file (as
-// PyTorch's safetensors writes), strictly.
+// The model weights of a checkpoint (its "model.*" tensors, renamed) or of
+// a plain state-dict file (as PyTorch's safetensors writes).
+nn::StateDict read_weights(const std::string& path);
+
+// Loads read_weights(path) into `model`, strictly.
 void load_weights(const std::string& path, nn::Module& model);
 
 }  // namespace danlu::train

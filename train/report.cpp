@@ -1,7 +1,10 @@
 // The progress line and the metrics file.
 #include "train/report.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iterator>
 #include <sstream>
 
@@ -11,6 +14,8 @@
 namespace danlu::train {
 
 void purge_metrics_after(const std::string& path, int64_t step) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return;  // a device (/dev/full) has nothing to purge
   std::ifstream in(path);
   if (!in) return;
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -30,14 +35,20 @@ void purge_metrics_after(const std::string& path, int64_t step) {
   if (dropped) io::replace_file(path, [&](io::AtomicWriter& file) { file.write(kept); });
 }
 
-MetricsLog::MetricsLog(const std::string& path) : out_(path, std::ios::app) {
-  DANLU_CHECK(out_, path, ": cannot open for writing (check --out and its permissions)");
+MetricsLog::MetricsLog(const std::string& path) : path_(path), out_(path, std::ios::app) {
+  DANLU_CHECK(out_, path, ": cannot open for writing: ", std::strerror(errno),
+              " (check --out and its permissions)");
 }
 
 void MetricsLog::write(const nlohmann::json& record) {
   if (!out_.is_open()) return;
+  errno = 0;
   out_ << record.dump() << '\n';
   out_.flush();
+  DANLU_CHECK(out_, "cannot write a record to ", path_, ": ",
+              errno ? std::strerror(errno) : "write failed",
+              "; training stopped (free some space or choose another --out, then --resume from ",
+              "the last checkpoint)");
 }
 
 std::string format_duration(double seconds) {

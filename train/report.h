@@ -15,11 +15,14 @@ namespace danlu::train {
 // (what a stopped run logged after its last checkpoint, and a run resumed
 // from that checkpoint logs again) and any line cut short by a crash, as
 // TensorBoard's purge_step. The file is replaced crash-safely
-// (io::replace_file); a missing file stays missing.
+// (io::replace_file); a missing file stays missing, and a path that is not a
+// regular file is left alone.
 void purge_metrics_after(const std::string& path, int64_t step);
 
 // Appends records to a JSON Lines file, flushing each one so that a crash
-// loses at most the record being written.
+// loses at most the record being written. A record that cannot be written
+// (a full disk) throws a danlu::Error with the path and the system's reason,
+// which stops the run: a run never goes on with holes in its metrics.
 class MetricsLog {
  public:
   MetricsLog() = default;
@@ -27,6 +30,7 @@ class MetricsLog {
   void write(const nlohmann::json& record);
 
  private:
+  std::string path_;
   std::ofstream out_;
 };
 

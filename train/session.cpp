@@ -5,9 +5,9 @@
 
 #include "engine/error.h"
 #include "layers/builder.h"
-#include "layers/serialize.h"
 #include "optim/make.h"
 #include "schedulers/from_json.h"
+#include "train/checkpoint.h"
 #include "train/data.h"
 
 namespace danlu::train {
@@ -112,7 +112,7 @@ std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device dev
   auto model = nn::build_model(spec, &init);
   if (!config.pretrained.empty()) {
     const nn::LoadReport report =
-        model->load_state_dict(nn::load_state_dict_file(config.pretrained), /*strict=*/false);
+        model->load_state_dict(read_weights(config.pretrained), /*strict=*/false);
     if (!report.ok()) std::cerr << "pretrained " << config.pretrained << ": " << report.str() << "\n";
   }
   freeze(*model, config.freeze);

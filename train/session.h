@@ -24,8 +24,8 @@ struct Session {
 };
 
 // The config's model on `device`: built and initialised from the seed, then
-// the pretrained weights (non-strict; the report goes to stderr) and the
-// frozen prefixes applied.
+// the pretrained weights (a state-dict file or a checkpoint's model;
+// non-strict, the report goes to stderr) and the frozen prefixes applied.
 std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device device,
                                            const std::vector<int64_t>& sample_shape);
 

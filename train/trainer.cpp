@@ -13,6 +13,7 @@
 
 #include "engine/cuda_memory.h"
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "engine/profile.h"
@@ -21,6 +22,7 @@
 #include "train/data.h"
 #include "train/evaluate.h"
 #include "train/report.h"
+#include "train/run_dir.h"
 #include "train/step.h"
 
 namespace danlu::train {
@@ -38,6 +40,20 @@ double seconds_since(Clock::time_point t) {
 std::string layer_of(const std::string& parameter) {
   const size_t dot = parameter.rfind('.');
   return dot == std::string::npos ? parameter : parameter.substr(0, dot);
+}
+
+// Training from NaN/Inf weights can only diverge, and the message would
+// blame the learning rate; name the tensor and where it came from instead.
+void check_finite_weights(const nn::Module& model, const std::string& source) {
+  for (const auto& [name, t] : model.state_dict()) {
+    if (t.dtype() == DType::i64) continue;  // counters such as BatchNorm's num_batches_tracked
+    const Tensor host = t.to(Device::cpu()).to(DType::f64);
+    const double* v = static_cast<const double*>(host.raw_data());
+    for (int64_t i = 0; i < host.numel(); ++i)
+      DANLU_CHECK(std::isfinite(v[i]), source, ": weight tensor '", name, "' holds ",
+                  std::isnan(v[i]) ? "NaN" : "Inf", " (element ", i,
+                  "); training cannot start from it: use an earlier checkpoint or other weights");
+  }
 }
 
 // Losses and accuracy since the last log record: `seen` images read back so
@@ -59,25 +75,41 @@ class Trainer {
  public:
   Trainer(const TrainConfig& config, Device device, const RunOptions& options)
       : options_(options),
+        run_dir_(options.run_dir, !options.resume.empty() ? ExistingRun::continue_
+                                  : options.overwrite     ? ExistingRun::overwrite
+                                                          : ExistingRun::refuse),
         train_data_(load_split(config.data, true)),
         test_data_(load_split(config.data, false)),
         train_(train_loader(train_data_, config, device)),
         test_(eval_loader(test_data_, config, device)),
         session_(make_session(config, device, sample_shape(train_data_), train_.size())),
         config_(session_.config) {
-    std::filesystem::create_directories(options.run_dir);
     if (device.is_cuda()) reset_peak_memory(device);
     manual_seed(config.seed);  // dropout's stream
-    if (!options.resume.empty()) {
-      progress_ = load_checkpoint(options.resume, session_);
-      purge_metrics_after(path("metrics.jsonl"), progress_.step);
-    }
-    first_step_ = progress_.step;
-    std::ofstream(path("config.json")) << config_.json.dump(2) << '\n';
-    metrics_ = MetricsLog(path("metrics.jsonl"));
     total_epochs_ = config_.epochs > 0
                         ? config_.epochs
                         : (config_.max_steps + train_.size() - 1) / train_.size();
+    if (!options.resume.empty()) resume();
+    check_finite_weights(*session_.model, !options.resume.empty()     ? options.resume
+                                          : !config.pretrained.empty() ? config.pretrained
+                                                                       : "the initial weights");
+    first_step_ = progress_.step;
+    // Written only now that a resume is validated, and crash-safely.
+    const std::string text = config_.json.dump(2) + '\n';
+    io::replace_file(path("config.json"), [&](io::AtomicWriter& file) { file.write(text); });
+    metrics_ = MetricsLog(path("metrics.jsonl"));
+  }
+
+  // Restores the checkpoint; a finished run has nothing to continue.
+  void resume() {
+    const Resumed r = load_checkpoint(options_.resume, session_, train_.size());
+    progress_ = r.progress;
+    DANLU_CHECK(progress_.epoch < total_epochs_ && !steps_done(), options_.resume,
+                ": the run is finished (epoch ", progress_.epoch, " of ", total_epochs_, ", step ",
+                progress_.step, "); to train further, raise epochs or max_steps with --set ",
+                "(e.g. --set epochs=", progress_.epoch + 1, ")");
+    for (const std::string& c : r.changes) std::printf("resume: %s\n", c.c_str());
+    purge_metrics_after(path("metrics.jsonl"), progress_.step);
   }
 
   RunSummary run() {
@@ -147,6 +179,7 @@ class Trainer {
     ++progress_.step, ++progress_.batch;
     pending_.push_back({progress_.step, std::move(rates), r.loss, r.predicted, batch.labels});
     interval.images += batch.labels.numel();
+    trained_images_ += batch.labels.numel();
   }
 
   // Reads the pending steps' losses and predictions (on a GPU the first read
@@ -305,7 +338,7 @@ class Trainer {
     s.best_accuracy = config_.early_stopping.higher_is_better() && !std::isnan(progress_.best_metric)
                           ? progress_.best_metric
                           : s.final_accuracy;
-    s.images_per_s = seconds > 0 ? trained_images() / seconds : 0;
+    s.images_per_s = seconds > 0 ? double(trained_images_) / seconds : 0;
     if (s.message.empty()) s.message = "finished";
     if (session_.device.is_cuda()) s.peak_memory_bytes = cuda_memory_stats(session_.device).peak;
     json record = {{"kind", "summary"},         {"end", s.message},
@@ -319,17 +352,15 @@ class Trainer {
     return s;
   }
 
-  double trained_images() const {
-    return double(progress_.step - first_step_) * config_.batch_size;
-  }
-
   RunOptions options_;
+  RunDirectory run_dir_;  // first: checked and locked before any data loads
   io::ImageDataset train_data_, test_data_;
   io::DataLoader train_, test_;
   Session session_;
   const TrainConfig& config_;
   Progress progress_;
   int64_t first_step_ = 0;  // the step this process started at (after a resume)
+  int64_t trained_images_ = 0;  // by this process: partial batches count what they hold
   Clock::time_point start_;  // when this process began training
   int64_t total_epochs_ = 0;
   MetricsLog metrics_;

@@ -3,6 +3,9 @@
 // the configured epochs/steps, evaluates, keeps RUN_DIR/last.safetensors and
 // best.safetensors, writes RUN_DIR/metrics.jsonl and config.json, and stops
 // cleanly on divergence (NaN/Inf loss), early stopping or a stop request.
+// It refuses to start (a one-line danlu::Error) on a run directory that is
+// in use or holds another run, a checkpoint it cannot continue exactly, a
+// finished run, and weights that hold NaN or Inf.
 #pragma once
 
 #include <atomic>
@@ -15,10 +18,11 @@
 namespace danlu::train {
 
 struct RunOptions {
-  std::string run_dir;  // created if missing
+  std::string run_dir;  // created if missing, locked while the run lasts (train/run_dir.h)
   std::string resume;   // checkpoint to continue from; "" starts afresh
   bool interactive = false;                 // redraw a progress bar (a terminal)
   const std::atomic<bool>* stop = nullptr;  // set (e.g. by Ctrl-C) to checkpoint and stop
+  bool overwrite = false;  // a fresh run may replace the run already in run_dir
 };
 
 enum class RunEnd { finished, early_stopped, interrupted, diverged };

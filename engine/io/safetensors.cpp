@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -49,6 +51,23 @@ bool other_spec_dtype(const std::string& s) {
 }
 
 std::string errno_text() { return std::strerror(errno); }
+
+// zlib's crc32 takes at most 4 GiB at a time.
+uint32_t crc32_update(uint32_t crc, const void* data, uint64_t n) {
+  const Bytef* p = static_cast<const Bytef*>(data);
+  for (uint64_t left = n; left > 0;) {
+    const uInt chunk = static_cast<uInt>(std::min<uint64_t>(left, 1u << 30));
+    crc = static_cast<uint32_t>(::crc32(crc, p, chunk));
+    p += chunk, left -= chunk;
+  }
+  return crc;
+}
+
+std::string hex32(uint32_t v) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", v);
+  return text;
+}
 
 // A file descriptor that closes itself.
 struct Fd {
@@ -103,7 +122,7 @@ json parse_header(const std::string& text, const std::string& path,
   json header;
   try {
     header = json::parse(text, track);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers such as 1e999 (out_of_range)
     const std::string what = e.what();
     DANLU_FAIL(path, ": the header is not valid JSON (", what.substr(what.find("] ") + 2),
                "); the file is corrupt or not a safetensors file");
@@ -234,7 +253,7 @@ std::string make_header(const std::vector<std::pair<std::string, Tensor>>& tenso
 
 void save_safetensors(const std::string& path,
                       const std::vector<std::pair<std::string, Tensor>>& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+                      const std::map<std::string, std::string>& metadata, bool checksum) {
   std::set<std::string> names;
   for (const auto& [name, t] : tensors) {
     DANLU_CHECK(name != kMetadataKey, "cannot save ", path, ": '", kMetadataKey,
@@ -243,15 +262,22 @@ void save_safetensors(const std::string& path,
                 "'");
     DANLU_CHECK(t.defined(), "cannot save ", path, ": tensor '", name, "' is undefined");
   }
-  const std::string header = make_header(tensors, metadata, path);
+  // The header holds the checksum of the data, so the data is on the host first.
+  std::vector<Tensor> host;
+  uint32_t crc = ::crc32(0, nullptr, 0);
+  for (const auto& [name, t] : tensors) {
+    host.push_back(t.to(Device::cpu()));
+    crc = crc32_update(crc, host.back().raw_data(), host.back().numel() * element_size(t.dtype()));
+  }
+  std::map<std::string, std::string> meta = metadata;
+  if (checksum) meta[kChecksumKey] = hex32(crc);
+  else meta.erase(kChecksumKey);
+  const std::string header = make_header(tensors, meta, path);
   replace_file(path, [&](AtomicWriter& file) {
     const uint64_t n = header.size();  // little-endian, as the host (see the static_assert)
     file.write(&n, sizeof n);
     file.write(header);
-    for (const auto& [name, t] : tensors) {
-      const Tensor host = t.to(Device::cpu());
-      file.write(host.raw_data(), host.numel() * element_size(host.dtype()));
-    }
+    for (const Tensor& t : host) file.write(t.raw_data(), t.numel() * element_size(t.dtype()));
   });
 }
 
@@ -289,10 +315,20 @@ SafetensorsFile load_safetensors(const std::string& path) {
   const uint64_t data_start = 8 + n;
   check_layout(entries, size - data_start, path);
 
+  // In file order the tensors tile the data buffer, so their bytes in turn are its checksum.
+  uint32_t crc = ::crc32(0, nullptr, 0);
   for (const Entry& e : entries) {
     Tensor t = Tensor::empty(e.shape, e.dtype);
     if (e.end > e.begin) read_at(f.fd, t.raw_data(), e.end - e.begin, data_start + e.begin, path);
+    crc = crc32_update(crc, t.raw_data(), e.end - e.begin);
     out.tensors.emplace_back(e.name, std::move(t));
+  }
+  const auto stored = out.metadata.find(kChecksumKey);
+  if (stored != out.metadata.end()) {
+    DANLU_CHECK(stored->second == hex32(crc), path, ": the tensor data does not match its checksum (",
+                kChecksumKey, " ", stored->second, ", computed ", hex32(crc),
+                "); the file is damaged — use an earlier checkpoint or fetch it again");
+    out.metadata.erase(stored);
   }
   return out;
 }
