@@ -53,6 +53,7 @@ void run(const EvalArgs& a) {
   auto model = train::make_model(config, device, train::sample_shape(test));
   train::load_weights(a.weights, *model);
   warn_non_finite(*model, a.weights);
+  train::check_labels(test, config, /*train=*/false, *model);
   std::printf("danlu eval %s with %s: %s\n", a.config.c_str(), a.weights.c_str(), note.c_str());
   print(train::evaluate(*model, train::eval_loader(test, config, device)),
         train::class_names(config.data.dataset));

@@ -51,6 +51,7 @@ void run(LrFindArgs& a) {
   const io::DataLoader loader = train::train_loader(data, config, device);
   train::Session session =
       train::make_session(config, device, train::sample_shape(data), loader.size());
+  train::check_labels(data, config, /*train=*/true, *session.model);
   std::printf("danlu lr-find %s: %s, lr %g to %g over %lld iterations (%s)\n", a.config.c_str(),
               note.c_str(), a.options.start, a.options.end,
               static_cast<long long>(a.options.iters), a.mode.c_str());

@@ -41,8 +41,9 @@ class SingleGroup : public sched::LrTarget {
   double momentum_ = 0.9;
 };
 
-// The most steps one call prints: 10^7 lines of CSV (a few hundred MB) take
-// seconds; beyond that a typo like --steps 1e9 would write for minutes.
+// The most steps one call prints: 10^7 lines of CSV (about 100 MB) take
+// about ten seconds; beyond that a typo like --steps 1e9 would write for
+// many minutes.
 constexpr int64_t kMaxSteps = 10'000'000;
 
 struct Options {

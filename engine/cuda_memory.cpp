@@ -91,7 +91,8 @@ void* cuda_allocate(size_t bytes, Device device) {
     const CudaMemoryStats stats = cuda_memory_stats(device);
     DANLU_FAIL("out of GPU memory on ", device.str(), ": allocating ", format_bytes(bytes),
                " with ", format_bytes(stats.in_use), " in use (peak ", format_bytes(stats.peak),
-               "); try a smaller batch size");
+               "); a smaller batch size helps if it holds activations, a smaller model if it "
+               "holds weights");
   }
   DANLU_CUDA_CHECK(status);
   return data;

@@ -1,9 +1,75 @@
 // Dataset selection and the two loaders of a training run.
 #include "train/data.h"
 
+#include <filesystem>
+
+#include "engine/autograd.h"
+#include "engine/error.h"
 #include "engine/io/cifar10.h"
 
 namespace danlu::train {
+
+namespace {
+
+// The file that holds label `index` of a split, and the label's index there.
+std::pair<std::string, int64_t> label_source(const DataConfig& data, bool train, int64_t index) {
+  namespace fs = std::filesystem;
+  if (data.dataset == "cifar10") {
+    fs::path dir = data.path;
+    if (fs::exists(dir / "cifar-10-batches-bin")) dir /= "cifar-10-batches-bin";
+    const std::string name = train ? "data_batch_" +
+                                         std::to_string(1 + index / io::kCifar10Records) + ".bin"
+                                   : "test_batch.bin";
+    return {(dir / name).string(), index % io::kCifar10Records};
+  }
+  const std::string base = data.path + "/" + (train ? "train" : "t10k") + "-labels-idx1-ubyte";
+  return {fs::exists(base + ".gz") ? base + ".gz" : base, index};
+}
+
+// The last layer with parameters (the one whose size is the class count)
+// as "model.layers[i], Linear(...)".
+std::string class_layer(const nn::Sequential& model, const nlohmann::json& model_config) {
+  for (size_t i = model.size(); i-- > 0;) {
+    const std::shared_ptr<nn::Module> layer = model[i];
+    if (layer->parameters().empty()) continue;
+    const bool listed = model_config.contains("layers") && model_config["layers"].is_array() &&
+                        model_config["layers"].size() == model.size();
+    return (listed ? "model.layers[" + std::to_string(i) + "]"
+                   : "layer " + std::to_string(i) + " of model " + model_config.dump()) +
+           ", " + layer->describe();
+  }
+  return "the model has no parameters";
+}
+
+}  // namespace
+
+void check_labels(const io::ImageDataset& data, const TrainConfig& config, bool train,
+                  nn::Sequential& model) {
+  if (data.size() == 0) return;
+  // The class count is the output width: one forward pass of a blank example.
+  const std::vector<Tensor> params = model.parameters();
+  const Device device = params.empty() ? Device::cpu() : params.front().device();
+  const std::vector<int64_t> shape = sample_shape(data);
+  int64_t classes = 0;
+  {
+    NoGradGuard no_grad;
+    const bool was_training = model.is_training();
+    model.eval();
+    const Tensor out =
+        model(Tensor::zeros({1, shape[0], shape[1], shape[2]}, TensorOptions().device(device)));
+    model.train(was_training);
+    if (out.dim() != 2) return;  // not a classifier; cross_entropy says why
+    classes = out.shape()[1];
+  }
+  const int64_t* labels = data.labels.data<int64_t>();
+  for (int64_t i = 0; i < data.size(); ++i) {
+    if (labels[i] >= 0 && labels[i] < classes) continue;
+    const auto [file, index] = label_source(config.data, train, i);
+    DANLU_FAIL("label ", labels[i], " in ", file, " at index ", index, " is outside the ",
+               classes, " classes of the last layer (", class_layer(model, config.json["model"]),
+               "); give that layer ", labels[i] + 1, " outputs or more, or check the data");
+  }
+}
 
 io::ImageDataset load_split(const DataConfig& data, bool train) {
   const int64_t limit = train ? data.train_limit : data.test_limit;

@@ -6,6 +6,7 @@
 
 #include "engine/io/data_loader.h"
 #include "engine/io/idx.h"
+#include "layers/sequential.h"
 #include "train/config.h"
 
 namespace danlu::train {
@@ -22,6 +23,15 @@ std::vector<std::string> class_names(const std::string& dataset);
 std::vector<int64_t> sample_shape(const io::ImageDataset& data);
 // The same, from the dataset's name alone (before any file is read).
 std::vector<int64_t> sample_shape(const std::string& dataset);
+
+// Refuses a label outside the classes `model` predicts (the width of its
+// output), naming the data file, the example's index in it and the layer
+// that sets the class count, e.g. "label 12 in .../t10k-labels-idx1-ubyte.gz
+// at index 345 is outside the 10 classes of the last layer (model.layers[6],
+// Linear(in_features=392, out_features=10, bias=True))". Without this check
+// a GPU run would read past the logits.
+void check_labels(const io::ImageDataset& data, const TrainConfig& config, bool train,
+                  nn::Sequential& model);
 
 // Shuffled, augmented batches of config.batch_size (drop_last, as a fixed
 // batch size keeps BatchNorm statistics and the steps per epoch stable).
