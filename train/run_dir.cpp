@@ -22,9 +22,9 @@ namespace {
 
 // A run's own files, which make a directory "hold a run" and which
 // --overwrite removes. The plots and profile are derived from them.
-const char* const kRunFiles[] = {"metrics.jsonl",  "config.json",  "last.safetensors",
-                                 "best.safetensors", "loss.png",   "accuracy.png",
-                                 "lr.png",         "grad_norms.png", "profile.txt",
+const char* const kRunFiles[] = {"metrics.jsonl", "config.json",    "last.safetensors",
+                                 "best.safetensors", "loss.png",     "accuracy.png",
+                                 "lr.png",          "grad_norms.png", "profile.txt",
                                  "profile.json"};
 const char* const kHoldsRun[] = {"metrics.jsonl", "last.safetensors", "best.safetensors"};
 

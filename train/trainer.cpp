@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "engine/cuda_memory.h"
@@ -100,18 +99,6 @@ class Trainer {
     metrics_ = MetricsLog(path("metrics.jsonl"));
   }
 
-  // Restores the checkpoint; a finished run has nothing to continue.
-  void resume() {
-    const Resumed r = load_checkpoint(options_.resume, session_, train_.size());
-    progress_ = r.progress;
-    DANLU_CHECK(progress_.epoch < total_epochs_ && !steps_done(), options_.resume,
-                ": the run is finished (epoch ", progress_.epoch, " of ", total_epochs_, ", step ",
-                progress_.step, "); to train further, raise epochs or max_steps with --set ",
-                "(e.g. --set epochs=", progress_.epoch + 1, ")");
-    for (const std::string& c : r.changes) std::printf("resume: %s\n", c.c_str());
-    purge_metrics_after(path("metrics.jsonl"), progress_.step);
-  }
-
   RunSummary run() {
     start_ = Clock::now();
     ProgressLine line(options_.interactive, total_epochs_, train_.size());
@@ -131,6 +118,18 @@ class Trainer {
   }
 
  private:
+  // Restores the checkpoint; a finished run has nothing to continue.
+  void resume() {
+    const Resumed r = load_checkpoint(options_.resume, session_, train_.size());
+    progress_ = r.progress;
+    DANLU_CHECK(progress_.epoch < total_epochs_ && !steps_done(), options_.resume,
+                ": the run is finished (epoch ", progress_.epoch, " of ", total_epochs_, ", step ",
+                progress_.step, "); to train further, raise epochs or max_steps with --set ",
+                "(e.g. --set epochs=", progress_.epoch + 1, ")");
+    for (const std::string& c : r.changes) std::printf("resume: %s\n", c.c_str());
+    purge_metrics_after(path("metrics.jsonl"), progress_.step);
+  }
+
   std::string path(const std::string& file) const {
     return (std::filesystem::path(options_.run_dir) / file).string();
   }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -141,31 +142,52 @@ TEST_F(Resume, AFinishedRunSaysSoAndWritesNothing) {
 }
 
 TEST_F(Resume, ImpossiblePositionsAreRefused) {
+  // Through a resume: the metadata's types and the RNG.
   const json good = progress();
   ASSERT_EQ(good.at("step"), 6);
-  auto refused = [&](const std::string& key, const json& value) {
+  for (const auto& [key, value] : std::vector<std::pair<std::string, json>>{
+           {"epoch", 1e12}, {"step", "6"}, {"batch", nullptr}}) {
     json p = good;
     p[key] = value;
-    return error_of(small_config(), with_meta("progress", p));
-  };
-  for (const auto& [key, value] :
-       std::vector<std::pair<std::string, json>>{{"step", -1},
-                                                 {"step", 7},
-                                                 {"epoch", 1000000000000LL},
-                                                 {"epoch", 1e12},
-                                                 {"batch", 4},
-                                                 {"epoch_seen", 1 << 20},
-                                                 {"epoch_correct", -3},
-                                                 {"best_epoch", 9},
-                                                 {"epoch_loss_sum", -1.0},
-                                                 {"step", "6"}}) {
-    const std::string e = refused(key, value);
-    EXPECT_NE(e.find("damaged checkpoint (progress"), std::string::npos)
-        << key << "=" << value.dump() << ": " << e;
+    const std::string e = error_of(small_config(), with_meta("progress", p));
+    EXPECT_NE(e.find("damaged checkpoint (progress"), std::string::npos) << key << ": " << e;
   }
   const std::string rng = error_of(small_config(),
                                    with_meta("rng", {{"seed", 0}, {"offset", uint64_t(1) << 63}}));
   EXPECT_NE(rng.find("damaged checkpoint (rng"), std::string::npos) << rng;
+
+  // Each range, against 4 steps per epoch of 64 images (step 6: epoch 1, batch 2).
+  const Progress ok{6, 1, 2, 1.5, 10, 128, 0.5, 1, 0};
+  EXPECT_NO_THROW(check_resume_progress(ok, 4, 64, "ckpt"));
+  auto refused = [](Progress p) {
+    try {
+      check_resume_progress(p, 4, 64, "ckpt");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  Progress p = ok;
+  p.step = -1;
+  EXPECT_NE(refused(p).find("progress step = -1: negative"), std::string::npos) << refused(p);
+  p = ok, p.step = 7;
+  EXPECT_NE(refused(p).find("does not match step 7"), std::string::npos) << refused(p);
+  p = ok, p.epoch = 1000000000000LL;
+  EXPECT_NE(refused(p).find("progress epoch = 1000000000000"), std::string::npos) << refused(p);
+  p = ok, p.epoch = INT64_MAX;
+  EXPECT_NE(refused(p).find("progress epoch"), std::string::npos) << refused(p);
+  p = ok, p.batch = 4;
+  EXPECT_NE(refused(p).find("outside an epoch of 4 batches"), std::string::npos) << refused(p);
+  p = ok, p.epoch_seen = 1 << 20;
+  EXPECT_NE(refused(p).find("epoch_seen"), std::string::npos) << refused(p);
+  p = ok, p.epoch_correct = -3;
+  EXPECT_NE(refused(p).find("epoch_correct"), std::string::npos) << refused(p);
+  p = ok, p.best_epoch = 9;
+  EXPECT_NE(refused(p).find("best_epoch"), std::string::npos) << refused(p);
+  p = ok, p.epoch_loss_sum = -1;
+  EXPECT_NE(refused(p).find("epoch_loss_sum"), std::string::npos) << refused(p);
+  p = ok, p.evals_without_improvement = 7;
+  EXPECT_NE(refused(p).find("evals_without_improvement"), std::string::npos) << refused(p);
 }
 
 TEST_F(Resume, FlippedWeightBytesAreRefusedByTheChecksum) {
