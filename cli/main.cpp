@@ -1,7 +1,7 @@
 // The `danlu` command: one subcommand per job (devices, train, ...). Every
-// failure ends as one line "danlu: error: ..." on stderr and exit status 1:
-// the top level turns any exception into that line, so no input makes the
-// process abort.
+// failure ends as one line "danlu: error: ..." on stderr and a non-zero exit
+// status (1, or CLI11's code for a malformed command line): the top level
+// turns any exception into that line, so no input makes the process abort.
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
