@@ -13,9 +13,14 @@ Shape::Shape(const std::vector<int64_t>& sizes) {
   DANLU_CHECK(sizes.size() <= static_cast<size_t>(kMaxDims), "Shape: at most ", kMaxDims,
               " dimensions are supported, got ", sizes.size());
   ndim_ = static_cast<int>(sizes.size());
+  // Every product of sizes must fit numel's int64, also those that a zero size ends up hiding.
+  int64_t product = 1;
   for (int i = 0; i < ndim_; ++i) {
     DANLU_CHECK(sizes[i] >= 0, "Shape: sizes must be non-negative, got ", sizes[i],
                 " at dimension ", i);
+    DANLU_CHECK(sizes[i] == 0 || !__builtin_mul_overflow(product, sizes[i], &product),
+                "Shape: more than 2^63 elements at dimension ", i, " (size ", sizes[i],
+                "); a size in the model or the data is corrupt");
     sizes_[i] = sizes[i];
   }
 }
