@@ -169,7 +169,13 @@ Entry parse_entry(const std::string& name, const json& j, const std::string& pat
     sizes.push_back(static_cast<int64_t>(header_uint(s, where + ": each size in shape")));
     overflow |= __builtin_mul_overflow(bytes, uint64_t(sizes.back()), &bytes);
   }
-  e.shape = Shape(sizes);
+  DANLU_CHECK(!overflow, where, " has shape ", shape.dump(), " of ", d,
+              ", which needs more than 2^64 bytes; the file is corrupt");
+  try {
+    e.shape = Shape(sizes);
+  } catch (const Error& error) {  // sizes beside a 0 whose product overflows
+    DANLU_FAIL(where, ": ", error.what(), "; the file is corrupt");
+  }
 
   const json& offsets = j["data_offsets"];
   DANLU_CHECK(offsets.is_array() && offsets.size() == 2, where,
@@ -178,10 +184,9 @@ Entry parse_entry(const std::string& name, const json& j, const std::string& pat
   e.end = header_uint(offsets[1], where + ": data_offsets[1]");
   DANLU_CHECK(e.begin <= e.end, where, ": data_offsets [", e.begin, ", ", e.end,
               "] end before they begin; the file is corrupt");
-  DANLU_CHECK(!overflow && bytes == e.end - e.begin, where, " has shape ", e.shape, " of ", d,
-              ", which needs ", overflow ? std::string("more than 2^64") : std::to_string(bytes),
-              " bytes, but its data_offsets [", e.begin, ", ", e.end, "] hold ", e.end - e.begin,
-              "; the file is corrupt");
+  DANLU_CHECK(bytes == e.end - e.begin, where, " has shape ", e.shape, " of ", d, ", which needs ",
+              bytes, " bytes, but its data_offsets [", e.begin, ", ", e.end, "] hold ",
+              e.end - e.begin, "; the file is corrupt");
   return e;
 }
 

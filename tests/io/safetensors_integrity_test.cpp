@@ -105,6 +105,9 @@ TEST_F(SafetensorsIntegrity, HeaderNumbersBeyondTheirTypesAreOneLineErrors) {
   const std::string overflow =
       R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})";
   EXPECT_NE(load_error(raw_file(overflow, 4)).find("more than 2^64"), std::string::npos);
+  const std::string hidden =
+      R"({"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})";
+  EXPECT_NE(load_error(raw_file(hidden, 0)).find("more than 2^63 elements"), std::string::npos);
   const std::string beyond =
       R"({"a":{"dtype":"F32","shape":[1000000],"data_offsets":[0,4000000]}})";
   EXPECT_NE(load_error(raw_file(beyond, 4)).find("is truncated"), std::string::npos);
