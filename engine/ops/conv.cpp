@@ -37,10 +37,15 @@ kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, const Ten
   check_dim(op, weight, 4, "weight (O, C/groups, KH, KW)");
   DANLU_CHECK(p.stride[0] >= 1 && p.stride[1] >= 1, op, ": stride must be >= 1, got ",
               pair_str(p.stride));
-  DANLU_CHECK(p.dilation[0] >= 1 && p.dilation[1] >= 1, op, ": dilation must be >= 1, got ",
-              pair_str(p.dilation));
-  DANLU_CHECK(p.padding[0] >= 0 && p.padding[1] >= 0, op, ": padding must be >= 0, got ",
-              pair_str(p.padding));
+  // The upper bounds keep the span and output-size arithmetic below from
+  // overflowing; no input is that large.
+  constexpr int64_t kMax = int64_t(1) << 31;
+  DANLU_CHECK(p.dilation[0] >= 1 && p.dilation[1] >= 1 && p.dilation[0] <= kMax &&
+                  p.dilation[1] <= kMax,
+              op, ": dilation must be in [1, 2^31], got ", pair_str(p.dilation));
+  DANLU_CHECK(p.padding[0] >= 0 && p.padding[1] >= 0 && p.padding[0] <= kMax &&
+                  p.padding[1] <= kMax,
+              op, ": padding must be in [0, 2^31], got ", pair_str(p.padding));
   DANLU_CHECK(p.groups >= 1, op, ": groups must be >= 1, got ", p.groups);
 
   const Shape& xs = x.shape();
@@ -62,6 +67,7 @@ kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, const Ten
   s.pad_h = p.padding[0], s.pad_w = p.padding[1];
   s.dil_h = p.dilation[0], s.dil_w = p.dilation[1];
   s.groups = p.groups;
+  DANLU_CHECK(s.kh <= kMax && s.kw <= kMax, op, ": weight ", ws, ": kernel larger than 2^31");
   const int64_t span_h = s.dil_h * (s.kh - 1) + 1, span_w = s.dil_w * (s.kw - 1) + 1;
   DANLU_CHECK(s.h + 2 * s.pad_h >= span_h && s.w + 2 * s.pad_w >= span_w && s.kh >= 1 && s.kw >= 1,
               op, ": input ", xs, " with padding ", pair_str(p.padding),

@@ -47,6 +47,12 @@ kernels::Pool2dShape pool_shape(const char* op, const Tensor& x, const Pool2dPar
                   2 * p.padding[1] <= p.kernel[1],
               op, ": padding ", pair_str(p.padding), " must be >= 0 and at most half of kernel ",
               pair_str(p.kernel));
+  // Larger windows fit no input, and pooled_size's sums must not overflow.
+  constexpr int64_t kMaxWindow = int64_t(1) << 31;
+  DANLU_CHECK(p.kernel[0] <= kMaxWindow && p.kernel[1] <= kMaxWindow && stride[0] <= kMaxWindow &&
+                  stride[1] <= kMaxWindow,
+              op, ": kernel ", pair_str(p.kernel), " and stride ", pair_str(stride),
+              " must be at most 2^31");
   kernels::Pool2dShape s;
   s.planes = x.shape()[0] * x.shape()[1];
   s.h = x.shape()[2], s.w = x.shape()[3];
