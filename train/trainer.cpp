@@ -88,6 +88,9 @@ class Trainer {
     total_epochs_ = config_.epochs > 0
                         ? config_.epochs
                         : (config_.max_steps + train_.size() - 1) / train_.size();
+    // A label beyond the model's classes would index past the logits.
+    check_labels(train_data_, config_, /*train=*/true, *session_.model);
+    check_labels(test_data_, config_, /*train=*/false, *session_.model);
     if (!options.resume.empty()) resume();
     check_finite_weights(*session_.model, !options.resume.empty()     ? options.resume
                                           : !config.pretrained.empty() ? config.pretrained
