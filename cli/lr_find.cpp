@@ -2,11 +2,12 @@
 // the LR range test (train/lr_find.h) with its curve as CSV and PNG.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/plot.h"
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "train/data.h"
 #include "train/lr_find.h"
 
@@ -23,12 +24,12 @@ struct LrFindArgs {
 void write_outputs(const train::LrFindResult& r, const std::string& dir) {
   std::filesystem::create_directories(dir);
   const std::string csv = dir + "/lr_find.csv", png = dir + "/lr_find.png";
-  std::ofstream out(csv);
-  DANLU_CHECK(out, csv, ": cannot open for writing");
+  std::ostringstream out;
   out.precision(9);
   out << "iteration,lr,loss,smoothed_loss\n";
   for (size_t i = 0; i < r.lrs.size(); ++i)
     out << i << ',' << r.lrs[i] << ',' << r.losses[i] << ',' << r.smoothed[i] << '\n';
+  io::replace_file(csv, [&](io::AtomicWriter& file) { file.write(out.str()); });
   PlotOptions o;
   o.width = 640, o.height = 360, o.log_x = true;
   o.x_label = "learning rate (log scale)", o.y_label = "loss";
@@ -36,8 +37,7 @@ void write_outputs(const train::LrFindResult& r, const std::string& dir) {
   o.marks_x = {r.steepest_lr, r.min_over_10_lr()};
   const std::vector<uint8_t> bytes = line_plot_png(
       {{"smoothed loss", r.smoothed, r.lrs}, {"loss", r.losses, r.lrs}}, o);
-  std::ofstream(png, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                             std::streamsize(bytes.size()));
+  io::replace_file(png, [&](io::AtomicWriter& file) { file.write(bytes.data(), bytes.size()); });
   std::printf("wrote %s and %s\n", csv.c_str(), png.c_str());
 }
 

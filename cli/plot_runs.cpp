@@ -16,6 +16,7 @@
 #include "cli/plot.h"
 #include "cli/plot_sample.h"
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 
 namespace danlu::cli {
 
@@ -132,9 +133,7 @@ void write_png(const std::string& path, const std::vector<Series>& all, PlotOpti
   }
   o.width = 720, o.height = std::min(8192, std::max(360, 200 + 20 * int(series.size())));
   const std::vector<uint8_t> bytes = line_plot_png(series, o);
-  std::ofstream out(path, std::ios::binary);
-  DANLU_CHECK(out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size())),
-              path, ": cannot write the file");
+  io::replace_file(path, [&](io::AtomicWriter& file) { file.write(bytes.data(), bytes.size()); });
   std::printf("wrote %s\n", path.c_str());
 }
 

@@ -4,10 +4,11 @@
 // 3 nothing measured because this machine or build cannot time kernels (one
 // line on stderr says why).
 #include <cstdio>
-#include <fstream>
+#include <string>
 
 #include "cli/commands.h"
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "profiler/run.h"
 #include "profiler/shapes.h"
 
@@ -41,9 +42,8 @@ int run(const ProfileArgs& a) {
   std::printf("%s\n%s", profiler::format_header(report).c_str(),
               profiler::format_table(report).c_str());
   if (!a.json.empty()) {
-    std::ofstream out(a.json);
-    out << profiler::to_json(report).dump(2) << '\n';
-    DANLU_CHECK(out.good(), "profile: could not write ", a.json);
+    const std::string text = profiler::to_json(report).dump(2) + '\n';
+    io::replace_file(a.json, [&](io::AtomicWriter& file) { file.write(text); });
     std::printf("wrote %s\n", a.json.c_str());
   }
   return 0;

@@ -17,6 +17,7 @@
 #include "cli/plot.h"
 #include "cli/plot_sample.h"
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "schedulers/check.h"
 #include "schedulers/from_json.h"
 #include "train/config.h"
@@ -179,9 +180,7 @@ void schedule(const Options& o) {
     std::vector<Series> series;
     for (const auto& c : columns) series.push_back(c->curve.series(c->label));
     const std::vector<uint8_t> png = line_plot_png(series, plot);
-    std::ofstream out(o.plot, std::ios::binary);
-    DANLU_CHECK(out.write(reinterpret_cast<const char*>(png.data()), std::streamsize(png.size())),
-                "--plot ", o.plot, ": cannot write the file");
+    io::replace_file(o.plot, [&](io::AtomicWriter& file) { file.write(png.data(), png.size()); });
   }
 }
 
