@@ -32,9 +32,12 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/session.h"
+#include "tests/support/files.h"
 
 namespace danlu::fuzz {
 namespace {
+
+using danlu::testing::read_file;
 
 namespace fs = std::filesystem;
 
@@ -43,13 +46,6 @@ const std::string kData = DANLU_SOURCE_DIR "/tests/fuzz/data";
 double env_number(const char* name, double fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atof(v) : fallback;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 void write_file(const std::string& path, const std::string& bytes) {

@@ -16,9 +16,12 @@
 #include "tests/support/metrics.h"
 #include "train/resume_check.h"
 #include "train/trainer.h"
+#include "tests/support/files.h"
 
 namespace danlu::train {
 namespace {
+
+using danlu::testing::read_file;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -32,13 +35,6 @@ json small_config() {
           {"max_steps", 6},
           {"optimizer", {{"type", "SGD"}, {"lr", 0.02}, {"momentum", 0.9}}},
           {"log_every", 1}};
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 class Resume : public ::testing::Test {

@@ -12,9 +12,12 @@
 #include "engine/io/safetensors.h"
 #include "tests/support/metrics.h"
 #include "train/trainer.h"
+#include "tests/support/files.h"
 
 namespace danlu::train {
 namespace {
+
+using danlu::testing::read_file;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -29,13 +32,6 @@ json small_config() {
           {"optimizer", {{"type", "SGD"}, {"lr", 0.02}, {"momentum", 0.9}}},
           {"scheduler", {{"type", "CosineAnnealingLR"}, {"T_max", 16}}},
           {"log_every", 1}};
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 class Run : public ::testing::Test {
