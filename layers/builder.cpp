@@ -224,6 +224,46 @@ Maker basic_block(Fields& f) {
   return make<BasicBlock>(BasicBlockOptions(in, planes).stride(f.integer("stride", 1, 1)));
 }
 
+MultiheadAttentionOptions attention(Fields& f) {
+  MultiheadAttentionOptions o(f.integer("embed_dim", 1), f.integer("num_heads", 1));
+  o.dropout(f.number("dropout", 0.0, "a number in [0, 1]", in_unit));
+  return o.bias(f.boolean("bias", true)).batch_first(f.boolean("batch_first", false));
+}
+
+// TransformerEncoderLayer's keys, which TransformerEncoder shares.
+TransformerEncoderLayerOptions encoder_layer(Fields& f) {
+  TransformerEncoderLayerOptions o(f.integer("d_model", 1), f.integer("nhead", 1));
+  o.dim_feedforward(f.integer("dim_feedforward", 1, 2048));
+  o.dropout(f.number("dropout", 0.1, "a number in [0, 1]", in_unit));
+  o.activation(f.choice("activation", "relu", {"relu", "gelu"}));
+  o.layer_norm_eps(f.number("layer_norm_eps", 1e-5, "a number > 0", positive));
+  o.batch_first(f.boolean("batch_first", false));
+  return o.norm_first(f.boolean("norm_first", false));
+}
+
+Maker encoder(Fields& f) {
+  const TransformerEncoderLayerOptions layer = encoder_layer(f);
+  const int64_t n = f.integer("num_layers", 1);
+  const bool final_norm = f.boolean("final_norm", false);
+  return [=] { return std::make_shared<TransformerEncoder>(layer, n, final_norm); };
+}
+
+Maker patch_embedding(Fields& f) {
+  const int64_t in = f.integer("in_channels", 1), dim = f.integer("embed_dim", 1);
+  const int64_t patch = f.integer("patch_size", 1);
+  return [=] { return std::make_shared<PatchEmbedding>(in, dim, patch); };
+}
+
+Maker positional_embedding(Fields& f) {
+  const int64_t tokens = f.integer("num_tokens", 1), dim = f.integer("embed_dim", 1);
+  return [=] { return std::make_shared<PositionalEmbedding>(tokens, dim); };
+}
+
+Maker class_token(Fields& f) {
+  const int64_t dim = f.integer("embed_dim", 1);
+  return [=] { return std::make_shared<ClassToken>(dim); };
+}
+
 template <class M>
 Maker plain(Fields& f) {
   if constexpr (std::is_same_v<M, ReLU> || std::is_same_v<M, SiLU>) inplace(f);
@@ -275,6 +315,14 @@ const std::vector<std::pair<std::string, LayerReader>>& layer_readers() {
        }},
       {"Flatten", flatten},
       {"BasicBlock", basic_block},
+      {"PatchEmbedding", patch_embedding},
+      {"ClassToken", class_token},
+      {"PositionalEmbedding", positional_embedding},
+      {"MultiheadAttention", [](Fields& f) { return make<MultiheadAttention>(attention(f)); }},
+      {"TransformerEncoderLayer",
+       [](Fields& f) { return make<TransformerEncoderLayer>(encoder_layer(f)); }},
+      {"TransformerEncoder", encoder},
+      {"TakeClassToken", plain<TakeClassToken>},
   };
   return all;
 }
@@ -415,7 +463,16 @@ void init_weight(const WeightRule& r, const Tensor& w, const Tensor& b, Generato
   if (b.defined()) init::zeros_(b);
 }
 
-// Applies `rules`; with `everything`, unruled Linear/Conv2d get the default from gen.
+// Layers with an initialisation of their own (attention's in_proj, the
+// positional embedding) drawn again from gen. Runs after the children, so
+// attention's out_proj.bias ends at 0 as in PyTorch.
+void reset_own_parameters(Module& m, Generator* gen) {
+  if (auto* a = dynamic_cast<MultiheadAttention*>(&m)) a->reset_parameters(gen);
+  if (auto* p = dynamic_cast<PositionalEmbedding*>(&m)) p->reset_parameters(gen);
+}
+
+// Applies `rules`; with `everything`, unruled Linear/Conv2d get the default
+// from gen, and so do the layers of reset_own_parameters.
 void apply_rules(Module& model, const InitRules& rules, Generator* gen, bool everything) {
   auto weight_rule = [&](const std::string& type) -> const WeightRule* {
     static const WeightRule fallback;
@@ -429,6 +486,7 @@ void apply_rules(Module& model, const InitRules& rules, Generator* gen, bool eve
     if (auto* c = dynamic_cast<Conv2d*>(&m); c && weight_rule("Conv2d"))
       init_weight(*weight_rule("Conv2d"), c->weight, c->bias, gen,
                   [&] { c->reset_parameters(gen); });
+    if (everything) reset_own_parameters(m, gen);
     auto norm = rules.norms.find(m.name());
     if (norm == rules.norms.end()) return;
     Tensor w, b;

@@ -10,7 +10,13 @@
 // Layers take PyTorch's class and argument names (layer_types() lists them;
 // sizes are an int or an [h, w] pair where PyTorch accepts both; "inplace"
 // is accepted and ignored). BasicBlock takes torchvision's inplanes, planes,
-// stride. Optional keys beside "layers"/"preset":
+// stride. MultiheadAttention and TransformerEncoderLayer take PyTorch's
+// arguments; TransformerEncoder takes the layer's plus num_layers and
+// final_norm (a LayerNorm after the stack). A Vision Transformer is
+//   PatchEmbedding {in_channels, embed_dim, patch_size}, ClassToken {embed_dim},
+//   PositionalEmbedding {num_tokens, embed_dim}, TransformerEncoder {...},
+//   TakeClassToken, Linear.
+// Optional keys beside "layers"/"preset":
 //
 //   "init": {"Conv2d": {"scheme": "kaiming_normal", "mode": "fan_out",
 //                       "nonlinearity": "relu"},

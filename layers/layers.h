@@ -2,6 +2,7 @@
 #pragma once
 
 #include "layers/activation.h"
+#include "layers/attention.h"
 #include "layers/basic_block.h"
 #include "layers/batchnorm.h"
 #include "layers/conv.h"
@@ -13,3 +14,5 @@
 #include "layers/module.h"
 #include "layers/pool.h"
 #include "layers/sequential.h"
+#include "layers/transformer.h"
+#include "layers/vit.h"

@@ -1,5 +1,5 @@
 // Shape ops. reshape/flatten are views of contiguous data (no copy);
-// permute/transpose/concat copy through kernels (CPU or CUDA, by the
+// permute/transpose/concat/narrow copy through kernels (CPU or CUDA, by the
 // tensors' device), as DESIGN.md keeps the engine free of general strides.
 #include "engine/ops/shape.h"
 
@@ -22,6 +22,32 @@ Tensor view_as_shape(const Tensor& x, const Shape& shape) {
   impl->shape = shape;
   impl->dtype = x.dtype();
   return Tensor(impl);
+}
+
+// Copies part (outer, rows, inner) into whole (outer, rows_total, inner) at
+// row_start (insert), or that slab of whole into part (extract).
+void copy_slab(bool insert, const char* op, const Tensor& part, const Tensor& whole,
+               int64_t outer, int64_t inner, int64_t rows_total, int64_t row_start) {
+  const int64_t rows = part.numel() / (outer * inner);
+  if (whole.device().is_cuda()) {
+    check_cuda_f32(op, whole);
+    DANLU_CUDA_ONLY(insert ? kernels::cuda::slab_insert(part.data<float>(), whole.data<float>(),
+                                                        outer, rows, inner, rows_total,
+                                                        row_start, stream_of(whole))
+                           : kernels::cuda::slab_extract(whole.data<float>(), part.data<float>(),
+                                                         outer, rows, inner, rows_total,
+                                                         row_start, stream_of(whole)));
+    return;
+  }
+  dispatch_floating(whole.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    if (insert)
+      kernels::cpu::slab_insert<T>(part.data<T>(), whole.data<T>(), outer, rows, inner,
+                                   rows_total, row_start);
+    else
+      kernels::cpu::slab_extract<T>(whole.data<T>(), part.data<T>(), outer, rows, inner,
+                                    rows_total, row_start);
+  });
 }
 
 }  // namespace
@@ -126,21 +152,10 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   out_shape[d] = total;
   const int64_t outer = out_shape.numel(0, d), inner = out_shape.numel(d + 1, out_shape.size());
   Tensor out = empty_with(out_shape, first);
-  if (first.device().is_cuda()) check_cuda_f32("concat", first);
   std::vector<int64_t> starts;
   int64_t start = 0;
   for (const Tensor& x : xs) {
-    if (x.device().is_cuda()) {
-      DANLU_CUDA_ONLY(kernels::cuda::slab_insert(x.data<float>(), out.data<float>(), outer,
-                                                 x.shape()[d], inner, total, start,
-                                                 stream_of(x)));
-    } else {
-      dispatch_floating(x.dtype(), "concat", [&](auto tag) {
-        using T = decltype(tag);
-        kernels::cpu::slab_insert<T>(x.data<T>(), out.data<T>(), outer, x.shape()[d], inner,
-                                     total, start);
-      });
-    }
+    if (outer * inner > 0) copy_slab(true, "concat", x, out, outer, inner, total, start);
     starts.push_back(start);
     start += x.shape()[d];
   }
@@ -150,21 +165,31 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
     std::vector<Tensor> grads;
     for (size_t k = 0; k < shapes.size(); ++k) {
       Tensor part = empty_with(shapes[k], g);
-      if (g.device().is_cuda()) {
-        check_cuda_f32("concat backward", g);
-        DANLU_CUDA_ONLY(kernels::cuda::slab_extract(g.data<float>(), part.data<float>(), outer,
-                                                    shapes[k][d], inner, total, starts[k],
-                                                    stream_of(g)));
-      } else {
-        dispatch_floating(g.dtype(), "concat backward", [&](auto tag) {
-          using T = decltype(tag);
-          kernels::cpu::slab_extract<T>(g.data<T>(), part.data<T>(), outer, shapes[k][d], inner,
-                                        total, starts[k]);
-        });
-      }
+      if (outer * inner > 0)
+        copy_slab(false, "concat backward", part, g, outer, inner, total, starts[k]);
       grads.push_back(part);
     }
     return grads;
+  });
+}
+
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
+  check_defined("narrow", x, "input");
+  const int d = normalize_dim(dim, x.dim(), "narrow");
+  const int64_t size = x.shape()[d];
+  DANLU_CHECK(start >= 0 && length >= 0 && start <= size - length, "narrow: start ", start,
+              " and length ", length, " do not fit in dimension ", d, " (size ", size, ") of ",
+              x.shape());
+  Shape out_shape = x.shape();
+  out_shape[d] = length;
+  const int64_t outer = x.shape().numel(0, d), inner = x.shape().numel(d + 1, x.dim());
+  Tensor out = empty_with(out_shape, x);
+  if (out.numel() > 0) copy_slab(false, "narrow", out, x, outer, inner, size, start);
+  const Shape in_shape = x.shape();
+  return record(out, "narrow", {x}, [=](const Tensor& g) {
+    Tensor dx = zeros_with(in_shape, g);
+    if (g.numel() > 0) copy_slab(true, "narrow backward", g, dx, outer, inner, size, start);
+    return std::vector<Tensor>{dx};
   });
 }
 

@@ -281,6 +281,100 @@ def linear_cases():
     return cases
 
 
+# ---- attention and the Transformer encoder --------------------------------------
+def module_case(name, module, inputs, params, call=None):
+    """A module's forward and backward (dropout off, training mode, so PyTorch
+    takes its composite path): its parameters, inputs, output and every
+    gradient. inputs: ordered dict name -> tensor (floating ones require grad;
+    integer ones, such as bool masks stored as 0/1, are passed as they are)."""
+    leaves = {k: (leaf(v) if v.is_floating_point() else v) for k, v in inputs.items()}
+    y = (call or module)(**leaves)
+    gy = randn(*y.shape)
+    y.backward(gy)
+    case = {"name": name}
+    case.update(params)
+    for k, v in inputs.items():
+        case[k] = T(v)
+    case["gy"] = T(gy)
+    case["y"] = T(y)
+    for k, v in leaves.items():
+        if v.is_floating_point():
+            case["g" + k] = T(v.grad)
+    case["params"] = {k: T(v) for k, v in module.named_parameters()}
+    case["grads"] = {k: T(v.grad) for k, v in module.named_parameters()}
+    return case
+
+
+def attention_cases():
+    torch.manual_seed(19)
+    cases = []
+    for scale, mask_shape in [(0.5, None), (0.7, (4, 5)), (1.0, (3, 4, 5))]:
+        inputs = {"x": randn(2, 3, 4, 5)}
+        if mask_shape:
+            mask = randn(*mask_shape)
+            mask[..., 1] = -30.0  # one key all but dropped (JSON has no -inf; bool masks drop)
+            inputs["mask"] = mask
+        def fn(x, mask=None, scale=scale):
+            return F.softmax(scale * x + (mask if mask is not None else 0.0), dim=-1)
+        name = "softmax_scale_%g_mask_%s" % (scale, "x".join(map(str, mask_shape or ())) or "none")
+        cases.append(backward_case(name, fn, inputs, {"op": "scaled_masked_softmax",
+                                                      "scale": scale}, grad_names=["x"]))
+
+    def mha_case(name, embed, heads, batch_first, q_len, kv_len, mask=None, self_attn=True):
+        mha = torch.nn.MultiheadAttention(embed, heads, batch_first=batch_first)
+        shape = (lambda n, l: (n, l, embed)) if batch_first else (lambda n, l: (l, n, embed))
+        inputs = {"query": randn(*shape(2, q_len))}
+        if not self_attn:
+            inputs["key"] = randn(*shape(2, kv_len))
+            inputs["value"] = randn(*shape(2, kv_len))
+        if mask is not None:
+            inputs["attn_mask"] = mask
+
+        def call(query, key=None, value=None, attn_mask=None):
+            key = query if key is None else key
+            value = query if value is None else value
+            if attn_mask is not None and not attn_mask.is_floating_point():
+                attn_mask = attn_mask.bool()
+            return mha(query, key, value, attn_mask=attn_mask, need_weights=False)[0]
+        params = {"op": "multihead_attention", "embed_dim": embed, "num_heads": heads,
+                  "batch_first": batch_first}
+        return module_case(name, mha, inputs, params, call)
+
+    cases.append(mha_case("mha_self_batch_first", 8, 2, True, 5, 5))
+    float_mask = randn(3, 5)
+    float_mask[0, 2] = -30.0
+    cases.append(mha_case("mha_cross_float_mask", 8, 4, True, 3, 5, float_mask, False))
+    causal = torch.triu(torch.ones(4, 4, dtype=torch.int64), diagonal=1)  # 1 = dropped
+    cases.append(mha_case("mha_causal_bool_mask_seq_first", 6, 3, False, 4, 4, causal))
+    return cases
+
+
+def encoder_cases():
+    torch.manual_seed(20)
+    cases = []
+    for norm_first in (False, True):
+        for activation in ("relu", "gelu"):
+            layer = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                                     activation=activation, batch_first=True,
+                                                     norm_first=norm_first)
+            name = "encoder_layer_%s_%s" % ("pre_norm" if norm_first else "post_norm", activation)
+            params = {"op": "encoder_layer", "d_model": 8, "nhead": 2, "dim_feedforward": 16,
+                      "activation": activation, "norm_first": norm_first}
+            cases.append(module_case(name, layer, {"x": randn(2, 5, 8)}, params,
+                                     lambda x, layer=layer: layer(x)))
+    layer = torch.nn.TransformerEncoderLayer(8, 4, dim_feedforward=12, dropout=0.0,
+                                             activation="gelu", batch_first=True, norm_first=True)
+    stack = torch.nn.TransformerEncoder(layer, 2, norm=torch.nn.LayerNorm(8),
+                                        enable_nested_tensor=False)
+    causal = torch.triu(torch.ones(6, 6, dtype=torch.int64), diagonal=1)  # 1 = dropped
+    params = {"op": "encoder", "d_model": 8, "nhead": 4, "dim_feedforward": 12,
+              "activation": "gelu", "norm_first": True, "num_layers": 2}
+    cases.append(module_case("encoder_2_layers_pre_norm_causal", stack,
+                             {"x": randn(2, 6, 8), "mask": causal}, params,
+                             lambda x, mask: stack(x, mask=mask.bool())))
+    return cases
+
+
 def sgd_cases():
     """SGD trajectories: the parameter after each of 5 steps with given gradients."""
     torch.manual_seed(10)
@@ -831,6 +925,8 @@ def main():
     write("softmax.json", softmax_cases())
     write("activation.json", activation_cases())
     write("linear.json", linear_cases())
+    write("attention.json", attention_cases())
+    write("transformer_encoder.json", encoder_cases())
     write("sgd.json", sgd_cases())
     write("optimizers.json", optimizer_cases())
     write("schedulers.json", scheduler_cases())

@@ -1,0 +1,111 @@
+// Attention on BLAS and one fused softmax kernel. Scores q . k^T go through
+// bmm (cuBLAS strided-batched or the CPU GEMM per batch) with k transposed
+// by a permute copy, the scale and mask ride inside the softmax kernel, and
+// its backward needs only the saved weights: dz = scale * y * (dy - <dy, y>).
+#include "engine/ops/attention.h"
+
+#include <cmath>
+#include <limits>
+
+#include "engine/ops/dispatch.h"
+#include "engine/ops/dropout.h"
+#include "engine/ops/linear.h"
+#include "engine/ops/shape.h"
+#include "engine/profile.h"
+#include "kernels/attention_softmax.h"
+
+namespace danlu {
+
+using namespace ops_detail;
+
+namespace {
+
+// The mask as an additive tensor of `scores`' dtype and device: a floating
+// mask converted, an i64 (boolean) mask rebuilt on the host as 0 / -inf.
+Tensor additive_mask(const Tensor& mask, const Tensor& scores) {
+  const TensorOptions opts = TensorOptions(scores.dtype()).device(scores.device());
+  if (is_floating(mask.dtype())) return mask.detach().to(scores.dtype()).to(scores.device());
+  std::vector<double> values = mask.to_vector();
+  for (double& v : values) v = v != 0.0 ? -std::numeric_limits<double>::infinity() : 0.0;
+  return Tensor::from_vector(values, mask.shape(), opts);
+}
+
+// How many rows of (cols) the mask holds, after checking that its shape is a
+// suffix of the scores' shape.
+int64_t mask_rows_of(const Tensor& mask, const Tensor& scores) {
+  const char* op = "scaled_masked_softmax";
+  bool suffix = mask.dim() >= 2 && mask.dim() <= scores.dim();
+  for (int i = 1; suffix && i <= mask.dim(); ++i)
+    suffix = mask.shape()[mask.dim() - i] == scores.shape()[scores.dim() - i];
+  DANLU_CHECK(suffix, op, ": mask ", mask.shape(), " does not fit scores ", scores.shape(),
+              "; give a mask (L, S) shared by every batch and head, or the trailing dimensions "
+              "of the scores' shape");
+  return mask.numel() / mask.shape()[mask.dim() - 1];
+}
+
+}  // namespace
+
+Tensor scaled_masked_softmax(const Tensor& scores, double scale, const Tensor& mask) {
+  const char* op = "scaled_masked_softmax";
+  DANLU_OP_RANGE(op);
+  check_defined(op, scores, "scores");
+  DANLU_CHECK(scores.dim() >= 2, op, ": expected scores (..., L, S), got ", scores.shape());
+  if (scores.device().is_cuda()) check_cuda_f32(op, scores);
+  const int64_t cols = scores.shape()[scores.dim() - 1];
+  const int64_t rows = cols > 0 ? scores.numel() / cols : 0;
+  Tensor add = mask.defined() ? additive_mask(mask, scores) : Tensor();
+  const int64_t mask_rows = mask.defined() ? mask_rows_of(mask, scores) : 1;
+  Tensor y = empty_like(scores);
+  if (scores.device().is_cuda()) {
+    DANLU_CUDA_ONLY(kernels::cuda::scaled_masked_softmax_forward(
+        scores.data<float>(), add.defined() ? add.data<float>() : nullptr, y.data<float>(), rows,
+        cols, mask_rows, static_cast<float>(scale), stream_of(scores)));
+  } else {
+    dispatch_floating(scores.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::scaled_masked_softmax_forward<T>(
+          scores.data<T>(), add.defined() ? add.data<T>() : nullptr, y.data<T>(), rows, cols,
+          mask_rows, static_cast<T>(scale));
+    });
+  }
+  Tensor saved = y.detach();
+  return record(y, op, {scores}, [=](const Tensor& g) {
+    Tensor dx = empty_like(g);
+    if (g.device().is_cuda()) {
+      DANLU_CUDA_ONLY(kernels::cuda::scaled_masked_softmax_backward(
+          saved.data<float>(), g.data<float>(), dx.data<float>(), rows, cols,
+          static_cast<float>(scale), stream_of(g)));
+    } else {
+      dispatch_floating(g.dtype(), op, [&](auto tag) {
+        using T = decltype(tag);
+        kernels::cpu::scaled_masked_softmax_backward<T>(saved.data<T>(), g.data<T>(),
+                                                        dx.data<T>(), rows, cols,
+                                                        static_cast<T>(scale));
+      });
+    }
+    return std::vector<Tensor>{dx};
+  });
+}
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const Tensor& mask, double dropout_p, bool training,
+                                    Generator* gen) {
+  const char* op = "scaled_dot_product_attention";
+  DANLU_OP_RANGE(op);
+  check_defined(op, q, "q");
+  check_defined(op, k, "k");
+  check_defined(op, v, "v");
+  check_dim(op, q, 3, "q (N, L, E)");
+  check_dim(op, k, 3, "k (N, S, E)");
+  check_dim(op, v, 3, "v (N, S, Ev)");
+  DANLU_CHECK(k.shape()[0] == q.shape()[0] && k.shape()[2] == q.shape()[2] &&
+                  v.shape()[0] == q.shape()[0] && v.shape()[1] == k.shape()[1],
+              op, ": q ", q.shape(), ", k ", k.shape(), " and v ", v.shape(),
+              " do not fit (N, L, E), (N, S, E), (N, S, Ev)");
+  DANLU_CHECK(q.shape()[2] > 0, op, ": q ", q.shape(), " has no features (E = 0)");
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.shape()[2]));
+  Tensor weights = scaled_masked_softmax(bmm(q, transpose(k, 1, 2)), scale, mask);
+  return bmm(dropout(weights, dropout_p, training, gen), v);
+}
+
+}  // namespace danlu
