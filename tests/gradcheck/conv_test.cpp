@@ -1,11 +1,14 @@
 // conv2d: finite-difference gradients of input, weight and bias over strides,
-// padding, dilation, groups and non-square kernels; forward values against a
-// direct loop and hand-computed cases; batches split into chunks under
-// several thread counts; f32 vs f64; the shape errors.
+// padding, dilation, groups and non-square kernels, and of a batch split
+// into chunks across threads; forward values against the plain reference
+// conv and hand-computed cases; f32 vs f64; the shape errors. The CPU
+// kernel's paths are tested against the reference in
+// tests/engine/conv_cpu_test.cpp.
 #include <gtest/gtest.h>
 #include <omp.h>
 
 #include "danlu.h"
+#include "kernels/cpu/conv_reference.h"
 #include "tests/support/expect_close.h"
 #include "tests/support/gradcheck.h"
 
@@ -27,31 +30,21 @@ Conv2dParams params(std::array<int64_t, 2> stride, std::array<int64_t, 2> paddin
   return p;
 }
 
-// The definition of conv2d as seven nested loops, in f64.
-std::vector<double> direct_conv(const Tensor& x, const Tensor& w, const Tensor& b,
-                                const Conv2dParams& p, const Shape& out) {
+// conv2d's forward by the plain reference conv (kernels/cpu/conv_reference.h), in f64.
+std::vector<double> reference_conv(const Tensor& x, const Tensor& w, const Tensor& b,
+                                   const Conv2dParams& p, const Shape& out) {
+  kernels::Conv2dShape s;
+  s.n = x.size(0), s.c = x.size(1), s.h = x.size(2), s.w = x.size(3);
+  s.o = w.size(0), s.kh = w.size(2), s.kw = w.size(3), s.oh = out[2], s.ow = out[3];
+  s.stride_h = p.stride[0], s.stride_w = p.stride[1];
+  s.pad_h = p.padding[0], s.pad_w = p.padding[1];
+  s.dil_h = p.dilation[0], s.dil_w = p.dilation[1];
+  s.groups = p.groups;
   const std::vector<double> xv = x.to_vector(), wv = w.to_vector();
   const std::vector<double> bv = b.defined() ? b.to_vector() : std::vector<double>();
-  const int64_t C = x.size(1), H = x.size(2), W = x.size(3);
-  const int64_t O = w.size(0), Cg = w.size(1), KH = w.size(2), KW = w.size(3);
-  const int64_t Og = O / p.groups;
   std::vector<double> y(out.numel());
-  for (int64_t n = 0; n < out[0]; ++n)
-    for (int64_t o = 0; o < O; ++o)
-      for (int64_t oy = 0; oy < out[2]; ++oy)
-        for (int64_t ox = 0; ox < out[3]; ++ox) {
-          double acc = bv.empty() ? 0.0 : bv[o];
-          for (int64_t cg = 0; cg < Cg; ++cg)
-            for (int64_t i = 0; i < KH; ++i)
-              for (int64_t j = 0; j < KW; ++j) {
-                const int64_t iy = oy * p.stride[0] - p.padding[0] + i * p.dilation[0];
-                const int64_t ix = ox * p.stride[1] - p.padding[1] + j * p.dilation[1];
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                const int64_t c = (o / Og) * Cg + cg;
-                acc += xv[((n * C + c) * H + iy) * W + ix] * wv[((o * Cg + cg) * KH + i) * KW + j];
-              }
-          y[((n * O + o) * out[2] + oy) * out[3] + ox] = acc;
-        }
+  kernels::reference::conv2d_forward<double>(xv.data(), wv.data(),
+                                             b.defined() ? bv.data() : nullptr, y.data(), s);
   return y;
 }
 
@@ -118,56 +111,7 @@ TEST(GradcheckConv, ChunkParallelBatch) {
   EXPECT_TRUE(gradcheck([p](const Inputs& t) { return conv2d(t[0], t[1], t[2], p); }, {x, w, b}));
 }
 
-double dot(const std::vector<double>& a, const std::vector<double>& b) {
-  double s = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
-  return s;
-}
-
-TEST(Conv, ChunkedBatchesUnderThreadCounts) {
-  // 7 images of 32 channels at 33x33 are lowered a few images at a time
-  // (including a one-image chunk): one after another on one thread, chunk
-  // per thread on two or three. Too large for finite differences, so the
-  // backward is checked by adjointness: conv is linear in x and in w, so
-  // <y - b, r> = <x, dx> = <w, dw> for the gradients dx, dw of <y, r>.
-  Tensor x = random_input({7, 32, 33, 33}, 40), w = random_input({4, 16, 3, 3}, 41);
-  Tensor b = random_input({4}, 42);
-  const Conv2dParams p = params({1, 1}, {0, 0}, {1, 1}, 2);
-  const Shape out{7, 4, 31, 31};
-  const std::vector<double> ref = direct_conv(x, w, b, p, out);
-  Tensor r = random_input(out, 43, -1, 1, false);
-  const std::vector<double> rv = r.to_vector();
-  std::vector<double> db_ref(4, 0.0);
-  for (size_t i = 0; i < rv.size(); ++i) db_ref[(i / (31 * 31)) % 4] += rv[i];
-  std::vector<std::vector<double>> first;
-  for (int n : {1, 2, 3}) {
-    SCOPED_TRACE(::testing::Message() << n << " threads");
-    OmpThreads threads(n);
-    x.zero_grad();
-    w.zero_grad();
-    b.zero_grad();
-    Tensor y = conv2d(x, w, b, p);
-    // 144-term sums of products in [-1, 1]: f64 rounding only.
-    expect_close(y.to_vector(), ref, 1e-12, 1e-12, "forward");
-    y.backward(r);
-    const double yr = dot(y.to_vector(), rv) - dot(b.to_vector(), db_ref);
-    const std::vector<double> dx = x.grad().to_vector(), dw = w.grad().to_vector();
-    const std::vector<double> db = b.grad().to_vector();
-    // ~1e6-term inner products of O(1) values: relative rounding ~1e-13.
-    EXPECT_NEAR(dot(x.to_vector(), dx), yr, 1e-9 * std::abs(yr) + 1e-9);
-    EXPECT_NEAR(dot(w.to_vector(), dw), yr, 1e-9 * std::abs(yr) + 1e-9);
-    expect_close(db, db_ref, 1e-10, 1e-12, "dbias");
-    if (first.empty()) {
-      first = {dx, dw, db};
-    } else {  // the same gradients whatever the split, up to summation order
-      expect_close(dx, first[0], 1e-12, 1e-12, "dx vs 1 thread");
-      expect_close(dw, first[1], 1e-10, 1e-12, "dw vs 1 thread");
-      expect_close(db, first[2], 1e-10, 1e-12, "db vs 1 thread");
-    }
-  }
-}
-
-TEST(Conv, ForwardMatchesDirectLoops) {
+TEST(Conv, ForwardMatchesReference) {
   uint64_t seed = 100;
   for (const Case& c : cases()) {
     SCOPED_TRACE(::testing::Message() << "x " << c.x << " w " << c.w);
@@ -175,7 +119,7 @@ TEST(Conv, ForwardMatchesDirectLoops) {
     Tensor b = c.bias ? random_input({c.w[0]}, seed++, -1, 1, false) : Tensor();
     Tensor y = conv2d(x, w, b, c.p);
     // Sums of a few dozen products of O(1) values: f64 rounding only.
-    expect_close(y.to_vector(), direct_conv(x, w, b, c.p, y.shape()), 1e-12, 1e-12, "conv2d");
+    expect_close(y.to_vector(), reference_conv(x, w, b, c.p, y.shape()), 1e-12, 1e-12, "conv2d");
   }
 }
 
