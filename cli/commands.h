@@ -38,5 +38,6 @@ void add_eval_command(CLI::App& app);
 void add_lr_find_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 void add_profile_command(CLI::App& app);
+void add_diagnose_command(CLI::App& app);
 
 }  // namespace danlu::cli

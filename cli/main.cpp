@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   danlu::cli::add_eval_command(app);
   danlu::cli::add_lr_find_command(app);
   danlu::cli::add_plot_command(app);
+  danlu::cli::add_diagnose_command(app);
   danlu::cli::add_schedule_command(app);
   danlu::cli::add_profile_command(app);
   danlu::cli::add_devices_command(app);

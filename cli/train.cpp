@@ -19,6 +19,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/ops/conv.h"
 #include "train/config.h"
+#include "train/diagnose.h"
 #include "train/measure.h"
 #include "train/report.h"
 #include "train/session.h"
@@ -83,6 +84,16 @@ int profile(const TrainArgs& a, const train::TrainConfig& config, Device device,
   return 0;
 }
 
+// The verdict on the run's loss curve (train/diagnose.h), one paragraph; a
+// run that logged nothing has none.
+void print_diagnosis(const std::string& run_dir) {
+  try {
+    std::printf("%s\n", train::to_text(train::diagnose(train::read_history(run_dir))).c_str());
+  } catch (const Error& e) {
+    std::printf("diagnosis: none (%s)\n", e.what());
+  }
+}
+
 int run(const TrainArgs& a) {
   const train::TrainConfig config = train::load_config(a.config, a.overrides);
   std::string note;
@@ -134,6 +145,7 @@ int run(const TrainArgs& a) {
   std::printf("metrics: %s\ncheckpoints: %s, %s\nplots: danlu plot %s\n",
               (dir / "metrics.jsonl").string().c_str(), (dir / "best.safetensors").string().c_str(),
               (dir / "last.safetensors").string().c_str(), options.run_dir.c_str());
+  print_diagnosis(options.run_dir);
   switch (s.end) {
     case train::RunEnd::interrupted: return 128 + stop_signal;
     case train::RunEnd::diverged: return 2;

@@ -8,6 +8,14 @@
 
 namespace danlu::nn {
 
+namespace {
+thread_local const OutputTap::Fn* installed_tap = nullptr;
+}  // namespace
+
+OutputTap::OutputTap(Fn fn) : fn_(std::move(fn)), previous_(installed_tap) { installed_tap = &fn_; }
+OutputTap::~OutputTap() { installed_tap = previous_; }
+const OutputTap::Fn* OutputTap::current() { return installed_tap; }
+
 void Sequential::push_back(std::shared_ptr<Module> module) {
   push_back(std::to_string(size()), std::move(module));
 }
@@ -25,6 +33,13 @@ std::shared_ptr<Module> Sequential::operator[](size_t index) const {
 Tensor Sequential::forward(const Tensor& x) {
   Tensor out = x;
   const auto& children = named_children().items();
+  if (const OutputTap::Fn* tap = OutputTap::current()) {
+    for (const auto& item : children) {
+      out = (*item.second)(out);
+      (*tap)(*item.second, out);
+    }
+    return out;
+  }
   for (size_t i = 0; i < children.size(); ++i) {
     Module& child = *children[i].second;
     auto* bn = dynamic_cast<BatchNormBase*>(&child);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <concepts>
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -17,6 +18,24 @@ template <class M>
 concept ModuleArgument =
     (std::derived_from<std::remove_cvref_t<M>, Module> && !std::is_lvalue_reference_v<M>) ||
     std::convertible_to<M, std::shared_ptr<Module>>;
+
+// While an OutputTap lives (on its thread), every Sequential hands each
+// child's output to it, and runs each child on its own (a BatchNorm+ReLU
+// pair unfused: the same values) so that every layer's output is seen. The
+// training health monitor installs one at its steps.
+class OutputTap {
+ public:
+  using Fn = std::function<void(const Module& child, const Tensor& output)>;
+  explicit OutputTap(Fn fn);
+  ~OutputTap();
+  OutputTap(const OutputTap&) = delete;
+  OutputTap& operator=(const OutputTap&) = delete;
+  static const Fn* current();  // null when none is installed
+
+ private:
+  Fn fn_;
+  const Fn* previous_;
+};
 
 class Sequential : public Module {
  public:
@@ -49,7 +68,7 @@ class Sequential : public Module {
   }
 
   // Feeds x through every child in order (a BatchNorm and the ReLU right
-  // after it as one fused op).
+  // after it as one fused op, unless an OutputTap is installed).
   Tensor forward(const Tensor& x) override;
 };
 

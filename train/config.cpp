@@ -53,6 +53,7 @@ const json& default_config() {
     "eval_every": 1,
     "log_every": 50,
     "checkpoint_every": 1,
+    "monitor": {"every": 100},
     "early_stopping": {"metric": "test_accuracy", "patience": 0, "min_delta": 0.0},
     "freeze": [],
     "pretrained": "",
@@ -279,6 +280,7 @@ TrainConfig parse_config(const json& user) {
   c.eval_every = r.integer("eval_every", 0);
   c.log_every = r.integer("log_every", 1);
   c.checkpoint_every = r.integer("checkpoint_every", 0);
+  c.monitor_every = r.integer("monitor.every", 0);
   c.early_stopping.metric =
       r.choice("early_stopping.metric", {"test_accuracy", "test_loss"});
   c.early_stopping.patience = r.integer("early_stopping.patience", 0);

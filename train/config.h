@@ -54,6 +54,7 @@ struct TrainConfig {
   double label_smoothing = 0, clip_grad_norm = 0, clip_grad_value = 0;
   uint64_t seed = 0;
   int64_t eval_every = 1, log_every = 50, checkpoint_every = 1;
+  int64_t monitor_every = 100;  // the health monitor's interval in steps (train/monitor.h); 0 = off
   EarlyStopping early_stopping;
   std::vector<std::string> freeze;  // parameter-name prefixes that are not trained
   std::string pretrained;           // weights to start from ("" = none)

@@ -46,7 +46,8 @@ Measurement measure_steps(const TrainConfig& config, Device device, const Measur
       PhaseRange data_phase(Phase::data);
       while (!(batch = epoch.next())) epoch = loader.epoch(++epoch_index);
     }
-    last = train_step(session, *batch);
+    const bool monitor = monitored_step(step + 1, config.monitor_every);
+    last = train_step(session, *batch, {}, monitor);
     if (installed) profiler->end_step();
   }
   // Reading the last loss waits for the GPU to finish the timed work; a

@@ -2,6 +2,8 @@
 // of a step profile.
 #include "train/step.h"
 
+#include <optional>
+
 #include "engine/ops/loss.h"
 #include "engine/ops/reduce.h"
 #include "engine/profile.h"
@@ -10,8 +12,10 @@
 namespace danlu::train {
 
 StepResult train_step(Session& session, const io::Batch& batch,
-                      const std::function<void()>& after_backward) {
+                      const std::function<void()>& after_backward, bool monitor) {
   const TrainConfig& config = session.config;
+  std::optional<MonitorStep> watch;
+  if (monitor) watch.emplace(*session.model);
   Tensor loss, predicted;
   {
     PhaseRange forward(Phase::forward);
@@ -26,6 +30,7 @@ StepResult train_step(Session& session, const io::Batch& batch,
     loss.backward();
   }
   if (after_backward) after_backward();
+  if (watch) watch->after_backward();
   {
     PhaseRange update(Phase::optimizer);
     if (config.clip_grad_value > 0)
@@ -35,7 +40,7 @@ StepResult train_step(Session& session, const io::Batch& batch,
     session.optimizer->step();
     if (session.scheduler && !session.scheduler->needs_metric()) session.scheduler->step();
   }
-  return {loss.detach(), predicted};
+  return {loss.detach(), predicted, watch ? watch->read() : std::vector<LayerHealth>{}};
 }
 
 }  // namespace danlu::train

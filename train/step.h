@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "engine/io/data_loader.h"
+#include "train/monitor.h"
 #include "train/session.h"
 
 namespace danlu::train {
@@ -17,12 +18,18 @@ namespace danlu::train {
 struct StepResult {
   Tensor loss;       // the batch's mean loss, 0-d
   Tensor predicted;  // the predicted class of each image, (N) i64
+  std::vector<LayerHealth> health;  // per layer, on monitored steps only (read back)
 };
+
+// Whether 1-based step `step` is one the health monitor measures, at every
+// `every`th step (0: never).
+inline bool monitored_step(int64_t step, int64_t every) { return every > 0 && step % every == 0; }
 
 // Forward, loss (with the config's label smoothing), backward, clipping,
 // optimizer step and a per-iteration scheduler step. `after_backward`
-// (optional) sees the gradients before clipping.
+// (optional) sees the gradients before clipping. `monitor` measures the
+// step's health (train/monitor.h), the one host read of a monitored step.
 StepResult train_step(Session& session, const io::Batch& batch,
-                      const std::function<void()>& after_backward = {});
+                      const std::function<void()>& after_backward = {}, bool monitor = false);
 
 }  // namespace danlu::train

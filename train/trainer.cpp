@@ -20,6 +20,7 @@
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/evaluate.h"
+#include "train/health_warnings.h"
 #include "train/report.h"
 #include "train/run_dir.h"
 #include "train/step.h"
@@ -176,9 +177,11 @@ class Trainer {
     const bool log_next = progress_.step % config_.log_every == config_.log_every - 1;
     std::vector<double> rates;
     for (size_t g = 0; g < session_.optimizer->num_param_groups(); ++g) rates.push_back(lr(g));
-    const StepResult r =
-        train_step(session_, batch, [&] { if (log_next) grad_norms_ = grad_norms(); });
+    const bool monitor = monitored_step(progress_.step + 1, config_.monitor_every);
+    const StepResult r = train_step(
+        session_, batch, [&] { if (log_next) grad_norms_ = grad_norms(); }, monitor);
     ++progress_.step, ++progress_.batch;
+    if (monitor) log_health(r.health, rates[0]);
     pending_.push_back({progress_.step, std::move(rates), r.loss, r.predicted, batch.labels});
     interval.images += batch.labels.numel();
     trained_images_ += batch.labels.numel();
@@ -231,6 +234,18 @@ class Trainer {
     record.update(memory());
     metrics_.write(record);
     interval = Interval{};
+  }
+
+  // The monitor's record, and its warnings (once each) on stdout and in the log.
+  void log_health(const std::vector<LayerHealth>& layers, double lr) {
+    json record = {{"kind", "monitor"}, {"step", progress_.step}, {"epoch", progress_.epoch + 1}};
+    for (const LayerHealth& l : layers) record["layers"].push_back(to_json(l));
+    metrics_.write(record);
+    for (const HealthWarning& w : health_warnings_.check(layers, progress_.step, lr)) {
+      std::printf("%swarning: %s\n", options_.interactive ? "\r\033[K" : "", w.message.c_str());
+      metrics_.write({{"kind", "warning"}, {"step", progress_.step},
+                      {"condition", w.condition}, {"message", w.message}});
+    }
   }
 
   // GPU memory in use and the run's peak (bytes), on a GPU only.
@@ -367,6 +382,7 @@ class Trainer {
   int64_t total_epochs_ = 0;
   MetricsLog metrics_;
   json grad_norms_ = json::object();
+  HealthWarnings health_warnings_{config_.json.at("optimizer").value("lr", 0.0)};
   std::vector<PendingStep> pending_;
   RunSummary summary_;
 };
