@@ -164,7 +164,7 @@ class Reader {
 
   Diagnosis healthy() const {
     std::string evidence;
-    if (!run_.steps.empty())
+    if (run_.steps.size() >= 2)
       evidence = printf_string("The loss fell from %.4g at step %lld to %.4g at step %lld.",
                                run_.steps.front().loss, ll(run_.steps.front().step),
                                run_.steps.back().loss, ll(run_.steps.back().step));
