@@ -17,7 +17,7 @@ struct MultiheadAttentionOptions {
   int64_t num_heads_;
   double dropout_ = 0.0;       // on the attention weights, in training
   bool bias_ = true;           // in_proj_bias and out_proj.bias
-  bool batch_first_ = false;   // (N, L, E) inputs when true, (L, N, E) when false (PyTorch's default)
+  bool batch_first_ = false;   // (N, L, E) inputs when true, else (L, N, E) (PyTorch's default)
   Generator* generator_ = nullptr;  // dropout's; the default generator when null; not owned
 
   MultiheadAttentionOptions(int64_t embed_dim, int64_t num_heads)

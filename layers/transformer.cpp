@@ -71,9 +71,10 @@ TransformerEncoder::TransformerEncoder(const TransformerEncoderLayerOptions& lay
   layers = register_module("layers", std::make_shared<Sequential>());
   for (int64_t i = 0; i < num_layers; ++i)
     layers->push_back(std::make_shared<TransformerEncoderLayer>(layer));
-  if (final_norm)
-    norm = register_module("norm", std::make_shared<LayerNorm>(
-                                       LayerNormOptions({layer.d_model_}).eps(layer.layer_norm_eps_)));
+  if (final_norm) {
+    const LayerNormOptions o = LayerNormOptions({layer.d_model_}).eps(layer.layer_norm_eps_);
+    norm = register_module("norm", std::make_shared<LayerNorm>(o));
+  }
 }
 
 Tensor TransformerEncoder::forward(const Tensor& x) { return forward(x, Tensor()); }

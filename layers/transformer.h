@@ -32,7 +32,10 @@ struct TransformerEncoderLayerOptions {
       : d_model_(d_model), nhead_(nhead) {}
   TransformerEncoderLayerOptions& dim_feedforward(int64_t d) { dim_feedforward_ = d; return *this; }
   TransformerEncoderLayerOptions& dropout(double p) { dropout_ = p; return *this; }
-  TransformerEncoderLayerOptions& activation(std::string a) { activation_ = std::move(a); return *this; }
+  TransformerEncoderLayerOptions& activation(std::string a) {
+    activation_ = std::move(a);
+    return *this;
+  }
   TransformerEncoderLayerOptions& layer_norm_eps(double e) { layer_norm_eps_ = e; return *this; }
   TransformerEncoderLayerOptions& batch_first(bool b) { batch_first_ = b; return *this; }
   TransformerEncoderLayerOptions& norm_first(bool b) { norm_first_ = b; return *this; }

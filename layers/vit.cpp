@@ -42,7 +42,9 @@ Tensor ClassToken::forward(const Tensor& x) {
   return concat({broadcast_to(cls_token, Shape({x.size(0), 1, d})), x}, 1);
 }
 
-std::string ClassToken::extra_repr() const { return "embed_dim=" + std::to_string(cls_token.size(2)); }
+std::string ClassToken::extra_repr() const {
+  return "embed_dim=" + std::to_string(cls_token.size(2));
+}
 
 PositionalEmbedding::PositionalEmbedding(int64_t num_tokens, int64_t embed_dim)
     : Module("PositionalEmbedding") {

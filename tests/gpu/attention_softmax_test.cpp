@@ -33,8 +33,8 @@ const Case kCases[] = {{1, 1, 0},   {5, 7, 0},     {7, 33, 7},    {12, 33, 3},
 kernels::Stream stream() { return compute_stream(Device::cuda()); }
 
 std::string describe(const Case& c, float range) {
-  return "(" + std::to_string(c.rows) + ", " + std::to_string(c.cols) + ") mask rows " +
-         std::to_string(c.mask_rows) + " range " + std::to_string(range);
+  return std::string("(") + std::to_string(c.rows) + ", " + std::to_string(c.cols) +
+         ") mask rows " + std::to_string(c.mask_rows) + " range " + std::to_string(range);
 }
 
 // A mask of `rows` rows with values in [-2, 2), -inf at every fifth entry

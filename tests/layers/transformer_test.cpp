@@ -105,10 +105,9 @@ TEST(Transformer, BadSizesGiveOneLineErrors) {
   EXPECT_EQ(error_of([] { PositionalEmbedding(16, 8).forward(Tensor::zeros({2, 17, 8})); }),
             "PositionalEmbedding: expected tokens (N, 16, 8), got (2, 17, 8); num_tokens counts "
             "the class token too (patches + 1)");
-  EXPECT_EQ(error_of([] {
-              build_model(nlohmann::json::parse(
-                  R"({"layers": [{"type": "TransformerEncoderLayer", "d_model": 8, "nhead": 3}]})"));
-            }),
+  const auto bad_heads = nlohmann::json::parse(
+      R"({"layers": [{"type": "TransformerEncoderLayer", "d_model": 8, "nhead": 3}]})");
+  EXPECT_EQ(error_of([&] { build_model(bad_heads); }),
             "model.layers[0]: MultiheadAttention: embed_dim 8 is not divisible by num_heads 3; "
             "choose num_heads dividing embed_dim (each head gets embed_dim / num_heads)");
   const Tensor mask = Tensor::zeros({3, 4});
