@@ -6,6 +6,8 @@
 // `--bench-steps N` and `--profile N` time N steps instead of training (see
 // train/measure.h): the first prints images/s as a JSON line, the second a
 // per-layer table it also writes to RUN_DIR/profile.{txt,json}.
+// `mpirun -np N danlu train ...` trains data-parallel, one rank per process
+// (train/distributed.h, docs/distributed.md).
 #include <unistd.h>
 
 #include <atomic>
@@ -20,6 +22,7 @@
 #include "engine/ops/conv.h"
 #include "train/config.h"
 #include "train/diagnose.h"
+#include "train/distributed.h"
 #include "train/measure.h"
 #include "train/report.h"
 #include "train/session.h"
@@ -183,7 +186,7 @@ void add_train_command(CLI::App& app) {
                   "untimed steps before --bench-steps/--profile (default 5)")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([args] {
-    const int code = run(*args);
+    const int code = train::run_as_rank([&] { return run(*args); });
     if (code != 0) throw CLI::RuntimeError(code);
   });
 }

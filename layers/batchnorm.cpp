@@ -2,6 +2,7 @@
 // implies, and the forward call into ops::batch_norm (or batch_norm_relu).
 #include "layers/batchnorm.h"
 
+#include "engine/ops/activation.h"
 #include "engine/ops/norm.h"
 #include "layers/init.h"
 #include "layers/repr.h"
@@ -73,6 +74,11 @@ Tensor BatchNormBase::normalize(const Tensor& x, bool relu) {
   if (is_training() && options.track_running_stats_) {
     const int64_t batches = increment(num_batches_tracked);
     if (!options.momentum_) momentum = 1.0 / static_cast<double>(batches);
+  }
+  if (is_training() && sync_statistics) {
+    const Tensor y = sync_batch_norm(x, running_mean, running_var, weight, bias, momentum,
+                                     options.eps_, sync_statistics);
+    return relu ? danlu::relu(y) : y;
   }
   const auto op = relu ? batch_norm_relu : batch_norm;
   return op(x, running_mean, running_var, weight, bias, batch_stats, momentum, options.eps_);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "engine/ops/norm.h"
 #include "layers/module.h"
 
 namespace danlu::nn {
@@ -42,6 +43,10 @@ class BatchNormBase : public Module {
   Tensor weight, bias;               // (C), undefined unless affine
   Tensor running_mean, running_var;  // (C), undefined unless track_running_stats
   Tensor num_batches_tracked;        // i64 0-d, undefined unless track_running_stats
+  // Set in a data-parallel run with model.sync_bn (train/distributed.h):
+  // training then normalises with the global batch's statistics
+  // (sync_batch_norm). Unset, each rank normalises with its own slice's.
+  AllReduceSum sync_statistics;
 
  protected:
   BatchNormBase(std::string name, const BatchNormOptions& options, int min_dim, int max_dim);

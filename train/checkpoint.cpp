@@ -7,6 +7,7 @@
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/random.h"
+#include "train/distributed.h"
 #include "train/resume_check.h"
 
 namespace danlu::train {
@@ -64,6 +65,17 @@ std::pair<uint64_t, uint64_t> rng_from(const json& j, const std::string& path) {
   return {j["seed"].get<uint64_t>(), j["offset"].get<uint64_t>()};
 }
 
+// The data-parallel ranks that trained a checkpoint (1 when the metadata
+// predates them): the global batch and each rank's data follow from it.
+void check_ranks(const std::map<std::string, std::string>& meta, const std::string& path) {
+  auto it = meta.find("ranks");
+  const std::string saved = it == meta.end() ? "1" : it->second;
+  const std::string now = std::to_string(world().size());
+  DANLU_CHECK(saved == now, path, ": saved by a run of ", saved, " data-parallel ranks, resumed ",
+              "with ", now, "; resume it with ", saved == "1" ? "one process (no mpirun)"
+                                                            : "mpirun -np " + saved);
+}
+
 json parse_meta(const std::map<std::string, std::string>& meta, const std::string& key,
                 const std::string& path) {
   auto it = meta.find(key);
@@ -89,7 +101,8 @@ void save_checkpoint(const std::string& path, const Session& s, const Progress& 
       {"optimizer", opt.meta.dump()},
       {"scheduler", s.scheduler ? s.scheduler->state_dict().dump() : "null"},
       {"rng", json{{"seed", rng.seed()}, {"offset", rng.offset()}}.dump()},
-      {"progress", progress_json(progress).dump()}};
+      {"progress", progress_json(progress).dump()},
+      {"ranks", std::to_string(world().size())}};
   io::save_safetensors(path, tensors, meta, /*checksum=*/true);
 }
 
@@ -111,7 +124,8 @@ Resumed load_checkpoint(const std::string& path, Session& s, int64_t steps_per_e
   } catch (const std::exception& e) {  // a missing key, a wrong type
     DANLU_FAIL(path, ": damaged checkpoint (progress: ", e.what(), "); use an earlier checkpoint");
   }
-  check_resume_progress(progress, steps_per_epoch, s.config.batch_size, path);
+  check_ranks(file.metadata, path);
+  check_resume_progress(progress, steps_per_epoch, s.config.batch_size * world().size(), path);
   DANLU_CHECK(sched_state.is_null() == !s.scheduler, path, ": the checkpoint was saved ",
               sched_state.is_null() ? "without" : "with", " a scheduler but the config has ",
               s.scheduler ? "one" : "none");

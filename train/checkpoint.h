@@ -38,8 +38,9 @@ struct Resumed {
 // the progress. Checks everything before it changes anything: a file that is
 // not a danlu checkpoint, is damaged (checksum, metadata out of range for
 // `steps_per_epoch`), was saved with a config the session's cannot continue
-// (train/resume_check.h) or does not fit the session's model throws a
-// one-line danlu::Error naming the path.
+// (train/resume_check.h), by another number of data-parallel ranks
+// (metadata "ranks") or does not fit the session's model throws a one-line
+// danlu::Error naming the path.
 Resumed load_checkpoint(const std::string& path, Session& session, int64_t steps_per_epoch);
 
 // The model weights of a checkpoint (its "model.*" tensors, renamed) or of

@@ -99,10 +99,16 @@ std::vector<int64_t> sample_shape(const std::string& dataset) {
 }
 
 io::DataLoader train_loader(const io::ImageDataset& data, const TrainConfig& config,
-                            Device device) {
+                            Device device, Shard shard) {
+  const int64_t global_batch = config.batch_size * shard.ranks;
+  DANLU_CHECK(shard.ranks == 1 || data.size() >= global_batch, "the training data holds ",
+              data.size(), " examples, fewer than one global batch of ", global_batch, " (",
+              shard.ranks, " ranks x batch_size ", config.batch_size,
+              "); lower batch_size or raise data.train_limit");
   return io::DataLoader(data, io::DataLoaderOptions(config.batch_size)
                                   .shuffle(true)
-                                  .drop_last(data.size() >= config.batch_size)
+                                  .drop_last(data.size() >= global_batch)
+                                  .shard(shard.rank, shard.ranks)
                                   .seed(config.seed)
                                   .augmentation(config.data.augmentation)
                                   .normalization(config.data.normalization)
@@ -111,8 +117,9 @@ io::DataLoader train_loader(const io::ImageDataset& data, const TrainConfig& con
 }
 
 io::DataLoader eval_loader(const io::ImageDataset& data, const TrainConfig& config,
-                           Device device) {
+                           Device device, Shard shard) {
   return io::DataLoader(data, io::DataLoaderOptions(config.eval_batch_size)
+                                  .shard(shard.rank, shard.ranks)
                                   .normalization(config.data.normalization)
                                   .num_workers(config.data.num_workers)
                                   .device(device));

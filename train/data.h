@@ -33,12 +33,21 @@ std::vector<int64_t> sample_shape(const std::string& dataset);
 void check_labels(const io::ImageDataset& data, const TrainConfig& config, bool train,
                   nn::Sequential& model);
 
+// Which part of the data this process trains and evaluates on: rank `rank`
+// of `ranks` data-parallel ranks (train/distributed.h), each taking its
+// slice of every global batch of batch_size * ranks.
+struct Shard {
+  int64_t rank = 0, ranks = 1;
+};
+
 // Shuffled, augmented batches of config.batch_size (drop_last, as a fixed
 // batch size keeps BatchNorm statistics and the steps per epoch stable).
+// Sharded, the data must hold one global batch.
 io::DataLoader train_loader(const io::ImageDataset& data, const TrainConfig& config,
-                            Device device);
-// Every test example once, in order, normalised and not augmented.
+                            Device device, Shard shard = {});
+// Every test example once, in order, normalised and not augmented; sharded,
+// each rank's slice of every global batch (possibly empty at the end).
 io::DataLoader eval_loader(const io::ImageDataset& data, const TrainConfig& config,
-                           Device device);
+                           Device device, Shard shard = {});
 
 }  // namespace danlu::train

@@ -31,6 +31,31 @@ std::vector<double> EvalResult::per_class_accuracy() const {
   return out;
 }
 
+EvalResult sum_over_ranks(const EvalResult& shard, Communicator& comm) {
+  if (comm.size() == 1) return shard;
+  // Rank 0's shard holds the first examples, so it has seen the class count
+  // whenever any rank has; a later rank's shard may be empty.
+  int64_t classes = static_cast<int64_t>(shard.confusion.size());
+  comm.broadcast(&classes, sizeof classes, /*root=*/0);
+  std::vector<double> sums(2 + classes * classes, 0.0);
+  sums[0] = shard.loss * shard.count, sums[1] = static_cast<double>(shard.count);
+  for (size_t t = 0; t < shard.confusion.size(); ++t)
+    for (size_t p = 0; p < shard.confusion[t].size(); ++p)
+      sums[2 + t * classes + p] = static_cast<double>(shard.confusion[t][p]);
+  all_reduce_sum(sums, comm);
+  EvalResult r;
+  r.count = static_cast<int64_t>(sums[1]);
+  r.confusion.assign(classes, std::vector<int64_t>(classes, 0));
+  int64_t correct = 0;
+  for (int64_t t = 0; t < classes; ++t)
+    for (int64_t p = 0; p < classes; ++p)
+      r.confusion[t][p] = static_cast<int64_t>(sums[2 + t * classes + p]);
+  for (int64_t c = 0; c < classes; ++c) correct += r.confusion[c][c];
+  r.loss = r.count ? sums[0] / r.count : 0;
+  r.accuracy = r.count ? double(correct) / r.count : 0;
+  return r;
+}
+
 std::vector<std::string> non_finite_tensors(const nn::Module& model) {
   std::vector<std::string> names;
   for (const auto& [name, t] : model.state_dict()) {
@@ -60,6 +85,7 @@ EvalResult evaluate(nn::Module& model, const io::DataLoader& loader) {
   EvalResult r;
   double loss_sum = 0;
   for (io::Batch& batch : loader.epoch(0)) {
+    if (batch.labels.numel() == 0) continue;  // a shard's empty slice of the last batch
     const Tensor logits = model(batch.images);
     loss_sum += cross_entropy(logits, batch.labels, CrossEntropyOptions{Reduction::sum, 0.0})
                     .item();

@@ -8,6 +8,7 @@
 
 #include "engine/io/data_loader.h"
 #include "layers/module.h"
+#include "train/distributed.h"
 
 namespace danlu::train {
 
@@ -21,6 +22,9 @@ struct EvalResult {
 
 // Leaves the model in the mode it was in.
 EvalResult evaluate(nn::Module& model, const io::DataLoader& loader);
+
+// The evaluation of every rank's shard as one: counts and loss sums added.
+EvalResult sum_over_ranks(const EvalResult& shard, Communicator& comm);
 
 // The names of the model's floating-point tensors (parameters and buffers)
 // that hold NaN or inf: weights from a run that diverged.

@@ -9,6 +9,7 @@
 #include "schedulers/from_json.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
+#include "train/distributed.h"
 
 namespace danlu::train {
 
@@ -85,6 +86,16 @@ void freeze(nn::Module& model, const std::vector<std::string>& prefixes) {
   }
 }
 
+// Removes the training option model.sync_bn from the layers' spec and
+// returns it (false when absent).
+bool take_sync_bn(json& spec) {
+  if (!spec.is_object() || !spec.contains("sync_bn")) return false;
+  const json value = spec["sync_bn"];
+  DANLU_CHECK(value.is_boolean(), "model.sync_bn: expected true or false, got ", value.dump());
+  spec.erase("sync_bn");
+  return value.get<bool>();
+}
+
 }  // namespace
 
 Device pick_device(const std::string& requested, std::string& note) {
@@ -109,12 +120,14 @@ std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device dev
   Generator init(config.seed);
   json spec = config.json.at("model");
   if (spec.is_object() && !spec.contains("input_shape")) spec["input_shape"] = sample_shape;
+  const bool sync_bn = take_sync_bn(spec);
   auto model = nn::build_model(spec, &init);
   if (!config.pretrained.empty()) {
     const nn::LoadReport report =
         model->load_state_dict(read_weights(config.pretrained), /*strict=*/false);
     if (!report.ok()) std::cerr << "pretrained " << config.pretrained << ": " << report.str() << "\n";
   }
+  if (sync_bn) synchronise_batch_norm(*model, world());
   freeze(*model, config.freeze);
   model->to(device);
   return model;

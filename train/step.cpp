@@ -8,6 +8,7 @@
 #include "engine/ops/reduce.h"
 #include "engine/profile.h"
 #include "optim/clip_grad.h"
+#include "train/distributed.h"
 
 namespace danlu::train {
 
@@ -28,6 +29,8 @@ StepResult train_step(Session& session, const io::Batch& batch,
     PhaseRange backward(Phase::backward);
     session.optimizer->zero_grad();
     loss.backward();
+    // Data parallel: the mean gradient over every rank's slice of the batch.
+    average_gradients(session.optimizer->parameters(), world());
   }
   if (after_backward) after_backward();
   if (watch) watch->after_backward();

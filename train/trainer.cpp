@@ -19,6 +19,7 @@
 #include "engine/random.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
+#include "train/distributed.h"
 #include "train/evaluate.h"
 #include "train/health_warnings.h"
 #include "train/report.h"
@@ -64,6 +65,28 @@ struct Interval {
   Clock::time_point start = Clock::now();
 };
 
+// Rank 0 claims the run directory (train/run_dir.h); the other ranks wait
+// until it has, so none reads a checkpoint that --overwrite removes.
+std::unique_ptr<RunDirectory> claim_run_dir(const RunOptions& options) {
+  std::unique_ptr<RunDirectory> dir;
+  if (is_writer())
+    dir = std::make_unique<RunDirectory>(options.run_dir,
+                                         !options.resume.empty() ? ExistingRun::continue_
+                                         : options.overwrite     ? ExistingRun::overwrite
+                                                                 : ExistingRun::refuse);
+  world().barrier();
+  return dir;
+}
+
+Shard this_shard() { return {world().rank(), world().size()}; }
+
+// A step's loss summed over its images, correct predictions and images,
+// over every rank of a data-parallel job.
+struct StepCounts {
+  double loss_sum = 0;
+  int64_t correct = 0, seen = 0;
+};
+
 // A step whose loss and predictions are still on the device.
 struct PendingStep {
   int64_t step;  // 1-based
@@ -75,13 +98,11 @@ class Trainer {
  public:
   Trainer(const TrainConfig& config, Device device, const RunOptions& options)
       : options_(options),
-        run_dir_(options.run_dir, !options.resume.empty() ? ExistingRun::continue_
-                                  : options.overwrite     ? ExistingRun::overwrite
-                                                          : ExistingRun::refuse),
+        run_dir_(claim_run_dir(options)),
         train_data_(load_split(config.data, true)),
         test_data_(load_split(config.data, false)),
-        train_(train_loader(train_data_, config, device)),
-        test_(eval_loader(test_data_, config, device)),
+        train_(train_loader(train_data_, config, device, this_shard())),
+        test_(eval_loader(test_data_, config, device, this_shard())),
         session_(make_session(config, device, sample_shape(train_data_), train_.size())),
         config_(session_.config) {
     if (device.is_cuda()) reset_peak_memory(device);
@@ -93,14 +114,17 @@ class Trainer {
     check_labels(train_data_, config_, /*train=*/true, *session_.model);
     check_labels(test_data_, config_, /*train=*/false, *session_.model);
     if (!options.resume.empty()) resume();
+    broadcast_model(*session_.model, world());  // every rank starts from rank 0's weights
     check_finite_weights(*session_.model, !options.resume.empty()     ? options.resume
                                           : !config.pretrained.empty() ? config.pretrained
                                                                        : "the initial weights");
     first_step_ = progress_.step;
-    // Written only now that a resume is validated, and crash-safely.
-    const std::string text = config_.json.dump(2) + '\n';
-    io::replace_file(path("config.json"), [&](io::AtomicWriter& file) { file.write(text); });
-    metrics_ = MetricsLog(path("metrics.jsonl"));
+    // Written only now that a resume is validated, and crash-safely, by rank 0.
+    if (is_writer()) {
+      const std::string text = config_.json.dump(2) + '\n';
+      io::replace_file(path("config.json"), [&](io::AtomicWriter& file) { file.write(text); });
+      metrics_ = MetricsLog(path("metrics.jsonl"));
+    }
   }
 
   RunSummary run() {
@@ -131,7 +155,7 @@ class Trainer {
                 progress_.step, "); to train further, raise epochs or max_steps with --set ",
                 "(e.g. --set epochs=", progress_.epoch + 1, ")");
     for (const std::string& c : r.changes) std::printf("resume: %s\n", c.c_str());
-    purge_metrics_after(path("metrics.jsonl"), progress_.step);
+    if (is_writer()) purge_metrics_after(path("metrics.jsonl"), progress_.step);
   }
 
   std::string path(const std::string& file) const {
@@ -142,7 +166,9 @@ class Trainer {
   bool read_every_step() const { return !session_.device.is_cuda(); }
   bool steps_done() const { return config_.max_steps > 0 && progress_.step >= config_.max_steps; }
   double lr(size_t group = 0) const { return session_.optimizer->lr(group); }
-  void save(const std::string& file) { save_checkpoint(path(file), session_, progress_); }
+  void save(const std::string& file) {
+    if (is_writer()) save_checkpoint(path(file), session_, progress_);
+  }
 
   // One epoch from progress_.batch on. False when training must stop.
   bool train_epoch(ProgressLine& line) {
@@ -159,7 +185,8 @@ class Trainer {
       if (!batch) break;
       step(*batch, interval);
       const bool log = progress_.step % config_.log_every == 0;
-      const bool stop = options_.stop && options_.stop->load();
+      // Every rank stops after the same step, when any rank was asked to.
+      const bool stop = any_rank(options_.stop && options_.stop->load(), world());
       if (read_every_step() || log || stop || steps_done()) {
         if (!read_back(interval)) return false;
         shown = interval_stats(interval);
@@ -183,8 +210,9 @@ class Trainer {
     ++progress_.step, ++progress_.batch;
     if (monitor) log_health(r.health, rates[0]);
     pending_.push_back({progress_.step, std::move(rates), r.loss, r.predicted, batch.labels});
-    interval.images += batch.labels.numel();
-    trained_images_ += batch.labels.numel();
+    const int64_t images = batch.labels.numel() * world().size();  // every rank's
+    interval.images += images;
+    trained_images_ += images;
   }
 
   // Reads the pending steps' losses and predictions (on a GPU the first read
@@ -193,15 +221,33 @@ class Trainer {
   bool read_back(Interval& interval) {
     const std::vector<PendingStep> steps = std::move(pending_);
     pending_.clear();
-    for (const PendingStep& p : steps) {
-      const double value = p.loss.item();
-      if (!std::isfinite(value)) return diverge(value, p);
-      const int64_t n = p.labels.numel(), correct = count_correct(p.predicted, p.labels);
+    const std::vector<StepCounts> counts = step_counts(steps);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const int64_t n = counts[i].seen, correct = counts[i].correct;
+      const double value = counts[i].loss_sum / n;
+      if (!std::isfinite(value)) return diverge(value, steps[i]);
       interval.loss_sum += value * n, interval.correct += correct, interval.seen += n;
       progress_.epoch_loss_sum += value * n, progress_.epoch_correct += correct;
       progress_.epoch_seen += n;
     }
     return true;
+  }
+
+  // Each step's numbers over every rank, read back and reduced at once. With
+  // one rank the mean loss is the step's own bits ((v * n) / n is exact in
+  // double for a float v).
+  static std::vector<StepCounts> step_counts(const std::vector<PendingStep>& steps) {
+    std::vector<double> sums;
+    for (const PendingStep& p : steps) {
+      const int64_t n = p.labels.numel();
+      sums.insert(sums.end(), {p.loss.item() * n, double(count_correct(p.predicted, p.labels)),
+                               double(n)});
+    }
+    all_reduce_sum(sums, world());
+    std::vector<StepCounts> counts;
+    for (size_t i = 0; i < sums.size(); i += 3)
+      counts.push_back({sums[i], static_cast<int64_t>(sums[i + 1]), static_cast<int64_t>(sums[i + 2])});
+    return counts;
   }
 
   // The global gradient norm and one per layer, before clipping.
@@ -301,7 +347,10 @@ class Trainer {
   }
 
   EvalResult evaluate_now() {
-    const EvalResult e = evaluate(*session_.model, test_);
+    // Every rank evaluates its shard with rank 0's running statistics (the
+    // ones a checkpoint keeps), and the counts are summed.
+    broadcast_tensors(session_.model->buffers(), world());
+    const EvalResult e = sum_over_ranks(evaluate(*session_.model, test_), world());
     summary_.final_accuracy = e.accuracy, summary_.final_loss = e.loss;
     const EarlyStopping& es = config_.early_stopping;
     const double metric = es.higher_is_better() ? e.accuracy : e.loss;
@@ -370,7 +419,7 @@ class Trainer {
   }
 
   RunOptions options_;
-  RunDirectory run_dir_;  // first: checked and locked before any data loads
+  std::unique_ptr<RunDirectory> run_dir_;  // first: checked and locked before any data loads
   io::ImageDataset train_data_, test_data_;
   io::DataLoader train_, test_;
   Session session_;

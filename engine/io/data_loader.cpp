@@ -36,7 +36,8 @@ uint64_t splitmix64(uint64_t x) {
 }
 
 // The seed of one random stream of one epoch: stream 0 shuffles, stream
-// b + 1 augments batch b. Hashing keeps nearby (seed, epoch, b) unrelated.
+// i + 1 augments the image at position i. Hashing keeps nearby (seed,
+// epoch, i) unrelated.
 uint64_t stream_seed(uint64_t seed, int64_t epoch, int64_t stream) {
   return splitmix64(splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(epoch)) ^
                     static_cast<uint64_t>(stream));
@@ -76,15 +77,15 @@ struct Epoch::State {
     const DataLoaderOptions& opts = plan->options;
     const Shape& s = data.images.shape();
     const int64_t c = s[1], h = s[2], w = s[3], example = c * h * w;
-    const int64_t first = b * opts.batch_size_;
-    const int64_t count = std::min(opts.batch_size_, data.size() - first);
+    const int64_t first = (b * opts.shard_count_ + opts.shard_rank_) * opts.batch_size_;
+    const int64_t count = std::clamp<int64_t>(data.size() - first, 0, opts.batch_size_);
     Batch batch{Tensor::empty({count, c, h, w}), Tensor::empty({count}, DType::i64)};
     const float* src = data.images.data<float>();
     const int64_t* labels = data.labels.data<int64_t>();
     float* dst = batch.images.data<float>();
-    Generator gen(stream_seed(opts.seed_, epoch, b + 1));
     for (int64_t i = 0; i < count; ++i) {
       const int64_t index = order[first + i];
+      Generator gen(stream_seed(opts.seed_, epoch, first + i + 1));
       transform(src + index * example, dst + i * example, c, h, w, opts.augmentation_,
                 opts.normalization_, gen);
       batch.labels.data<int64_t>()[i] = labels[index];
@@ -169,9 +170,13 @@ DataLoader::DataLoader(const ImageDataset& data, DataLoaderOptions options) {
               options.num_workers_);
   DANLU_CHECK(options.prefetch_batches_ >= 1, "DataLoader: prefetch_batches must be >= 1, got ",
               options.prefetch_batches_);
+  DANLU_CHECK(options.shard_count_ >= 1 && options.shard_rank_ >= 0 &&
+                  options.shard_rank_ < options.shard_count_,
+              "DataLoader: shard rank ", options.shard_rank_, " of ", options.shard_count_,
+              " is not a shard (expected 0 <= rank < count)");
   validate(options.augmentation_, options.normalization_, x.size(1));
   if (options.device_.is_cuda()) require_cuda_device(options.device_, "DataLoader");
-  const int64_t n = data.size(), bs = options.batch_size_;
+  const int64_t n = data.size(), bs = options.batch_size_ * options.shard_count_;
   const int64_t batches = options.drop_last_ ? n / bs : (n + bs - 1) / bs;
   plan_ = std::make_shared<const Plan>(Plan{data, std::move(options), batches});
 }

@@ -1,8 +1,11 @@
 // Mini-batches for a training loop: shuffling (a new seeded permutation every
 // epoch), drop_last, augmentation and normalisation, built on the calling
 // thread or ahead of it by worker threads. Batches are the same whatever the
-// number of workers: batch b of epoch e draws its augmentation from a
-// generator seeded by (seed, e, b), never from thread timing.
+// number of workers: the image at position i of epoch e draws its
+// augmentation from a generator seeded by (seed, e, i), never from thread
+// timing or from the batch it lands in. Sharded (data-parallel training),
+// rank r of R takes the r-th slice of every global batch of R * batch_size
+// positions, so R ranks see, augmented alike, the images one process would.
 //
 //   io::DataLoader train(data, io::DataLoaderOptions(128).shuffle(true).seed(1)
 //                                  .augmentation(aug).normalization(norm).num_workers(2));
@@ -23,7 +26,7 @@
 namespace danlu::io {
 
 // images (B, C, H, W) f32, labels (B) i64; B < batch_size only for the last
-// batch of an epoch without drop_last.
+// batch of an epoch without drop_last (sharded, B may then be 0).
 struct Batch {
   Tensor images;
   Tensor labels;
@@ -40,6 +43,8 @@ struct DataLoaderOptions {
   // How many batches the workers may build ahead of the training loop (the
   // queue's bound); at least num_workers is used so that no worker idles.
   int prefetch_batches_ = 2;
+  // This process's shard: rank shard_rank_ of shard_count_ (1: unsharded).
+  int64_t shard_rank_ = 0, shard_count_ = 1;
   // Where batches are handed to the training loop. On a GPU, batch b + 1 is
   // copied (pinned memory, copy stream) while the loop trains on batch b.
   Device device_ = Device::cpu();
@@ -55,6 +60,10 @@ struct DataLoaderOptions {
   DataLoaderOptions& num_workers(int v) { num_workers_ = v; return *this; }
   DataLoaderOptions& prefetch_batches(int v) { prefetch_batches_ = v; return *this; }
   DataLoaderOptions& device(Device v) { device_ = v; return *this; }
+  DataLoaderOptions& shard(int64_t rank, int64_t count) {
+    shard_rank_ = rank, shard_count_ = count;
+    return *this;
+  }
 };
 
 // One pass over the dataset. Iterate it with range-for or call next(); each

@@ -1,6 +1,8 @@
 // Normalisation: batch norm over (N, C, ...) and layer norm over trailing dims.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -24,6 +26,20 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 Tensor batch_norm_relu(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                        const Tensor& weight, const Tensor& bias, bool training,
                        double momentum = 0.1, double eps = 1e-5);
+
+// Sums `n` doubles element-wise over the ranks of a data-parallel job, in
+// place, with the same result on every rank (train/distributed.h provides it).
+using AllReduceSum = std::function<void(double* values, int64_t n)>;
+
+// batch_norm in training mode over the global batch of a data-parallel job
+// (PyTorch's SyncBatchNorm): every rank calls it with its slice; the
+// per-channel sums (of x, then of squared deviations from the global mean,
+// and the value count) go through `all_reduce` before normalising, and in
+// the backward the sums of dy and dy * xhat do. With one rank it equals
+// batch_norm(training = true). CPU only.
+Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                       const Tensor& weight, const Tensor& bias, double momentum, double eps,
+                       const AllReduceSum& all_reduce);
 
 // Normalises over the last normalized_shape.size() dims (biased variance);
 // weight/bias have shape normalized_shape and may be undefined.

@@ -1,6 +1,7 @@
 // DataLoader: every example once per epoch, per-epoch and per-seed orders,
 // drop_last, a batch larger than the dataset, identical batches whatever the
-// number of workers, shutdown mid-epoch, and one-line errors for bad options.
+// number of workers, data-parallel shards, shutdown mid-epoch, and one-line
+// errors for bad options.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -142,6 +143,41 @@ TEST(DataLoader, SameBatchesForAnyNumberOfWorkers) {
   EXPECT_NE(first.images.to_vector(), reference[0]);
 }
 
+// Data-parallel shards: rank r's batch b is rows [r * 5, r * 5 + 5) of the
+// unsharded loader's batch b of 5 * ranks, augmentation included (it is
+// drawn per position in the epoch, not per batch); the last global batch
+// may leave a rank's slice short or empty.
+TEST(DataLoader, ShardsAreSlicesOfTheGlobalBatch) {
+  const ImageDataset ds = numbered(47);
+  Augmentation aug;
+  aug.random_crop = aug.horizontal_flip = aug.random_erasing = true;
+  aug.crop_padding = 1;
+  for (bool drop_last : {true, false}) {
+    const auto options = [&](int64_t batch) {
+      return DataLoaderOptions(batch).shuffle(true).seed(5).augmentation(aug).drop_last(drop_last);
+    };
+    std::vector<Batch> global;
+    for (Batch& b : DataLoader(ds, options(15)).epoch(1)) global.push_back(b);
+    for (int64_t rank = 0; rank < 3; ++rank) {
+      const DataLoader shard(ds, options(5).shard(rank, 3));
+      ASSERT_EQ(shard.size(), static_cast<int64_t>(global.size()));
+      int64_t b = 0;
+      for (Batch& mine : shard.epoch(1)) {
+        const std::vector<double> all = global[b].images.to_vector();
+        const std::vector<double> labels = global[b].labels.to_vector();
+        const int64_t first = std::min<int64_t>(rank * 5, labels.size());
+        const int64_t count = std::min<int64_t>(5, labels.size() - first);
+        EXPECT_EQ(mine.labels.to_vector(), std::vector<double>(labels.begin() + first,
+                                                               labels.begin() + first + count))
+            << "rank " << rank << " batch " << b << (drop_last ? " drop_last" : "");
+        EXPECT_EQ(mine.images.to_vector(), std::vector<double>(all.begin() + first * 32,
+                                                               all.begin() + (first + count) * 32));
+        ++b;
+      }
+    }
+  }
+}
+
 TEST(DataLoader, NormalisationWithoutAugmentation) {
   const ImageDataset ds = numbered(3);
   DataLoader loader(ds, DataLoaderOptions(3).normalization({{1.0f, 2.0f}, {0.5f, 0.25f}}));
@@ -191,6 +227,8 @@ TEST(DataLoader, BadOptionsGiveOneLineErrors) {
   EXPECT_NE(message(ds, DataLoaderOptions(2).num_workers(-1)).find("num_workers"),
             std::string::npos);
   EXPECT_NE(message(ds, DataLoaderOptions(2).prefetch_batches(0)).find("prefetch_batches"),
+            std::string::npos);
+  EXPECT_NE(message(ds, DataLoaderOptions(2).shard(2, 2)).find("shard rank 2 of 2"),
             std::string::npos);
   EXPECT_NE(message(ds, DataLoaderOptions(2).normalization({{0.5f}, {1.0f}})).find("per channel"),
             std::string::npos);

@@ -1,0 +1,130 @@
+// sync_batch_norm: two threads play two data-parallel ranks, each with half
+// of a batch, and a shared-memory all-reduce between them. Together they
+// must reproduce batch_norm on the whole batch: the output, the running
+// statistics, dx, and (summed over the ranks) dweight and dbias.
+#include <gtest/gtest.h>
+
+#include <barrier>
+#include <thread>
+#include <vector>
+
+#include "engine/ops/elementwise.h"
+#include "engine/ops/norm.h"
+#include "engine/ops/reduce.h"
+#include "engine/random.h"
+
+namespace danlu {
+namespace {
+
+// An all-reduce over `ranks` threads: each writes its values, all wait, each
+// sums every rank's values in rank order, all wait before the next call.
+class ThreadAllReduce {
+ public:
+  explicit ThreadAllReduce(int ranks) : slots_(ranks), sync_(ranks) {}
+
+  AllReduceSum for_rank(int rank) {
+    return [this, rank](double* values, int64_t n) {
+      slots_[rank].assign(values, values + n);
+      sync_.arrive_and_wait();
+      for (int64_t i = 0; i < n; ++i) {
+        values[i] = 0;
+        for (const std::vector<double>& slot : slots_) values[i] += slot[i];
+      }
+      sync_.arrive_and_wait();
+    };
+  }
+
+ private:
+  std::vector<std::vector<double>> slots_;
+  std::barrier<> sync_;
+};
+
+// Rows [first, first + count) of an (N, ...) tensor, as a new leaf.
+Tensor rows(const Tensor& t, int64_t first, int64_t count) {
+  const std::vector<double> all = t.to_vector();
+  const int64_t row = t.numel() / t.size(0);
+  Shape shape = t.shape();
+  shape[0] = count;
+  return Tensor::from_vector(std::vector<double>(all.begin() + first * row,
+                                                 all.begin() + (first + count) * row),
+                             shape, DType::f64);
+}
+
+struct Result {
+  Tensor y, dx, dw, db, running_mean, running_var;
+};
+
+// batch_norm (all == nullptr) or sync_batch_norm of x, then the backward of
+// sum(y * r), a random projection of the output.
+Result run(const Tensor& x_in, const Tensor& r, const AllReduceSum* all_reduce) {
+  Tensor x = x_in.detach();
+  x.set_requires_grad();
+  const int64_t c = x.size(1);
+  Tensor w = Tensor::from_vector(std::vector<double>{0.5, 1.5, -2.0}, {c}, DType::f64);
+  Tensor b = Tensor::from_vector(std::vector<double>{0.1, -0.3, 0.2}, {c}, DType::f64);
+  w.set_requires_grad(), b.set_requires_grad();
+  Result out{Tensor(), Tensor(), Tensor(), Tensor(), Tensor::zeros({c}, DType::f64),
+             Tensor::ones({c}, DType::f64)};
+  out.y = all_reduce ? sync_batch_norm(x, out.running_mean, out.running_var, w, b, 0.1, 1e-5,
+                                       *all_reduce)
+                     : batch_norm(x, out.running_mean, out.running_var, w, b, true, 0.1, 1e-5);
+  sum(mul(out.y, r)).backward();
+  out.dx = x.grad(), out.dw = w.grad(), out.db = b.grad();
+  return out;
+}
+
+// f64 throughout: the two computations differ only in summation order, so
+// they agree to a few ulps of the values' scale (all O(1) here).
+void expect_close(const Tensor& got, const std::vector<double>& want, const char* what) {
+  const std::vector<double> g = got.to_vector();
+  ASSERT_EQ(g.size(), want.size()) << what;
+  for (size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(g[i], want[i], 1e-12) << what << "[" << i << "]";
+}
+
+std::vector<double> slice(const Tensor& t, int64_t first, int64_t count) {
+  return rows(t, first, count).to_vector();
+}
+
+TEST(SyncBatchNorm, TwoRanksMatchOneBatch) {
+  Generator gen(3);
+  const Tensor x = Tensor::randn({6, 3, 4, 5}, DType::f64, &gen) * 2.0 + 0.5;
+  const Tensor r = Tensor::randn({6, 3, 4, 5}, DType::f64, &gen);
+  const Result whole = run(x, r, nullptr);
+
+  ThreadAllReduce all_reduce(2);
+  std::vector<Result> ranks(2);
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < 2; ++rank)
+    threads.emplace_back([&, rank] {
+      const AllReduceSum reduce = all_reduce.for_rank(rank);
+      ranks[rank] = run(rows(x, rank * 3, 3), rows(r, rank * 3, 3), &reduce);
+    });
+  for (std::thread& t : threads) t.join();
+
+  std::vector<double> dw(3, 0.0), db(3, 0.0);
+  for (int rank = 0; rank < 2; ++rank) {
+    const Result& mine = ranks[rank];
+    expect_close(mine.y, slice(whole.y, rank * 3, 3), "y");
+    expect_close(mine.dx, slice(whole.dx, rank * 3, 3), "dx");
+    expect_close(mine.running_mean, whole.running_mean.to_vector(), "running_mean");
+    expect_close(mine.running_var, whole.running_var.to_vector(), "running_var");
+    for (int64_t c = 0; c < 3; ++c)
+      dw[c] += mine.dw.to_vector()[c], db[c] += mine.db.to_vector()[c];
+  }
+  expect_close(Tensor::from_vector(dw, {3}, DType::f64), whole.dw.to_vector(), "dweight summed");
+  expect_close(Tensor::from_vector(db, {3}, DType::f64), whole.db.to_vector(), "dbias summed");
+}
+
+TEST(SyncBatchNorm, OneRankIsBatchNorm) {
+  Generator gen(4);
+  const Tensor x = Tensor::randn({4, 3, 2, 2}, DType::f64, &gen);
+  const Tensor r = Tensor::randn({4, 3, 2, 2}, DType::f64, &gen);
+  const AllReduceSum alone = [](double*, int64_t) {};
+  const Result whole = run(x, r, nullptr), synced = run(x, r, &alone);
+  expect_close(synced.y, whole.y.to_vector(), "y");
+  expect_close(synced.dx, whole.dx.to_vector(), "dx");
+  expect_close(synced.dw, whole.dw.to_vector(), "dweight");
+}
+
+}  // namespace
+}  // namespace danlu
