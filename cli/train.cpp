@@ -177,14 +177,14 @@ void add_train_command(CLI::App& app) {
   add_set_option(*cmd, args->overrides);
   auto* bench = cmd->add_option("--bench-steps", args->bench_steps,
                                 "time N training steps instead of training; print images/s as JSON")
-                    ->check(CLI::PositiveNumber);
+                    ->check(kInt64 & CLI::PositiveNumber);
   cmd->add_option("--profile", args->profile_steps,
                   "time N steps layer by layer instead of training; print and save the table")
-      ->check(CLI::PositiveNumber)
+      ->check(kInt64 & CLI::PositiveNumber)
       ->excludes(bench);
   cmd->add_option("--warmup-steps", args->warmup_steps,
                   "untimed steps before --bench-steps/--profile (default 5)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kInt64 & CLI::NonNegativeNumber);
   cmd->callback([args] {
     const int code = train::run_as_rank([&] { return run(*args); });
     if (code != 0) throw CLI::RuntimeError(code);

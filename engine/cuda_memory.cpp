@@ -89,10 +89,9 @@ void* cuda_allocate(size_t bytes, Device device) {
   if (status == cudaErrorMemoryAllocation) {
     cudaGetLastError();
     const CudaMemoryStats stats = cuda_memory_stats(device);
-    DANLU_FAIL("out of GPU memory on ", device.str(), ": allocating ", format_bytes(bytes),
-               " with ", format_bytes(stats.in_use), " in use (peak ", format_bytes(stats.peak),
-               "); a smaller batch size helps if it holds activations, a smaller model if it "
-               "holds weights");
+    throw OutOfMemory(detail::concat("out of GPU memory on ", device.str(), ": allocating ",
+                                     format_bytes(bytes), " with ", format_bytes(stats.in_use),
+                                     " in use (peak ", format_bytes(stats.peak), ")"));
   }
   DANLU_CUDA_CHECK(status);
   return data;

@@ -29,8 +29,8 @@ CudaMemoryStats cuda_memory_stats(Device device);
 void reset_peak_memory(Device device);
 
 // `bytes` of device memory, usable by work enqueued on compute_stream(device)
-// from now on. Out of memory throws danlu::Error naming the request, the
-// bytes in use and what to try.
+// from now on. Out of memory throws danlu::OutOfMemory naming the request
+// and the bytes in use; the training loop adds what the model takes.
 void* cuda_allocate(size_t bytes, Device device);
 // Returns `data` to the pool once the work already enqueued on the compute
 // stream is done. Never throws (it runs in destructors, also at exit).

@@ -15,6 +15,20 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An allocation that failed for want of memory, host or device. The training
+// loop catches it to add what the model and its state take (train/memory_advice.h).
+class OutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
+
+// Throws `e` again with `context` before its message, keeping its kind: an
+// OutOfMemory stays one, so that the training loop can still explain it.
+[[noreturn]] inline void rethrow_in(const std::string& context, const Error& e) {
+  if (dynamic_cast<const OutOfMemory*>(&e)) throw OutOfMemory(context + e.what());
+  throw Error(context + e.what());
+}
+
 namespace detail {
 template <class... Args>
 std::string concat(const Args&... args) {

@@ -8,6 +8,7 @@
 
 #include "engine/cuda_memory.h"
 #include "engine/error.h"
+#include "engine/host_memory.h"
 
 namespace danlu {
 
@@ -24,18 +25,23 @@ std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
   DANLU_CHECK(bytes <= (size_t(1) << 62), "out of host memory: a tensor of ", bytes,
               " bytes cannot exist; a size in the model or the data is corrupt");
   size_t rounded = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
+  host_memory_acquire(bytes);
   void* p = rounded ? std::aligned_alloc(kHostAlignment, rounded) : nullptr;
-  DANLU_CHECK(p || rounded == 0, "out of host memory allocating ", format_bytes(bytes),
-              " for one tensor; a smaller batch size helps if it holds activations, a smaller "
-              "model if it holds weights");
+  if (!p && rounded) {
+    host_memory_release(bytes);
+    throw OutOfMemory(detail::concat("out of host memory: allocating ", format_bytes(bytes),
+                                     " for one tensor failed"));
+  }
   return std::shared_ptr<Storage>(new Storage(p, bytes, device));
 }
 
 Storage::~Storage() {
   if (device_.is_cuda())
     cuda_free(data_, device_);
-  else
+  else {
     std::free(data_);
+    host_memory_release(bytes_);
+  }
 }
 
 }  // namespace danlu

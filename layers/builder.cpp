@@ -332,7 +332,7 @@ std::shared_ptr<Module> construct(const Maker& maker, const std::string& path) {
   try {
     return maker();
   } catch (const Error& e) {
-    throw Error(path + ": " + e.what());
+    rethrow_in(path + ": ", e);
   }
 }
 

@@ -12,10 +12,11 @@ namespace danlu::optim {
 using nlohmann::json;
 
 Tensor& ParamState::buffer(const std::string& name, const Tensor& like, double init) {
-  Tensor& b = buffers[name];
-  if (!b.defined())
-    b = Tensor::full(like.shape(), init, TensorOptions(like.dtype()).device(like.device()));
-  return b;
+  if (auto it = buffers.find(name); it != buffers.end()) return it->second;
+  // Allocated before it is inserted: a failed allocation (out of memory)
+  // leaves the state as it was, not holding an undefined buffer.
+  Tensor b = Tensor::full(like.shape(), init, TensorOptions(like.dtype()).device(like.device()));
+  return buffers.emplace(name, std::move(b)).first->second;
 }
 
 void Optimizer::check_group(size_t group) const {
@@ -126,6 +127,15 @@ OptimizerState Optimizer::state_dict() const {
   }
   if (json gs = group_state(); !gs.is_null()) out.meta["group_state"] = std::move(gs);
   return out;
+}
+
+uint64_t Optimizer::state_bytes() const {
+  uint64_t bytes = 0;
+  for (const auto& group : state_)
+    for (const ParamState& s : group)
+      for (const auto& [name, buffer] : s.buffers)
+        bytes += uint64_t(buffer.numel()) * element_size(buffer.dtype());
+  return bytes;
 }
 
 void Optimizer::check_group_state(const json& j, const std::string& where) const {

@@ -73,6 +73,8 @@ class Optimizer : public sched::LrTarget {
 
   // Copies of the buffers plus the scalars; see OptimizerState.
   OptimizerState state_dict() const;
+  // The bytes the state buffers hold now (they appear at a parameter's first update).
+  uint64_t state_bytes() const;
   // Restores what state_dict() returned, group options included. The state
   // must match this optimizer's groups and parameter shapes; any mismatch
   // throws a one-line danlu::Error and changes nothing.

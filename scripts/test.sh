@@ -8,7 +8,9 @@
 #                     (DANLU_GEMM=builtin), as on machines without OpenBLAS
 #   3. emulated       the CUDA kernels' parity tests run by the SIMT emulator,
 #                     with its shared-memory race and initialisation checks
-#   4. emulated-asan  the same under AddressSanitizer and UBSan
+#   4. emulated-asan  the same under AddressSanitizer and UBSan, and the fuzz
+#                     tests (mutated checkpoints, configs, IDX headers, plot
+#                     inputs) against that danlu
 #   5. gpu-rehearsal  both phases of scripts/check-gpu.sh as on a bare CUDA
 #                     image: every dependency from the offline kit, verdict
 #                     "no-gpu" (scripts/rehearse-gpu-check.sh)

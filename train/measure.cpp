@@ -7,6 +7,7 @@
 #include "engine/error.h"
 #include "engine/random.h"
 #include "train/data.h"
+#include "train/memory_advice.h"
 #include "train/session.h"
 #include "train/step.h"
 
@@ -47,7 +48,8 @@ Measurement measure_steps(const TrainConfig& config, Device device, const Measur
       while (!(batch = epoch.next())) epoch = loader.epoch(++epoch_index);
     }
     const bool monitor = monitored_step(step + 1, config.monitor_every);
-    last = train_step(session, *batch, {}, monitor);
+    last = explain_out_of_memory_in(*session.model, session.optimizer.get(), device, config.batch_size,
+                                    [&] { return train_step(session, *batch, {}, monitor); });
     if (installed) profiler->end_step();
   }
   // Reading the last loss waits for the GPU to finish the timed work; a

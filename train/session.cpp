@@ -9,6 +9,7 @@
 #include "schedulers/from_json.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
+#include "train/memory_advice.h"
 #include "train/distributed.h"
 
 namespace danlu::train {
@@ -121,7 +122,13 @@ std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device dev
   json spec = config.json.at("model");
   if (spec.is_object() && !spec.contains("input_shape")) spec["input_shape"] = sample_shape;
   const bool sync_bn = take_sync_bn(spec);
-  auto model = nn::build_model(spec, &init);
+  std::shared_ptr<nn::Sequential> model;
+  try {
+    model = nn::build_model(spec, &init);
+  } catch (const OutOfMemory& e) {
+    DANLU_FAIL(e.what(), " while building the model's weights: that one weight tensor is larger "
+               "than this machine can hold; use a smaller model");
+  }
   if (!config.pretrained.empty()) {
     const nn::LoadReport report =
         model->load_state_dict(read_weights(config.pretrained), /*strict=*/false);
@@ -129,7 +136,7 @@ std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device dev
   }
   if (sync_bn) synchronise_batch_norm(*model, world());
   freeze(*model, config.freeze);
-  model->to(device);
+  explain_out_of_memory_in(*model, nullptr, device, config.batch_size, [&] { model->to(device); });
   return model;
 }
 
@@ -152,7 +159,7 @@ TrainConfig load_config(const std::string& path, const std::vector<std::string>&
     make_session(config, Device::cpu(), sample_shape(config.data.dataset), /*steps_per_epoch=*/1);
     return config;
   } catch (const Error& e) {
-    DANLU_FAIL(path, ": ", e.what());
+    rethrow_in(path + ": ", e);
   }
 }
 

@@ -21,6 +21,7 @@
 #include "train/data.h"
 #include "train/distributed.h"
 #include "train/evaluate.h"
+#include "train/memory_advice.h"
 #include "train/health_warnings.h"
 #include "train/report.h"
 #include "train/run_dir.h"
@@ -127,7 +128,14 @@ class Trainer {
     }
   }
 
+  // Out of memory anywhere in training names what the model takes (train/memory_advice.h).
   RunSummary run() {
+    return explain_out_of_memory_in(*session_.model, session_.optimizer.get(), session_.device,
+                                    config_.batch_size, [&] { return train_to_the_end(); });
+  }
+
+ private:
+  RunSummary train_to_the_end() {
     start_ = Clock::now();
     ProgressLine line(options_.interactive, total_epochs_, train_.size());
     while (progress_.epoch < total_epochs_ && !steps_done()) {
@@ -145,7 +153,6 @@ class Trainer {
     return finish(seconds_since(start_));
   }
 
- private:
   // Restores the checkpoint; a finished run has nothing to continue.
   void resume() {
     const Resumed r = load_checkpoint(options_.resume, session_, train_.size());

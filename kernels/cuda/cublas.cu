@@ -21,8 +21,6 @@ const char* advice_for(cublasStatus_t status) {
   switch (status) {
     case CUBLAS_STATUS_NOT_INITIALIZED:
       return "cuBLAS could not start: check the driver and that libcublas matches the toolkit";
-    case CUBLAS_STATUS_ALLOC_FAILED:
-      return "the GPU is out of memory: try a smaller batch size";
     case CUBLAS_STATUS_INVALID_VALUE:
       return "a GEMM size or leading dimension is invalid: this is a bug in the caller";
     case CUBLAS_STATUS_ARCH_MISMATCH:
@@ -36,6 +34,8 @@ const char* advice_for(cublasStatus_t status) {
 
 void check_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
   if (status == CUBLAS_STATUS_SUCCESS) return;
+  if (status == CUBLAS_STATUS_ALLOC_FAILED)
+    throw OutOfMemory(detail::concat(call, " failed at ", file, ":", line, ": the GPU is out of memory"));
   DANLU_FAIL(call, " failed at ", file, ":", line, ": ", cublasGetStatusName(status), " (",
              advice_for(status), ")");
 }

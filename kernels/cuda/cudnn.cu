@@ -27,13 +27,13 @@ namespace {
 
 void check_cudnn(cudnnStatus_t status, const char* call, const char* file, int line) {
   if (status == CUDNN_STATUS_SUCCESS) return;
+  if (status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED)
+    throw OutOfMemory(detail::concat(call, " failed at ", file, ":", line, ": the GPU is out of memory"));
   char detail[512] = "";
   cudnnGetLastErrorString(detail, sizeof detail);
   const int category = CUDNN_STATUS_CATEGORY(status);
   const char* advice =
-      status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED
-          ? "the GPU is out of memory: try a smaller batch size"
-      : category == CUDNN_STATUS_NOT_SUPPORTED
+      category == CUDNN_STATUS_NOT_SUPPORTED
           ? "cuDNN does not support this case: use --conv-backend ours"
       : category == CUDNN_STATUS_CATEGORY(CUDNN_STATUS_NOT_INITIALIZED)
           ? "cuDNN could not start: check that libcudnn matches the CUDA runtime and driver"

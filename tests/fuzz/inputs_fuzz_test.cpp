@@ -1,6 +1,6 @@
 // Fuzzing the inputs a user hands danlu: a real checkpoint (header and
-// bytes), a training config, a schedule spec and an IDX dataset header are
-// mutated and fed to the code the CLI runs on them, in this process (the
+// bytes), a training config, a schedule spec, an IDX dataset header and a
+// run's metrics.jsonl (what `danlu plot` reads) are mutated and fed to the code the CLI runs on them, in this process (the
 // readers must end in danlu::Error, nothing else) and, for a sample of
 // cases, to the danlu binary itself (no signal, no hang, one-line error).
 //
@@ -67,12 +67,14 @@ class OneGroup : public sched::LrTarget {
 };
 
 // One kind of input: how to mutate it, what to call in process, and the
-// danlu command line for it (empty: in process only).
+// danlu command line for it (empty: in process only), run for every
+// `command_every`-th case.
 struct Target {
   std::string name;
   std::function<std::string(Mutator&)> mutate;
   std::function<void(const std::string& path)> in_process;
   std::function<std::vector<std::string>(const std::string& path)> command;
+  int64_t command_every = 16;
 };
 
 class FuzzInputs : public ::testing::Test {
@@ -173,7 +175,7 @@ class FuzzInputs : public ::testing::Test {
         break;
       }
       ++cases;
-      if (t.command && (i % 16 == 0 || only >= 0)) {
+      if (t.command && (i % t.command_every == 0 || only >= 0)) {
         ++subprocesses;
         const Outcome o = run(t.command(input), 120);
         const std::string wrong = judge(o);
@@ -288,6 +290,26 @@ TEST_F(FuzzInputs, IdxHeader) {
         [&](const std::string&) {
           return eval_command(kData + "/tiny.json", weights, folder);
         }});
+}
+
+// `danlu plot` reads only through the binary (its reader is the command's
+// own), so every case runs it: a mistyped or cut record must be refused in
+// one line or skipped, never crash the plot or write a half PNG.
+TEST_F(FuzzInputs, PlotMetrics) {
+  const std::string original = read_file(kData + "/metrics.jsonl");
+  const std::string run_dir = path("run"), pictures = path("pictures");
+  fs::create_directories(run_dir);
+  fuzz({"plot",
+        [&](Mutator& m) {
+          const std::string mutated = m.below(4) ? m.json(original) : m.bytes(original);
+          write_file(run_dir + "/metrics.jsonl", mutated);
+          return mutated;
+        },
+        [&](const std::string&) {},
+        [&](const std::string&) {
+          return std::vector<std::string>{DANLU_CLI_PATH, "plot", run_dir, "--out", pictures};
+        },
+        /*command_every=*/1});
 }
 
 }  // namespace
