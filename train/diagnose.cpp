@@ -122,8 +122,9 @@ class Reader {
                       ll(best->epoch))};
   }
 
+  // Too few records say nothing about speed.
   std::optional<Diagnosis> too_slow() const {
-    if (run_.steps.size() < 2) return std::nullopt;
+    if (run_.steps.size() < 4) return std::nullopt;
     const LossPoint &first = run_.steps.front(), &last = run_.steps.back();
     const double drop = (first.loss - last.loss) / first.loss;
     if (drop >= limits_.slow) return std::nullopt;
@@ -164,10 +165,11 @@ class Reader {
 
   Diagnosis healthy() const {
     std::string evidence;
-    if (run_.steps.size() >= 2)
-      evidence = printf_string("The loss fell from %.4g at step %lld to %.4g at step %lld.",
-                               run_.steps.front().loss, ll(run_.steps.front().step),
-                               run_.steps.back().loss, ll(run_.steps.back().step));
+    const std::vector<LossPoint>& s = run_.steps;
+    if (s.size() >= 2)
+      evidence = printf_string("The loss %s from %.4g at step %lld to %.4g at step %lld.",
+                               s.back().loss < s.front().loss ? "fell" : "went", s.front().loss,
+                               ll(s.front().step), s.back().loss, ll(s.back().step));
     for (auto it = run_.epochs.rbegin(); it != run_.epochs.rend(); ++it)
       if (it->test_accuracy) {
         evidence += printf_string(" Test accuracy %.2f%% at epoch %lld.", 100 * *it->test_accuracy,

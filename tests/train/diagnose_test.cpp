@@ -40,6 +40,15 @@ TEST(Diagnose, ASteadyFallIsHealthy) {
   EXPECT_TRUE(has(d.evidence, "The loss fell from 1.98 at step 10 to 0.1145 at step 200.")) << d.evidence;
 }
 
+TEST(Diagnose, ThreeRecordsAreTooFewToCallARunSlow) {
+  RunHistory run = curve(30, crawling);
+  const Diagnosis d = diagnose(run);
+  EXPECT_EQ(d.verdict, Verdict::healthy) << to_text(d);
+  EXPECT_TRUE(has(d.evidence, "The loss fell from 2.267 at step 10 to 2.2 at step 30.")) << d.evidence;
+  run.steps.back().loss = 2.4;
+  EXPECT_TRUE(has(diagnose(run).evidence, "The loss went from 2.267")) << to_text(diagnose(run));
+}
+
 TEST(Diagnose, ANaNLossDivergedDivideTheRateBy10) {
   RunHistory run = curve(200, falling);
   run.diverged = LossPoint{57, NAN};
