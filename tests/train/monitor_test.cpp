@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "layers/conv.h"
 #include "tests/support/metrics.h"
 #include "tests/support/monitor_case.h"
 #include "train/health_warnings.h"
@@ -22,6 +23,22 @@ using nlohmann::json;
 TEST(Monitor, MatchesATinyStepWorkedOutByHand) {
   testing::expect_health_near(testing::monitored_tiny_step(Device::cpu()),
                               testing::tiny_step_by_hand());
+}
+
+// A unit of an image tensor is a channel: dead when zero at every pixel of
+// every image. 1x1 kernels: channel 0 passes the positive input, channel 1
+// is -x - 1 < 0 everywhere, channel 2 is x - 1.5, alive where x > 1.5 only.
+TEST(Monitor, ADeadChannelIsZeroOverTheBatchAndEveryPixel) {
+  auto net = std::make_shared<nn::Sequential>(nn::Conv2d(nn::Conv2dOptions(1, 3, 1)), nn::ReLU());
+  Tensor(*net->named_parameters().find("0.weight"))
+      .copy_(Tensor::from_vector(std::vector<double>{1, -1, 1}, {3, 1, 1, 1}));
+  Tensor(*net->named_parameters().find("0.bias"))
+      .copy_(Tensor::from_vector(std::vector<double>{0, -1, -1.5}, {3}));
+  MonitorStep watch(*net);
+  const Tensor x = Tensor::from_vector(std::vector<double>{1, 1, 1, 1, 1, 1, 1, 2}, {2, 1, 2, 2});
+  sum((*net)(x)).backward();
+  watch.after_backward();
+  EXPECT_DOUBLE_EQ(watch.read().at(0).dead_fraction, 1.0 / 3);
 }
 
 std::vector<json> records_of(const fs::path& run, const std::string& kind) {
