@@ -102,8 +102,11 @@ bool take_sync_bn(json& spec) {
 Device pick_device(const std::string& requested, std::string& note) {
   if (requested == "auto") {
     if (cuda_available()) {
-      note = "device cuda:0 (" + cuda_devices().front().name + ")";
-      return Device::cuda(0);
+      // A data-parallel rank takes its machine's GPU number local rank (one
+      // rank per GPU; docs/distributed.md). A single process takes cuda:0.
+      const int gpu = world().local_rank() % cuda_device_count();
+      note = "device cuda:" + std::to_string(gpu) + " (" + cuda_devices()[gpu].name + ")";
+      return Device::cuda(gpu);
     }
     note = "device cpu (" + cuda_unavailable_reason() + ")";
     return Device::cpu();

@@ -40,7 +40,8 @@ Session make_session(const TrainConfig& config, Device device,
 //   "configs/a.json: optimizer.momentum: expected a number, got \"high\"".
 TrainConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
 
-// Resolves "auto", "cpu", "cuda", "cuda:N"; `note` says what was chosen and why.
+// Resolves "auto", "cpu", "cuda", "cuda:N"; `note` says what was chosen and
+// why. "auto" in a data-parallel job gives each rank its local rank's GPU.
 Device pick_device(const std::string& requested, std::string& note);
 
 }  // namespace danlu::train
