@@ -1,6 +1,7 @@
 // compare_runs RUN_A RUN_B RTOL [FROM_STEP]: compares two training runs, the
-// loss of every logged step from FROM_STEP on (metrics.jsonl) and every
-// tensor of last.safetensors (model and optimizer state), with the
+// loss of every logged step from FROM_STEP on and the final evaluation's
+// loss and accuracy (metrics.jsonl), and every tensor of last.safetensors
+// (model and optimizer state), with the
 // tolerance model |a - b| <= RTOL * max(|a|, scale) where scale is the
 // tensor's largest |a| (so a weight near zero is judged on its tensor's
 // scale); RTOL 0 demands identical bits. Prints the largest differences and
@@ -26,6 +27,18 @@ std::map<int64_t, double> step_losses(const std::string& run, int64_t from) {
       losses[r["step"].get<int64_t>()] = r["loss"].get<double>();
   }
   return losses;
+}
+
+// The summary record's final test loss and accuracy.
+std::pair<double, double> final_evaluation(const std::string& run) {
+  std::ifstream in(run + "/metrics.jsonl");
+  std::pair<double, double> out{NAN, NAN};
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json r = nlohmann::json::parse(line);
+    if (r.value("kind", "") == "summary")
+      out = {r["final_loss"].get<double>(), r["final_accuracy"].get<double>()};
+  }
+  return out;
 }
 
 bool within(double a, double b, double scale, double rtol) {
@@ -62,6 +75,14 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("losses of %zu steps: largest relative difference %.3g\n", la.size(), worst_loss);
+  const auto [loss_a, accuracy_a] = final_evaluation(a);
+  const auto [loss_b, accuracy_b] = final_evaluation(b);
+  std::printf("final evaluation: loss %.9g vs %.9g, accuracy %.4f vs %.4f\n", loss_a, loss_b,
+              accuracy_a, accuracy_b);
+  if (!within(loss_a, loss_b, 0, rtol) || !within(accuracy_a, accuracy_b, 0, rtol)) {
+    std::printf("FAIL: the final evaluations differ\n");
+    ok = false;
+  }
 
   const auto ta = danlu::io::load_safetensors(a + "/last.safetensors").tensors;
   const auto tb = danlu::io::load_safetensors(b + "/last.safetensors").tensors;
