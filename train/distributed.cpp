@@ -84,13 +84,18 @@ int run_as_rank(const std::function<int()>& body) {
   share_cores(comm.local_size());
   if (comm.rank() > 0 && !std::freopen("/dev/null", "w", stdout))
     DANLU_FAIL("rank ", comm.rank(), ": cannot silence stdout");
+  std::string error;
   try {
     return body();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "danlu: error: %s (rank %d of %d)\n", e.what(), comm.rank(), comm.size());
-    std::fflush(stderr);
-    comm.abort(1);
+    error = e.what();
+  } catch (...) {
+    error = "unexpected failure of an unknown kind";
   }
+  std::fprintf(stderr, "danlu: error: %s (rank %d of %d)\n", error.c_str(), comm.rank(),
+               comm.size());
+  std::fflush(stderr);
+  comm.abort(1);
   return 1;  // not reached: abort() ends the process
 }
 
