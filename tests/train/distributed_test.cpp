@@ -1,0 +1,105 @@
+// The transport-free half of data parallelism (train/distributed.h) against
+// a scripted communicator that plays rank 1 of 2: gradient buckets (sizes,
+// order, the mean), the broadcast of rank 0's model, and the sum of sharded
+// evaluations. The MPI transport itself is tested by cli.train_distributed.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "train/distributed.h"
+#include "train/evaluate.h"
+
+namespace danlu::train {
+namespace {
+
+// Rank 1 of 2. The other rank's values are `peer_factor` times this rank's,
+// so an all-reduce returns (1 + peer_factor) times them; a broadcast
+// delivers `root_bytes` in order. Every call is recorded.
+class ScriptedPeer final : public Communicator {
+ public:
+  double peer_factor = 3;
+  std::vector<unsigned char> root_bytes;
+  std::vector<int64_t> reduced_sizes;
+
+  int rank() const override { return 1; }
+  int size() const override { return 2; }
+  int local_rank() const override { return 1; }
+  int local_size() const override { return 2; }
+  void all_reduce_sum(float* data, int64_t n) override { add_peer(data, n); }
+  void all_reduce_sum(double* data, int64_t n) override { add_peer(data, n); }
+  void broadcast(void* data, int64_t bytes, int root) override {
+    EXPECT_EQ(root, 0);
+    ASSERT_LE(sent_ + bytes, static_cast<int64_t>(root_bytes.size()));
+    std::memcpy(data, root_bytes.data() + sent_, bytes);
+    sent_ += bytes;
+  }
+  void barrier() override {}
+  [[noreturn]] void abort(int) override { std::abort(); }
+
+ private:
+  template <class T>
+  void add_peer(T* data, int64_t n) {
+    reduced_sizes.push_back(n);
+    for (int64_t i = 0; i < n; ++i) data[i] += static_cast<T>(peer_factor * data[i]);
+  }
+  int64_t sent_ = 0;
+};
+
+Tensor parameter_with_grad(const std::vector<float>& grad) {
+  Tensor p = Tensor::zeros({static_cast<int64_t>(grad.size())});
+  p.set_requires_grad();
+  p.set_grad(Tensor::from_vector(grad, {static_cast<int64_t>(grad.size())}));
+  return p;
+}
+
+TEST(Distributed, GradientsAreAveragedInBucketsInParameterOrder) {
+  std::vector<Tensor> params{parameter_with_grad({1, 2, 3, 4, 5}), parameter_with_grad({6, 7, 8}),
+                             Tensor::zeros({4}),  // no gradient: skipped
+                             parameter_with_grad(std::vector<float>(10, 0.5f)),
+                             parameter_with_grad({-1, -2})};
+  params[2].set_requires_grad();
+  ScriptedPeer peer;
+  average_gradients(params, peer, /*bucket_elements=*/8);
+  // 5 + 3 fill a bucket; 10 exceeds one and goes alone; 2 is the last.
+  EXPECT_EQ(peer.reduced_sizes, (std::vector<int64_t>{8, 10, 2}));
+  // Ours and the peer's 3x, averaged over 2 ranks: 2x ours.
+  EXPECT_EQ(params[0].grad().to_vector(), (std::vector<double>{2, 4, 6, 8, 10}));
+  EXPECT_EQ(params[1].grad().to_vector(), (std::vector<double>{12, 14, 16}));
+  EXPECT_FALSE(params[2].grad().defined());
+  EXPECT_EQ(params[3].grad().to_vector(), std::vector<double>(10, 1.0));
+  EXPECT_EQ(params[4].grad().to_vector(), (std::vector<double>{-2, -4}));
+}
+
+TEST(Distributed, BroadcastGivesEveryTensorRankZerosBytes) {
+  const std::vector<float> weights{1.5f, -2.5f, 3.25f};
+  const int64_t counter = 42;
+  ScriptedPeer peer;
+  peer.root_bytes.resize(sizeof(float) * 3 + sizeof counter);
+  std::memcpy(peer.root_bytes.data(), weights.data(), sizeof(float) * 3);
+  std::memcpy(peer.root_bytes.data() + sizeof(float) * 3, &counter, sizeof counter);
+  const Tensor w = Tensor::zeros({3});
+  const Tensor n = Tensor::scalar(0, DType::i64);
+  broadcast_tensors({w, n}, peer);
+  EXPECT_EQ(w.to_vector(), (std::vector<double>{1.5, -2.5, 3.25}));
+  EXPECT_EQ(n.item(), 42);
+}
+
+TEST(Distributed, ShardedEvaluationsAreSummed) {
+  EvalResult shard;
+  shard.count = 4, shard.loss = 0.5, shard.accuracy = 0.75;
+  shard.confusion = {{2, 1}, {0, 1}};
+  ScriptedPeer peer;
+  peer.peer_factor = 1;  // the other shard counted the same
+  const int64_t classes = 2;
+  peer.root_bytes.resize(sizeof classes);
+  std::memcpy(peer.root_bytes.data(), &classes, sizeof classes);
+  const EvalResult all = sum_over_ranks(shard, peer);
+  EXPECT_EQ(all.count, 8);
+  EXPECT_EQ(all.confusion, (std::vector<std::vector<int64_t>>{{4, 2}, {0, 2}}));
+  EXPECT_DOUBLE_EQ(all.loss, 0.5);
+  EXPECT_DOUBLE_EQ(all.accuracy, 0.75);
+}
+
+}  // namespace
+}  // namespace danlu::train
