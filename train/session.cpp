@@ -9,8 +9,8 @@
 #include "schedulers/from_json.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
-#include "train/memory_advice.h"
 #include "train/distributed.h"
+#include "train/memory_advice.h"
 
 namespace danlu::train {
 
