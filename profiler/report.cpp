@@ -2,22 +2,13 @@
 #include "profiler/report.h"
 
 #include <algorithm>
-#include <cstdarg>
 #include <cstdio>
+
+#include "engine/printf_string.h"
 
 namespace danlu::profiler {
 
 namespace {
-
-std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string format(const char* fmt, ...) {
-  char buffer[512];
-  va_list args;
-  va_start(args, fmt);
-  std::vsnprintf(buffer, sizeof buffer, fmt, args);
-  va_end(args);
-  return buffer;
-}
 
 nlohmann::json or_null(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
@@ -26,8 +17,8 @@ nlohmann::json or_null(const std::optional<double>& v) {
 nlohmann::json positive_or_null(double v) { return v > 0 ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 std::string achieved(const Row& row) {
-  return compute_bound(row.op) ? format("%.2f TFLOP/s", row.tflops())
-                               : format("%.1f GB/s", row.gbps());
+  return compute_bound(row.op) ? printf_string("%.2f TFLOP/s", row.tflops())
+                               : printf_string("%.1f GB/s", row.gbps());
 }
 
 }  // namespace
@@ -40,35 +31,35 @@ double Row::tflops() const { return ours.median_ms > 0 ? cost.flops / (ours.medi
 double Row::gbps() const { return ours.median_ms > 0 ? cost.bytes / (ours.median_ms * 1e6) : 0; }
 
 std::string cuda_version_string(int version) {
-  return format("%d.%d", version / 1000, version % 1000 / 10);
+  return printf_string("%d.%d", version / 1000, version % 1000 / 10);
 }
 
 std::string format_header(const Report& r) {
   const DeviceInfo& d = r.device;
   const Roofline& f = r.roofline;
-  std::string out = format(
+  std::string out = printf_string(
       "danlu profile: %s (cuda:%d, sm_%d%d, %d SMs, %.0f MHz), driver %s, runtime %s\n"
       "  %d timed launches per kernel after %d warm-up, L2 flushed before each; %s\n",
       d.name.c_str(), d.index, d.major, d.minor, d.sm_count, d.clock_khz / 1e3,
       cuda_version_string(d.driver_version).c_str(), cuda_version_string(d.runtime_version).c_str(),
       r.iters, r.warmup, r.date.c_str());
-  out += format(
+  out += printf_string(
       "roofline: bandwidth %.1f GB/s = 2 x %.0f MiB / %.4f ms (fastest device-to-device copy, "
       "read + write)\n",
       f.bandwidth / 1e9, r.copy_bytes / 1048576.0, r.copy.min_ms);
   if (!f.arch) {
-    out += format(
+    out += printf_string(
         "  sm_%d%d is not in the architecture table: no FP32/TF32 peak, so conv and gemm "
         "fractions print -\n",
         d.major, d.minor);
   } else {
-    out += format("  FP32 peak %d SMs x %.0f MHz x %.0f FLOP/SM/clock = %.1f TFLOP/s\n",
+    out += printf_string("  FP32 peak %d SMs x %.0f MHz x %.0f FLOP/SM/clock = %.1f TFLOP/s\n",
                   f.sm_count, f.clock_khz / 1e3, f.arch->fp32, f.peak_fp32() / 1e12);
     if (f.arch->tf32 > 0)
-      out += format("  TF32 peak %d SMs x %.0f MHz x %.0f FLOP/SM/clock = %.1f TFLOP/s (dense)\n",
+      out += printf_string("  TF32 peak %d SMs x %.0f MHz x %.0f FLOP/SM/clock = %.1f TFLOP/s (dense)\n",
                     f.sm_count, f.clock_khz / 1e3, f.arch->tf32, f.peak_tf32() / 1e12);
     else
-      out += format("  TF32 peak: not in the table for sm_%d%d, tf32 fractions print -\n",
+      out += printf_string("  TF32 peak: not in the table for sm_%d%d, tf32 fractions print -\n",
                     d.major, d.minor);
   }
   for (const std::string& note : r.notes) out += "note: " + note + "\n";
@@ -83,12 +74,12 @@ std::string format_table(const Report& r) {
     const std::optional<double> ratio = row.ratio();
     cells.push_back({op_name(row.op), direction_name(row.direction), row.shape,
                      math_name(row.math),
-                     format("%.4f/%.4f", row.ours.median_ms, row.ours.min_ms),
-                     row.vendor_time ? format("%.4f %s", row.vendor_time->median_ms,
+                     printf_string("%.4f/%.4f", row.ours.median_ms, row.ours.min_ms),
+                     row.vendor_time ? printf_string("%.4f %s", row.vendor_time->median_ms,
                                               row.vendor.c_str())
                                      : "-",
-                     ratio ? format("%.2f", *ratio) : "-", achieved(row),
-                     row.fraction ? format("%.1f%%", 100 * *row.fraction) : "-"});
+                     ratio ? printf_string("%.2f", *ratio) : "-", achieved(row),
+                     row.fraction ? printf_string("%.1f%%", 100 * *row.fraction) : "-"});
   }
   std::vector<size_t> width(cells[0].size(), 0);
   for (const auto& line : cells)
@@ -139,7 +130,7 @@ nlohmann::json to_json(const Report& r) {
       {"device",
        {{"name", d.name},
         {"index", d.index},
-        {"compute_capability", format("%d.%d", d.major, d.minor)},
+        {"compute_capability", printf_string("%d.%d", d.major, d.minor)},
         {"sm_count", d.sm_count},
         {"clock_mhz", d.clock_khz / 1e3},
         {"memory_clock_mhz", positive_or_null(d.memory_clock_khz / 1e3)},

@@ -4,28 +4,19 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "engine/error.h"
+#include "engine/printf_string.h"
 
 namespace danlu::train {
 
 using nlohmann::json;
 
 namespace {
-
-std::string printf_string(const char* format, ...) {
-  char text[640];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(text, sizeof text, format, args);
-  va_end(args);
-  return text;
-}
 
 // A number field of a record; null (a NaN or Inf written by the trainer) is NaN.
 std::optional<double> number(const json& r, const char* key, const std::string& where) {

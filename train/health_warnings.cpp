@@ -3,21 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
+
+#include "engine/printf_string.h"
 
 namespace danlu::train {
 
 namespace {
-
-std::string printf_string(const char* format, ...) {
-  char text[512];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(text, sizeof text, format, args);
-  va_end(args);
-  return text;
-}
 
 std::string named(const LayerHealth& l) { return "layer " + l.layer + " (" + l.type + ")"; }
 

@@ -22,6 +22,7 @@
 #include "kernels/conv.h"
 #include "tests/support/conv_problem.h"
 #include "tests/support/conv_shape.h"
+#include "tests/support/omp_threads.h"
 
 namespace danlu {
 namespace {
@@ -67,15 +68,7 @@ std::vector<Case> cases() {
   };
 }
 
-// Sets the OpenMP thread count for a scope (the kernel plans from it).
-class OmpThreads {
- public:
-  explicit OmpThreads(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~OmpThreads() { omp_set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
+using testing::OmpThreads;
 
 template <class T>
 std::vector<T> unwritten(int64_t n) {

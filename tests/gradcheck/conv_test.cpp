@@ -11,6 +11,7 @@
 #include "kernels/cpu/conv_reference.h"
 #include "tests/support/expect_close.h"
 #include "tests/support/gradcheck.h"
+#include "tests/support/omp_threads.h"
 
 namespace danlu {
 namespace {
@@ -90,16 +91,7 @@ TEST(GradcheckConv, FirstLayerInputNeedsNoGradient) {
   EXPECT_FALSE(w2.grad().defined());
 }
 
-// Sets the OpenMP thread count for a scope (the CPU kernel picks its
-// chunk-parallel or sequential plan from it).
-class OmpThreads {
- public:
-  explicit OmpThreads(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~OmpThreads() { omp_set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
+using testing::OmpThreads;
 
 TEST(GradcheckConv, ChunkParallelBatch) {
   // Five images on two threads: each thread takes whole images and sums its
