@@ -4,7 +4,8 @@
 // - keys that only say how long to train or how often to log, evaluate and
 //   checkpoint may change (kResumableKeys); the changes are reported;
 // - keys whose value the checkpoint's state replaces (optimizer settings such
-//   as optimizer.lr, pretrained) would be silently ignored, so they are
+//   as optimizer.lr and optimizer.lr_scaling, whose scaled rates the
+//   checkpoint holds, pretrained) would be silently ignored, so they are
 //   refused with the way to get that change;
 // - every other change (batch size, data, seed, model, optimizer type,
 //   scheduler, augmentation, ...) would train a different run, and is refused.

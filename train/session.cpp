@@ -10,6 +10,7 @@
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/distributed.h"
+#include "train/lr_scaling.h"
 #include "train/memory_advice.h"
 
 namespace danlu::train {
@@ -145,12 +146,17 @@ std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device dev
 
 Session make_session(const TrainConfig& config, Device device,
                      const std::vector<int64_t>& sample_shape, int64_t steps_per_epoch) {
-  Session s{config, device, make_model(config, device, sample_shape), nullptr, nullptr, {}};
+  Session s{config, device, make_model(config, device, sample_shape), nullptr, nullptr, {}, {}};
+  json optimizer = config.json.at("optimizer"), scheduler = config.json.at("scheduler");
+  const std::optional<LrScaling> scaling = take_lr_scaling(optimizer);
   s.optimizer = optim::make_optimizer(
-      config.json.at("optimizer"),
-      param_groups(*s.model, config.json.at("param_groups"), s.group_names));
-  if (!config.json.at("scheduler").is_null())
-    s.scheduler = sched::make_scheduler(config.json.at("scheduler"), *s.optimizer, steps_per_epoch);
+      optimizer, param_groups(*s.model, config.json.at("param_groups"), s.group_names));
+  // The scheduler takes the scaled rates as its base rates.
+  if (scaling)
+    s.lr_scaling =
+        apply_lr_scaling(*scaling, config.batch_size, world().size(), *s.optimizer, scheduler);
+  if (!scheduler.is_null())
+    s.scheduler = sched::make_scheduler(scheduler, *s.optimizer, steps_per_epoch);
   return s;
 }
 

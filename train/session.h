@@ -1,6 +1,7 @@
 // Everything a config builds before the first step: the model (initialised
 // from the seed, optionally from pretrained weights, with frozen layers), the
-// optimizer over its trainable parameters in param groups, and the scheduler.
+// optimizer over its trainable parameters in param groups, its learning
+// rates scaled to the global batch (optimizer.lr_scaling), and the scheduler.
 #pragma once
 
 #include <memory>
@@ -21,6 +22,9 @@ struct Session {
   std::unique_ptr<optim::Optimizer> optimizer;
   std::unique_ptr<sched::LRScheduler> scheduler;  // null without a "scheduler"
   std::vector<std::string> group_names;  // per param group: its "params" prefixes, or "rest"
+  // What optimizer.lr_scaling changed, as a metrics record whose "text" the
+  // run header prints (train/lr_scaling.h); null without lr_scaling.
+  nlohmann::json lr_scaling;
 };
 
 // The config's model on `device`: built and initialised from the seed, then

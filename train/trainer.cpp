@@ -115,6 +115,8 @@ class Trainer {
     check_labels(train_data_, config_, /*train=*/true, *session_.model);
     check_labels(test_data_, config_, /*train=*/false, *session_.model);
     if (!options.resume.empty()) resume();
+    if (!session_.lr_scaling.is_null())  // the run header: what was scaled and why
+      std::printf("%s\n", session_.lr_scaling["text"].get<std::string>().c_str());
     broadcast_model(*session_.model, world());  // every rank starts from rank 0's weights
     check_finite_weights(*session_.model, !options.resume.empty()     ? options.resume
                                           : !config.pretrained.empty() ? config.pretrained
@@ -125,6 +127,9 @@ class Trainer {
       const std::string text = config_.json.dump(2) + '\n';
       io::replace_file(path("config.json"), [&](io::AtomicWriter& file) { file.write(text); });
       metrics_ = MetricsLog(path("metrics.jsonl"));
+      // A resumed run keeps its first record: the checkpoint holds the scaled rates.
+      if (!session_.lr_scaling.is_null() && options.resume.empty())
+        metrics_.write(session_.lr_scaling);
     }
   }
 
