@@ -1,13 +1,16 @@
 // `danlu lr-find CONFIG [--start 1e-7 --end 10 --iters 100 --mode exp|linear]`:
-// the LR range test (train/lr_find.h) with its curve as CSV and PNG.
+// the LR range test (train/lr_find.h), its three suggestions and a
+// recommendation, with its curve as CSV and PNG.
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
+#include <utility>
 
 #include "cli/commands.h"
 #include "cli/plot.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/printf_string.h"
 #include "train/data.h"
 #include "train/lr_find.h"
 
@@ -30,15 +33,44 @@ void write_outputs(const train::LrFindResult& r, const std::string& dir) {
   for (size_t i = 0; i < r.lrs.size(); ++i)
     out << i << ',' << r.lrs[i] << ',' << r.losses[i] << ',' << r.smoothed[i] << '\n';
   io::replace_file(csv, [&](io::AtomicWriter& file) { file.write(out.str()); });
+  const train::LossRange range = train::useful_loss_range(r.losses, r.smoothed);
   PlotOptions o;
   o.width = 640, o.height = 360, o.log_x = true;
+  o.y_lo = range.lo, o.y_hi = range.hi, o.y_from_zero = false;
   o.x_label = "learning rate (log scale)", o.y_label = "loss";
-  o.title = "LR range test: dashed lines at the steepest descent and at min/10";
-  o.marks_x = {r.steepest_lr, r.min_over_10_lr()};
-  const std::vector<uint8_t> bytes = line_plot_png(
-      {{"smoothed loss", r.smoothed, r.lrs}, {"loss", r.losses, r.lrs}}, o);
+  o.title = "LR range test: the three suggestions, dashed the recommended; loss cut at 1.5x start";
+  std::vector<Series> series = {{"smoothed loss", r.smoothed, r.lrs}, {"loss", r.losses, r.lrs}};
+  const train::LrSuggestions& s = r.suggestions;
+  if (s.none.empty()) {
+    for (const auto& [rule, lr] : {std::pair{"steepest", s.steepest},
+                                   {"min/10", s.min_over_10()}, {"valley", s.valley}})
+      series.push_back({printf_string("%s %.3g", rule, lr), {range.lo, range.hi}, {lr, lr}});
+    o.marks_x = {s.recommended()};
+  }
+  const std::vector<uint8_t> bytes = line_plot_png(series, o);
   io::replace_file(png, [&](io::AtomicWriter& file) { file.write(bytes.data(), bytes.size()); });
   std::printf("wrote %s and %s\n", csv.c_str(), png.c_str());
+}
+
+// The three rules, how far apart they are, and the one to use.
+void print_suggestions(const train::LrSuggestions& s, size_t points) {
+  if (!s.none.empty()) {
+    std::printf("no suggestion: %s\n", s.none.c_str());
+    return;
+  }
+  std::printf("suggestions from points %zu to %zu of %zu (warm-up and blow-up skipped):\n",
+              s.first, s.end - 1, points);
+  std::printf("  steepest %9.3g  the smoothed loss falls fastest against log(lr)\n", s.steepest);
+  std::printf("  min/10   %9.3g  a tenth of the rate at its minimum (%.3g)\n", s.min_over_10(),
+              s.min_lr);
+  std::printf("  valley   %9.3g  fastai's: halfway into the longest fall\n", s.valley);
+  if (s.spread() <= 3)
+    std::printf("the three agree within %.1fx\n", s.spread());
+  else
+    std::printf("the three disagree: %.0fx apart; read lr_find.png before trusting one\n",
+                s.spread());
+  std::printf("recommended lr: %.3g (%s, the middle of the three)\n", s.recommended(),
+              s.recommended_rule());
 }
 
 void run(LrFindArgs& a) {
@@ -59,8 +91,7 @@ void run(LrFindArgs& a) {
   if (r.stopped_early)
     std::printf("stopped after %zu iterations: the loss passed %gx its best (at lr %g)\n",
                 r.lrs.size(), a.options.stop_factor, r.lrs.back());
-  std::printf("suggested lr: %.3g (steepest descent of the smoothed loss); %.3g (minimum %.3g / 10)\n",
-              r.steepest_lr, r.min_over_10_lr(), r.min_lr);
+  print_suggestions(r.suggestions, r.lrs.size());
   write_outputs(r, a.out.empty() ? "runs/" + std::filesystem::path(a.config).stem().string() +
                                        "-lr-find"
                                  : a.out);

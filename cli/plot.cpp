@@ -166,7 +166,9 @@ class Raster {
 
 // A polyline 1.5 pixels wide, anti-aliased by each pixel's distance to the
 // nearest segment; the coverage buffer keeps joints from being drawn twice.
-void polyline(Raster& img, const std::vector<std::array<double, 2>>& pts, Rgb c) {
+// Only rows top..bottom are drawn.
+void polyline(Raster& img, const std::vector<std::array<double, 2>>& pts, Rgb c, int top,
+              int bottom) {
   const double half = 0.75;
   std::vector<float> cover(size_t(img.width()) * img.height(), 0.f);
   for (size_t i = 0; i + 1 < pts.size(); ++i) {
@@ -175,8 +177,8 @@ void polyline(Raster& img, const std::vector<std::array<double, 2>>& pts, Rgb c)
     if (!std::isfinite(ax + ay + bx + by)) continue;
     const int x0 = std::max(0, int(std::floor(std::min(ax, bx) - 2)));
     const int x1 = std::min(img.width() - 1, int(std::ceil(std::max(ax, bx) + 2)));
-    const int y0 = std::max(0, int(std::floor(std::min(ay, by) - 2)));
-    const int y1 = std::min(img.height() - 1, int(std::ceil(std::max(ay, by) + 2)));
+    const int y0 = std::max(top, int(std::floor(std::max(std::min(ay, by) - 2, -1e9))));
+    const int y1 = std::min(bottom, int(std::ceil(std::min(std::max(ay, by) + 2, 1e9))));
     const double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
     for (int y = y0; y <= y1; ++y)
       for (int x = x0; x <= x1; ++x) {
@@ -288,6 +290,8 @@ std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const Plot
     }
   }
   DANLU_CHECK(y_min <= y_max, "plot: nothing to draw (no finite values)");
+  const bool y_limited = std::isfinite(o.y_lo) && std::isfinite(o.y_hi) && o.y_lo < o.y_hi;
+  if (y_limited) y_min = axis(o.y_lo, o.log_y), y_max = axis(o.y_hi, o.log_y);
   if (!o.log_x && x_lo > 0 && series.front().x.empty()) x_lo = 0;
   if (x_hi <= x_lo) x_hi = x_lo + 1;
 
@@ -341,7 +345,8 @@ std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const Plot
     std::vector<std::array<double, 2>> pts;
     for (const auto& [x, y] : points[k]) pts.push_back({X(x), Y(y)});
     if (pts.size() == 1) pts.push_back({pts[0][0] + 1, pts[0][1]});
-    polyline(img, pts, kColors[k % std::size(kColors)]);
+    polyline(img, pts, kColors[k % std::size(kColors)], y_limited ? top : 0,
+             y_limited ? bottom : o.height - 1);
   }
 
   // The legend, top right, above the curves.

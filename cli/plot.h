@@ -4,6 +4,7 @@
 // a built-in 5x7 font and encoded with zlib.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ struct PlotOptions {
   std::string title;  // none when empty
   bool log_x = false, log_y = false;  // base-10 axes (non-positive values are skipped)
   bool y_from_zero = true;            // a linear y axis starts at 0 (else it fits the data)
+  // When both are finite, the y axis spans [y_lo, y_hi] (out to round ticks
+  // and the legend's room, from 0 unless y_from_zero is off) whatever the
+  // data, and curves are cut at the frame: an explosion cannot squash the rest.
+  double y_lo = NAN, y_hi = NAN;
   std::vector<double> marks_x;        // vertical marker lines at these x values
 };
 

@@ -15,25 +15,8 @@ double lr_at(const LrFindOptions& o, int64_t i) {
   return o.exponential ? o.start * std::pow(o.end / o.start, t) : o.start + (o.end - o.start) * t;
 }
 
-void suggest(LrFindResult& r) {
-  const size_t n = r.smoothed.size();
-  DANLU_CHECK(n >= 2, "lr-find: fewer than 2 iterations ran; raise --iters or --end");
-  size_t best = 0;
-  for (size_t i = 1; i < n; ++i)
-    if (r.smoothed[i] < r.smoothed[best]) best = i;
-  r.min_lr = r.lrs[best];
-  // Central differences against log10(lr) (one-sided at the ends), over the
-  // curve up to its minimum: beyond it the loss only rises.
-  const auto x = [&](size_t i) { return std::log10(r.lrs[i]); };
-  size_t steepest = 0;
-  double steepest_slope = INFINITY;
-  for (size_t i = 0; i <= best && i < n; ++i) {
-    const size_t a = i > 0 ? i - 1 : i, b = i + 1 < n ? i + 1 : i;
-    if (a == b || x(b) == x(a)) continue;
-    const double slope = (r.smoothed[b] - r.smoothed[a]) / (x(b) - x(a));
-    if (slope < steepest_slope) steepest_slope = slope, steepest = i;
-  }
-  r.steepest_lr = r.lrs[steepest];
+SuggestOptions suggest_options(const LrFindOptions& o) {
+  return {size_t(o.iters / 10), o.stop_factor};
 }
 
 void check_options(const LrFindOptions& o) {
@@ -85,9 +68,7 @@ LrFindResult lr_find(Session& s, const io::DataLoader& loader, const LrFindOptio
   opt.load_state_dict(saved_opt);
   opt.zero_grad();
   default_generator() = saved_rng;
-  // A diverged last point would dominate the curve's minimum search.
-  if (!std::isfinite(r.smoothed.back())) r.lrs.pop_back(), r.losses.pop_back(), r.smoothed.pop_back();
-  suggest(r);
+  r.suggestions = suggest_lrs(r.lrs, r.smoothed, suggest_options(o));
   return r;
 }
 

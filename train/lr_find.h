@@ -1,15 +1,15 @@
 // The learning-rate range test of Smith, "Cyclical Learning Rates for
 // Training Neural Networks" (2017): train with a learning rate that grows
-// every iteration from `start` to `end` and watch the loss. The rate where
-// the smoothed loss falls fastest is a good initial rate; so is a tenth of
-// the rate at the loss's minimum. The model and optimizer are restored
-// afterwards, so the test leaves no trace.
+// every iteration from `start` to `end` and watch the loss; the rules of
+// train/lr_suggest.h read a rate off the smoothed curve. The model and
+// optimizer are restored afterwards, so the test leaves no trace.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "engine/io/data_loader.h"
+#include "train/lr_suggest.h"
 #include "train/session.h"
 
 namespace danlu::train {
@@ -27,11 +27,9 @@ struct LrFindOptions {
 };
 
 struct LrFindResult {
-  std::vector<double> lrs, losses, smoothed;  // one per iteration run
+  std::vector<double> lrs, losses, smoothed;  // one per iteration run, the last maybe not finite
   bool stopped_early = false;                 // the loss blew up before `end`
-  double steepest_lr = 0;  // where d(smoothed loss)/d(log lr) is most negative
-  double min_lr = 0;       // the lr at the smallest smoothed loss
-  double min_over_10_lr() const { return min_lr / 10; }
+  LrSuggestions suggestions;
 };
 
 // Throws unless 0 < start < end are finite and iters is in [2, kMaxLrFindIters].
@@ -44,7 +42,8 @@ double lr_at(const LrFindOptions& o, int64_t i);
 // loader's epochs when iters exceeds an epoch.
 LrFindResult lr_find(Session& session, const io::DataLoader& loader, const LrFindOptions& o);
 
-// The suggestion rules on a finished curve (exposed for tests).
-void suggest(LrFindResult& r);
+// The suggestion rules' options for a test run with `o`: the first tenth of
+// the iterations is warm-up (as fastai), the blow-up as the test stops.
+SuggestOptions suggest_options(const LrFindOptions& o);
 
 }  // namespace danlu::train

@@ -1,6 +1,7 @@
-// The CLI's PNG line plots: where the y axis starts and ends, and the PNG's
-// header.
+// The CLI's PNG line plots: where the y axis starts and ends, the PNG's
+// header, and curves cut at the frame when the y axis is limited.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <cstdint>
@@ -64,6 +65,38 @@ TEST(PlotPng, HeaderGivesTheSize) {
   };
   EXPECT_EQ(be32(16), 320u);  // IHDR: width, height
   EXPECT_EQ(be32(20), 200u);
+}
+
+// The PNG's pixel rows (8-bit RGB, one filter byte before each row).
+std::vector<std::vector<uint8_t>> png_rows(const std::vector<uint8_t>& png, int width, int height) {
+  // The IDAT chunk follows the signature (8 bytes) and IHDR (25 bytes).
+  const size_t length = size_t(png[33]) << 24 | size_t(png[34]) << 16 | size_t(png[35]) << 8 |
+                        size_t(png[36]);
+  std::vector<uint8_t> raw(size_t(width * 3 + 1) * height);
+  uLongf raw_size = raw.size();
+  EXPECT_EQ(uncompress(raw.data(), &raw_size, &png[41], uLong(length)), Z_OK);
+  std::vector<std::vector<uint8_t>> rows;
+  for (int y = 0; y < height; ++y) {
+    const auto row = raw.begin() + y * (width * 3 + 1) + 1;
+    rows.emplace_back(row, row + width * 3);
+  }
+  return rows;
+}
+
+TEST(PlotPng, YLimitsCutTheCurveAtTheFrame) {
+  PlotOptions o;
+  o.width = 320, o.height = 200, o.y_label = "";
+  // A curve that ends by shooting up to 2500 at the right edge.
+  const Series explosion{"loss", {1.0, 0.8, 0.7, 2500.0}, {}};
+  const auto top_rows_blank = [&](const PlotOptions& options) {
+    const auto rows = png_rows(line_plot_png({explosion}, options), options.width, options.height);
+    for (int y = 0; y < 10; ++y)  // above the frame and its top tick label
+      for (uint8_t v : rows[y])
+        if (v != 255) return false;
+    return true;
+  };
+  o.y_lo = 0.5, o.y_hi = 1.2, o.y_from_zero = false;
+  EXPECT_TRUE(top_rows_blank(o));
 }
 
 }  // namespace
