@@ -1,14 +1,20 @@
 // optimizer.lr_scaling: the linear and square-root rules, the global batch
 // over data-parallel ranks, warmup scaling, the header line, bad input, and
-// resume (no second scaling, no change allowed).
+// resume (no second scaling, no change allowed), and a real run's header and
+// metrics.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "train/config.h"
 #include "train/lr_scaling.h"
 #include "train/resume_check.h"
 #include "train/session.h"
+#include "train/trainer.h"
 
 namespace danlu::train {
 namespace {
@@ -254,6 +260,49 @@ TEST(LrScaling, MayNotChangeOnResume) {
               std::string::npos)
         << e.what();
   }
+}
+
+std::vector<json> metrics_of(const std::filesystem::path& run) {
+  std::vector<json> records;
+  std::ifstream in(run / "metrics.jsonl");
+  for (std::string line; std::getline(in, line);) records.push_back(json::parse(line));
+  return records;
+}
+
+TEST(LrScaling, RunPrintsItAndResumeKeepsTheScaledRate) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("danlu_lr_scaling_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  json user = {{"data", {{"train_limit", 256}, {"test_limit", 100}, {"num_workers", 0}}},
+               {"batch_size", 64},
+               {"max_steps", 2},
+               {"log_every", 1},
+               {"optimizer", {{"type", "SGD"}, {"lr", 0.02},
+                              {"lr_scaling", {{"rule", "linear"}, {"reference_batch", 32}}}}}};
+  RunOptions o;
+  o.run_dir = dir.string();
+  ::testing::internal::CaptureStdout();
+  run_training(parse_config(user), Device::cpu(), o);
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("lr scaling (linear, reference batch 32): batch 64 -> lr x2: 0.02 -> 0.04 "
+                     "in every group\n"),
+            std::string::npos)
+      << out;
+
+  user["max_steps"] = 3;
+  o.resume = (dir / "last.safetensors").string();
+  ::testing::internal::CaptureStdout();
+  run_training(parse_config(user), Device::cpu(), o);
+  ::testing::internal::GetCapturedStdout();
+  std::vector<json> lr_records, step_lrs;
+  for (const json& r : metrics_of(dir)) {
+    if (r["kind"] == "lr_scaling") lr_records.push_back(r);
+    if (r["kind"] == "step") step_lrs.push_back(r["lr"]);
+  }
+  ASSERT_EQ(lr_records.size(), 1u);  // the resumed run adds none
+  EXPECT_EQ(lr_records[0]["lr"], json({0.04}));
+  EXPECT_EQ(step_lrs, std::vector<json>(3, json({0.04})));  // step 3 too: scaled once
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
