@@ -121,7 +121,10 @@ int64_t scaled_warmup_steps(const LrScaling& s, int64_t steps, int64_t global_ba
 
 json apply_lr_scaling(const LrScaling& s, int64_t batch_size, int ranks,
                       sched::LrTarget& optimizer, json& scheduler) {
-  const int64_t batch = batch_size * ranks;
+  int64_t batch = 0;
+  DANLU_CHECK(!__builtin_mul_overflow(batch_size, int64_t{ranks}, &batch), "batch_size: ",
+              batch_size, " on each of ", ranks, " ranks is more images than a step can count; ",
+              "use a smaller batch_size");
   const double factor = lr_factor(s, batch);
   std::string text = printf_string("lr scaling (%s, reference batch %lld): batch %lld",
                                    s.rule.c_str(), static_cast<long long>(s.reference_batch),

@@ -126,6 +126,7 @@ TEST(LrScaling, GlobalBatchCountsEveryRank) {
   Rates same({0.1});
   apply_lr_scaling(scaling("sqrt"), 64, 2, same, scheduler);
   EXPECT_EQ(same.lr(0), 0.1);
+  EXPECT_THROW(apply_lr_scaling(scaling("linear"), int64_t{1} << 62, 4, same, scheduler), Error);
 }
 
 TEST(LrScaling, WarmupCoversTheSameImages) {
