@@ -85,8 +85,8 @@ LrSuggestions suggest_lrs(const std::vector<double>& lrs, const std::vector<doub
   LrSuggestions s;
   const std::vector<size_t> kept = usable_points(lrs, smoothed, o);
   if (kept.size() < kMinSuggestPoints) {
-    s.none = printf_string("only %zu usable points past the warm-up and before the blow-up "
-                           "(%zu needed); raise --iters or lower --start",
+    s.none = printf_string("usable points past the warm-up and before the blow-up: %zu "
+                           "(at least %zu needed); raise --iters or lower --start",
                            kept.size(), kMinSuggestPoints);
     return s;
   }

@@ -142,14 +142,14 @@ TEST(LrSuggest, TooFewPointsOrNoFallGiveNoSuggestion) {
   const std::vector<double> lrs = {1e-3, 1e-2, 1e-1, 1};
   const LrSuggestions few = suggest_lrs(lrs, {2.3, 2.0, 1.5, 1.2}, {});
   EXPECT_EQ(few.none,
-            "only 4 usable points past the warm-up and before the blow-up (5 needed); "
+            "usable points past the warm-up and before the blow-up: 4 (at least 5 needed); "
             "raise --iters or lower --start");
   const LrSuggestions rising = suggest_lrs(rates(), std::vector<double>(kPoints, 2.3), kOptions);
   EXPECT_NE(rising.none.find("the smoothed loss never fell"), std::string::npos) << rising.none;
   // A blow-up after four points leaves too few, however long the run.
   std::vector<double> early(kPoints, 1e4);
   early[0] = 3, early[1] = 2.9, early[2] = 2.8, early[3] = 2.7;
-  EXPECT_NE(suggest_lrs(rates(), early, {}).none.find("only 4 usable points"), std::string::npos);
+  EXPECT_NE(suggest_lrs(rates(), early, {}).none.find("blow-up: 4 (at least 5"), std::string::npos);
 }
 
 TEST(LrSuggest, UsefulRangeCutsTheExplosion) {
