@@ -73,8 +73,7 @@ DEFAULT_CONFIG = {
 }
 FREE_FORM = {"model", "optimizer", "scheduler", "param_groups"}
 # Keys that change training but have no translation here, with their "off" values.
-UNTRANSLATED = {"param_groups": [], "freeze": [], "pretrained": "", "clip_grad_norm": 0.0,
-                "clip_grad_value": 0.0}
+UNTRANSLATED = {"param_groups": [], "freeze": [], "pretrained": ""}
 # Statistics of train/config.cpp (engine/io/idx.h, engine/io/cifar10.h).
 DATASET_STATS = {"fashion_mnist": ([0.2860], [0.3530]), "mnist": ([0.1307], [0.3081]),
                  "cifar10": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])}
@@ -154,17 +153,69 @@ class BasicBlock(nn.Module):
         return self.relu(out + (self.downsample(x) if self.downsample is not None else x))
 
 
+class PatchEmbedding(nn.Module):
+    """layers/vit.h: a conv with stride = patch size, its positions as tokens (N, T, D)."""
+
+    def __init__(self, in_channels, embed_dim, patch_size):
+        super().__init__()
+        self.proj = nn.Conv2d(in_channels, embed_dim, patch_size, stride=patch_size)
+
+    def forward(self, x):
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+class ClassToken(nn.Module):
+    """layers/vit.h: a learned token (zeros at first) put before the others."""
+
+    def __init__(self, embed_dim):
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+
+    def forward(self, x):
+        return torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1)
+
+
+class PositionalEmbedding(nn.Module):
+    """layers/vit.h: learned positions, N(0, 0.02^2) as torchvision's ViT."""
+
+    def __init__(self, num_tokens, embed_dim):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, num_tokens, embed_dim).normal_(std=0.02))
+
+    def forward(self, x):
+        return x + self.pos_embedding
+
+
+class TakeClassToken(nn.Module):
+    """layers/vit.h: the class token's features, (N, T, D) -> (N, D)."""
+
+    def forward(self, x):
+        return x[:, 0]
+
+
+def transformer_encoder(num_layers, final_norm=False, **layer):
+    """layers/transformer.h's TransformerEncoder: num_layers layers, then LayerNorm if asked."""
+    norm = nn.LayerNorm(layer["d_model"], eps=layer.get("layer_norm_eps", 1e-5))
+    return nn.TransformerEncoder(nn.TransformerEncoderLayer(**layer), num_layers,
+                                 norm if final_norm else None)
+
+
 # layers/builder.cpp's layer types, which take PyTorch's class and argument names.
 TORCH_LAYERS = {"Linear", "Conv2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "ReLU",
                 "LeakyReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh", "MaxPool2d",
-                "AvgPool2d", "AdaptiveAvgPool2d", "Dropout", "Flatten"}
+                "AvgPool2d", "AdaptiveAvgPool2d", "Dropout", "Flatten",
+                "TransformerEncoderLayer"}
+# danlu's own layer types, as the modules above.
+DANLU_LAYERS = {"BasicBlock": BasicBlock, "PatchEmbedding": PatchEmbedding,
+                "ClassToken": ClassToken, "PositionalEmbedding": PositionalEmbedding,
+                "TakeClassToken": TakeClassToken, "TransformerEncoder": transformer_encoder}
 
 
 def make_layer(spec, path):
     args = {k: v for k, v in spec.items() if k != "type"}
     kind = spec.get("type")
-    if kind == "BasicBlock":
-        make = BasicBlock
+    if kind in DANLU_LAYERS:
+        make = DANLU_LAYERS[kind]
     elif kind in TORCH_LAYERS:
         make = getattr(nn, kind)
     else:
@@ -478,6 +529,10 @@ class Run:
     def step(self, x, y):
         self.optimizer.zero_grad(set_to_none=True)
         self.loss(self.step_fn(x), y).backward()
+        if self.config["clip_grad_value"] > 0:  # value, then norm, as train/step.cpp
+            nn.utils.clip_grad_value_(self.model.parameters(), self.config["clip_grad_value"])
+        if self.config["clip_grad_norm"] > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config["clip_grad_norm"])
         self.optimizer.step()
         self.schedule.step()
 
