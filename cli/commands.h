@@ -36,6 +36,7 @@ void add_schedule_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_lr_find_command(CLI::App& app);
+void add_batch_find_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 void add_profile_command(CLI::App& app);
 void add_diagnose_command(CLI::App& app);

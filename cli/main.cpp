@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   danlu::cli::add_train_command(app);
   danlu::cli::add_eval_command(app);
   danlu::cli::add_lr_find_command(app);
+  danlu::cli::add_batch_find_command(app);
   danlu::cli::add_plot_command(app);
   danlu::cli::add_diagnose_command(app);
   danlu::cli::add_schedule_command(app);

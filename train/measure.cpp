@@ -14,11 +14,15 @@
 namespace danlu::train {
 
 Measurement measure_steps(const TrainConfig& config, Device device, const MeasureOptions& options) {
+  return measure_steps(config, device, load_split(config.data, true), options);
+}
+
+Measurement measure_steps(const TrainConfig& config, Device device, const io::ImageDataset& data,
+                          const MeasureOptions& options) {
   DANLU_CHECK(options.steps > 0, "timing run: the number of timed steps must be positive, got ",
               options.steps);
   DANLU_CHECK(options.warmup_steps >= 0, "timing run: warm-up steps must be >= 0, got ",
               options.warmup_steps);
-  const io::ImageDataset data = load_split(config.data, true);
   const io::DataLoader loader = train_loader(data, config, device);
   Session session = make_session(config, device, sample_shape(data), loader.size());
   manual_seed(config.seed);

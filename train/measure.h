@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "engine/device.h"
+#include "engine/io/idx.h"
 #include "train/config.h"
 #include "train/step_profile.h"
 
@@ -29,5 +30,9 @@ struct Measurement {
 };
 
 Measurement measure_steps(const TrainConfig& config, Device device, const MeasureOptions& options);
+// The same on a training set already loaded: `danlu batch-find` reads it once
+// for every batch size it measures.
+Measurement measure_steps(const TrainConfig& config, Device device, const io::ImageDataset& data,
+                          const MeasureOptions& options);
 
 }  // namespace danlu::train

@@ -33,15 +33,16 @@ uint64_t device_memory(Device device);
 std::string explain_out_of_memory(const OutOfMemory& e, const ModelMemory& model, Device device,
                                   int64_t batch_size);
 
-// Runs f(); an OutOfMemory it throws comes back as a danlu::Error explained
-// by explain_out_of_memory for this model and optimizer.
+// Runs f(); an OutOfMemory it throws comes back explained by
+// explain_out_of_memory for this model and optimizer, still an OutOfMemory
+// so that `danlu batch-find` can stop its search at it.
 template <class F>
 decltype(auto) explain_out_of_memory_in(const nn::Module& model, const optim::Optimizer* optimizer,
                                         Device device, int64_t batch_size, F&& f) {
   try {
     return f();
   } catch (const OutOfMemory& e) {
-    throw Error(explain_out_of_memory(e, model_memory(model, optimizer), device, batch_size));
+    throw OutOfMemory(explain_out_of_memory(e, model_memory(model, optimizer), device, batch_size));
   }
 }
 
