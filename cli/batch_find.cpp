@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "engine/error.h"
 #include "engine/host_memory.h"
 #include "engine/io/atomic_file.h"
 #include "engine/printf_string.h"
@@ -78,12 +79,13 @@ std::string usage_lines(const train::TrainConfig& config, int64_t batch) {
                     sgd ? "linear" : "sqrt", static_cast<long long>(config.batch_size));
 }
 
-void write_outputs(const std::string& dir, const std::string& command, const train::BatchSearch& s,
-                   const std::string& advice) {
+void write_outputs(const std::string& dir, const std::string& command, Device device,
+                   const train::BatchSearch& s, const std::string& advice) {
   std::filesystem::create_directories(dir);
   const std::string csv = dir + "/batch_find.csv", md = dir + "/batch_find.md";
   const std::string csv_text = csv_table(s);
-  const std::string md_text = "# batch-find\n\n`" + command + "`\n\n" + markdown_table(s) + "\n" +
+  const std::string md_text = "# batch-find\n\n`" + command + "` on " +
+                              device.str() + "\n\n" + markdown_table(s) + "\n" +
                               advice;
   io::replace_file(csv, [&](io::AtomicWriter& f) { f.write(csv_text); });
   io::replace_file(md, [&](io::AtomicWriter& f) { f.write(md_text); });
@@ -94,6 +96,10 @@ void run(const BatchFindArgs& a) {
   const train::TrainConfig config = train::load_config(a.config, a.overrides);
   std::string note;
   const Device device = train::pick_device(a.device.empty() ? config.device : a.device, note);
+  constexpr int64_t kLargestLimitMib = int64_t{1} << 30;  // 1 PiB: no machine has more
+  DANLU_CHECK(a.host_memory_limit_mib <= kLargestLimitMib,
+              "batch-find: --host-memory-limit is in MiB, at most ", kLargestLimitMib, ", got ",
+              a.host_memory_limit_mib);
   if (a.host_memory_limit_mib > 0) set_host_memory_limit(uint64_t(a.host_memory_limit_mib) << 20);
   const io::ImageDataset data = train::load_split(config.data, /*train=*/true);
   train::check_options(a.options, data.size());  // before the first step
@@ -114,25 +120,32 @@ void run(const BatchFindArgs& a) {
                       t.ms_per_step, t.images_per_s);
         std::fflush(stdout);
       });
+  std::printf("memory in use before the search: %s (%scounted in every peak); after it: ",
+              train::format_memory(s.held_before).c_str(),
+              device.is_cuda() ? "" : "the training set, ");
   if (s.held_after == s.held_before)
-    std::printf("memory in use after the search: %s, as before it (every attempt released its "
-                "buffers)\n",
-                train::format_memory(s.held_after).c_str());
+    std::printf("the same, so every attempt released its buffers\n");
   else
-    std::printf("warning: memory in use after the search is %s, %s before it\n",
-                train::format_memory(s.held_after).c_str(), train::format_memory(s.held_before).c_str());
+    std::printf("%s, so %s the search is still held\n", train::format_memory(s.held_after).c_str(),
+                s.held_after > s.held_before ? "memory taken during" : "less than before");
   const train::KneeOptions knee_options{a.options.margin, 0.05};
   const train::Knee knee = train::choose_knee(s.trials, s.device_bytes, knee_options);
   std::string advice =
       train::explain_knee(knee, s.trials, s.device_bytes, knee_options, memory_name(device)) + "\n";
   if (knee.chosen) advice += usage_lines(config, s.trials[*knee.chosen].batch);
   std::printf("\n%s\n%s", markdown_table(s).c_str(), advice.c_str());
-  std::string command = "danlu batch-find " + a.config;
+  std::string command = printf_string(
+      "danlu batch-find %s --max %lld --steps %lld --warmup-steps %lld --margin %g", a.config.c_str(),
+      static_cast<long long>(a.options.max_batch), static_cast<long long>(a.options.steps),
+      static_cast<long long>(a.options.warmup_steps), a.options.margin);
+  if (!a.device.empty()) command += " --device " + a.device;
+  if (a.host_memory_limit_mib > 0)
+    command += " --host-memory-limit " + std::to_string(a.host_memory_limit_mib);
   for (const std::string& o : a.overrides) command += " --set " + o;
   write_outputs(a.out.empty() ? "runs/" + std::filesystem::path(a.config).stem().string() +
                                     "-batch-find"
                               : a.out,
-                command, s, advice);
+                command, device, s, advice);
 }
 
 }  // namespace

@@ -55,8 +55,10 @@ void check_options(const BatchFindOptions& o, int64_t train_examples) {
   DANLU_CHECK((o.max_batch & (o.max_batch - 1)) == 0,
               "batch-find: --max must be a power of two (the batches tried are 16, 32, 64, ...), "
               "got ", o.max_batch, "; try --max ", largest_power_of_two_at_most(o.max_batch));
-  DANLU_CHECK(o.steps >= 1, "batch-find: --steps must be at least 1, got ", o.steps);
-  DANLU_CHECK(o.warmup_steps >= 0, "batch-find: --warmup-steps must be >= 0, got ",
+  DANLU_CHECK(o.steps >= 1 && o.steps <= kMaxBatchFindSteps, "batch-find: --steps must be in [1, ",
+              kMaxBatchFindSteps, "], got ", o.steps);
+  DANLU_CHECK(o.warmup_steps >= 0 && o.warmup_steps <= kMaxBatchFindSteps,
+              "batch-find: --warmup-steps must be in [0, ", kMaxBatchFindSteps, "], got ",
               o.warmup_steps);
   DANLU_CHECK(o.margin >= 0 && o.margin < 1,
               "batch-find: --margin is the fraction of memory to keep free, in [0, 1), got ",

@@ -19,11 +19,13 @@
 namespace danlu::train {
 
 inline constexpr int64_t kSmallestBatchTried = 16;
+// The most steps (timed or warm-up) one batch size runs: a search stays bounded.
+inline constexpr int64_t kMaxBatchFindSteps = 10'000;
 
 struct BatchFindOptions {
   int64_t max_batch = 1024;  // a power of two >= 16
-  int64_t steps = 5;         // timed steps per batch size
-  int64_t warmup_steps = 2;  // untimed steps before them
+  int64_t steps = 10;        // timed steps per batch size
+  int64_t warmup_steps = 3;  // untimed steps before them
   double margin = 0.2;       // memory kept free by the recommendation, in [0, 1)
 };
 

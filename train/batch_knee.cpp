@@ -19,9 +19,9 @@ double percent_of(uint64_t bytes, uint64_t device_bytes) {
   return device_bytes ? 100.0 * double(bytes) / double(device_bytes) : 0;
 }
 
-// "16", "16 and 32", "16, 32 and 64".
+// "Batch 16", "Batches 16 and 32", "Batches 16, 32 and 64".
 std::string list_batches(const std::vector<int64_t>& batches) {
-  std::string text;
+  std::string text = batches.size() == 1 ? "Batch " : "Batches ";
   for (size_t i = 0; i < batches.size(); ++i) {
     if (i > 0) text += i + 1 == batches.size() ? " and " : ", ";
     text += std::to_string(batches[i]);
@@ -102,16 +102,17 @@ std::string explain_knee(const Knee& knee, const std::vector<BatchTrial>& trials
       slower.push_back(t.batch);
   }
   if (!slower.empty())
-    text += " Batch " + list_batches(slower) + " ran slower than batch " +
-            std::to_string(f.batch) + ".";
+    text += printf_string(" %s ran slower than batch %lld.", list_batches(slower).c_str(),
+                          static_cast<long long>(f.batch));
   if (!beyond_margin.empty())
-    text += printf_string(" Batch %s ran but peaked above %.0f%% of %s, inside the %.0f%% "
-                          "margin kept free, so it was left out.",
+    text += printf_string(" %s ran but peaked above %.0f%% of %s, inside the %.0f%% margin "
+                          "kept free, so %s left out.",
                           list_batches(beyond_margin).c_str(), 100 * (1 - o.margin),
-                          memory_name.c_str(), 100 * o.margin);
+                          memory_name.c_str(), 100 * o.margin,
+                          beyond_margin.size() == 1 ? "it was" : "they were");
   if (out_of_memory)
-    text += " Batch " + std::to_string(out_of_memory->batch) +
-            " ran out of memory, which ended the search.";
+    text += printf_string(" Batch %lld ran out of memory, which ended the search.",
+                          static_cast<long long>(out_of_memory->batch));
   else if (*knee.fastest + 1 == trials.size())
     text += " It is the largest batch tried; raise --max to see whether a larger one is faster "
             "still.";
