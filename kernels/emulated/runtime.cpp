@@ -6,6 +6,8 @@
 // timestamps.
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +17,7 @@
 #include <set>
 
 #include "kernels/emulated/device_limits.h"
+#include "kernels/emulated/device_memory.h"
 #include "kernels/emulated/include/cuda_runtime_api.h"
 
 struct CUstream_st {
@@ -83,6 +86,13 @@ size_t physical_bytes(int which) {
   return static_cast<size_t>(sysconf(which)) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
+std::atomic<size_t> device_memory_cap{0};  // 0: the host's physical memory
+
+size_t device_memory_bytes() {
+  const size_t cap = device_memory_cap.load();
+  return cap ? cap : physical_bytes(_SC_PHYS_PAGES);
+}
+
 }  // namespace
 
 cudaError_t cudaGetDeviceCount(int* count) {
@@ -108,7 +118,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   *prop = cudaDeviceProp{};
   std::snprintf(prop->name, sizeof prop->name, "danlu CUDA emulator (host CPU, sm_%d%d limits)",
                 kComputeMajor, kComputeMinor);
-  prop->totalGlobalMem = physical_bytes(_SC_PHYS_PAGES);
+  prop->totalGlobalMem = device_memory_bytes();
   prop->sharedMemPerBlock = kDefaultSharedPerBlock;
   prop->warpSize = kWarpSize;
   prop->maxThreadsPerBlock = static_cast<int>(kMaxThreadsPerBlock);
@@ -168,8 +178,12 @@ cudaError_t cudaRuntimeGetVersion(int* version) { return cudaDriverGetVersion(ve
 
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   if (!free_bytes || !total_bytes) return fail(cudaErrorInvalidValue);
-  *free_bytes = physical_bytes(_SC_AVPHYS_PAGES);
-  *total_bytes = physical_bytes(_SC_PHYS_PAGES);
+  *total_bytes = device_memory_bytes();
+  Memory& m = memory();
+  std::lock_guard lock(m.mutex);
+  const unsigned long long used = m.used;
+  *free_bytes = std::min<size_t>(physical_bytes(_SC_AVPHYS_PAGES),
+                                 used < *total_bytes ? *total_bytes - used : 0);
   return cudaSuccess;
 }
 
@@ -217,15 +231,16 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   if (!ptr) return fail(cudaErrorInvalidValue);
   *ptr = nullptr;
   if (bytes == 0) return cudaSuccess;
-  // More than the device has fails as on a GPU, before the host allocator
-  // (which under AddressSanitizer aborts instead of returning null).
-  if (bytes > physical_bytes(_SC_PHYS_PAGES)) return fail(cudaErrorMemoryAllocation);
+  // More than the device has left fails as on a GPU, before the host
+  // allocator (which under AddressSanitizer aborts instead of returning null).
+  Memory& m = memory();
+  std::lock_guard lock(m.mutex);
+  const size_t capacity = device_memory_bytes();
+  if (bytes > capacity || m.used > capacity - bytes) return fail(cudaErrorMemoryAllocation);
   if (posix_memalign(ptr, kAllocationAlignment, bytes) != 0) {
     *ptr = nullptr;
     return fail(cudaErrorMemoryAllocation);
   }
-  Memory& m = memory();
-  std::lock_guard lock(m.mutex);
   m.device[static_cast<const char*>(*ptr)] = bytes;
   m.used += bytes;
   if (m.used > m.peak) m.peak = m.used;
@@ -415,3 +430,5 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
   *ms = std::chrono::duration<float, std::milli>(end->when - start->when).count();
   return cudaSuccess;
 }
+
+void danlu::emu::set_device_memory(size_t bytes) { device_memory_cap.store(bytes); }
