@@ -92,6 +92,41 @@ void write_outputs(const std::string& dir, const std::string& command, Device de
   std::printf("wrote %s and %s\n", csv.c_str(), md.c_str());
 }
 
+void print_trial(const train::BatchTrial& t) {
+  if (t.out_of_memory)
+    std::printf("batch %lld: %s\n", static_cast<long long>(t.batch), t.failure.c_str());
+  else
+    std::printf("batch %lld: peak %s, %.1f ms/step, %.0f images/s\n",
+                static_cast<long long>(t.batch), train::format_memory(t.peak_bytes).c_str(),
+                t.ms_per_step, t.images_per_s);
+  std::fflush(stdout);
+}
+
+// The check that every attempt, the failed one included, gave back its memory.
+void print_release(const train::BatchSearch& s, Device device) {
+  std::printf("memory in use before the search: %s (%scounted in every peak); after it: ",
+              train::format_memory(s.held_before).c_str(),
+              device.is_cuda() ? "" : "the training set, ");
+  if (s.held_after == s.held_before)
+    std::printf("the same, so every attempt released its buffers\n");
+  else
+    std::printf("%s, so %s the search is still held\n", train::format_memory(s.held_after).c_str(),
+                s.held_after > s.held_before ? "memory taken during" : "less than before");
+}
+
+// The command as run, with every option's value, for batch_find.md.
+std::string command_line(const BatchFindArgs& a) {
+  std::string command = printf_string(
+      "danlu batch-find %s --max %lld --steps %lld --warmup-steps %lld --margin %g", a.config.c_str(),
+      static_cast<long long>(a.options.max_batch), static_cast<long long>(a.options.steps),
+      static_cast<long long>(a.options.warmup_steps), a.options.margin);
+  if (!a.device.empty()) command += " --device " + a.device;
+  if (a.host_memory_limit_mib > 0)
+    command += " --host-memory-limit " + std::to_string(a.host_memory_limit_mib);
+  for (const std::string& o : a.overrides) command += " --set " + o;
+  return command;
+}
+
 void run(const BatchFindArgs& a) {
   const train::TrainConfig config = train::load_config(a.config, a.overrides);
   std::string note;
@@ -110,42 +145,18 @@ void run(const BatchFindArgs& a) {
               static_cast<long long>(a.options.warmup_steps),
               static_cast<long long>(a.options.steps));
   std::fflush(stdout);
-  const train::BatchSearch s =
-      train::batch_find(config, device, data, a.options, [](const train::BatchTrial& t) {
-        if (t.out_of_memory)
-          std::printf("batch %lld: %s\n", static_cast<long long>(t.batch), t.failure.c_str());
-        else
-          std::printf("batch %lld: peak %s, %.1f ms/step, %.0f images/s\n",
-                      static_cast<long long>(t.batch), train::format_memory(t.peak_bytes).c_str(),
-                      t.ms_per_step, t.images_per_s);
-        std::fflush(stdout);
-      });
-  std::printf("memory in use before the search: %s (%scounted in every peak); after it: ",
-              train::format_memory(s.held_before).c_str(),
-              device.is_cuda() ? "" : "the training set, ");
-  if (s.held_after == s.held_before)
-    std::printf("the same, so every attempt released its buffers\n");
-  else
-    std::printf("%s, so %s the search is still held\n", train::format_memory(s.held_after).c_str(),
-                s.held_after > s.held_before ? "memory taken during" : "less than before");
+  const train::BatchSearch s = train::batch_find(config, device, data, a.options, print_trial);
+  print_release(s, device);
   const train::KneeOptions knee_options{a.options.margin, 0.05};
   const train::Knee knee = train::choose_knee(s.trials, s.device_bytes, knee_options);
   std::string advice =
       train::explain_knee(knee, s.trials, s.device_bytes, knee_options, memory_name(device)) + "\n";
   if (knee.chosen) advice += usage_lines(config, s.trials[*knee.chosen].batch);
   std::printf("\n%s\n%s", markdown_table(s).c_str(), advice.c_str());
-  std::string command = printf_string(
-      "danlu batch-find %s --max %lld --steps %lld --warmup-steps %lld --margin %g", a.config.c_str(),
-      static_cast<long long>(a.options.max_batch), static_cast<long long>(a.options.steps),
-      static_cast<long long>(a.options.warmup_steps), a.options.margin);
-  if (!a.device.empty()) command += " --device " + a.device;
-  if (a.host_memory_limit_mib > 0)
-    command += " --host-memory-limit " + std::to_string(a.host_memory_limit_mib);
-  for (const std::string& o : a.overrides) command += " --set " + o;
   write_outputs(a.out.empty() ? "runs/" + std::filesystem::path(a.config).stem().string() +
                                     "-batch-find"
                               : a.out,
-                command, device, s, advice);
+                command_line(a), device, s, advice);
 }
 
 }  // namespace
