@@ -96,8 +96,6 @@ int main(int argc, char** argv) {
   app.add_option("--samples", samples, "timings per GEMM, best kept")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   omp_set_num_threads(threads);
-  // Read by OpenBLAS when it loads, at its first call below.
-  setenv("OPENBLAS_NUM_THREADS", std::to_string(threads).c_str(), 1);
 
   bool with_openblas = true;
   try {
@@ -113,8 +111,8 @@ int main(int argc, char** argv) {
               danlu::kernels::cpu::gemm_description().c_str());
   std::printf("%-28s %-6s %6s %6s %6s %10s %10s %7s\n", "layer", "op", "M", "N", "K",
               "built-in", "OpenBLAS", "ratio");
-  // All built-in timings first, then all OpenBLAS ones: OpenBLAS's threads
-  // spin for a while after each call, and would take a core from OpenMP's.
+  // All built-in timings first, then all OpenBLAS ones (both threaded by
+  // OpenMP: gemm_openblas gives each thread a block of C).
   const std::vector<Shape> all = shapes();
   std::vector<double> ours(all.size()), theirs(all.size(), 0.0);
   try {

@@ -1,7 +1,9 @@
 // GEMM: row-major C = alpha * op(A) * op(B) + beta * C, where op(X) is X or
 // X^T. The CPU path calls OpenBLAS (cblas), opened at first use, or the
 // built-in blocked GEMM when OpenBLAS is absent or DANLU_GEMM=builtin; the
-// CUDA path calls cuBLAS.
+// CUDA path calls cuBLAS. On the CPU all threads are OpenMP's
+// (OMP_NUM_THREADS): OpenBLAS runs serially, and danlu splits a large product
+// into one block of C per thread.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,16 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
           int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
 
+// c[i] = alpha * op(a[i]) . op(b[i]) + beta * c[i] for i < batch, the
+// matrices spaced stride_a / stride_b / stride_c elements apart (as cuBLAS's
+// strided-batched GEMM). Small products (attention's per-head scores) run
+// one per OpenMP thread; large ones in turn, each threaded inside.
+template <class T>
+void gemm_strided_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
+                          const T* a, int64_t lda, int64_t stride_a, const T* b, int64_t ldb,
+                          int64_t stride_b, T beta, T* c, int64_t ldc, int64_t stride_c,
+                          int64_t batch);
+
 // The two implementations behind gemm, callable directly (tests, benchmarks).
 // gemm_openblas throws danlu::Error when OpenBLAS cannot be loaded.
 template <class T>
@@ -39,21 +51,6 @@ std::string gemm_builtin_kernel();
 // "built-in (blocked, OpenMP, 2 threads, avx512 12x32 f32 kernel): OpenBLAS
 // not found at build time". Throws danlu::Error for a bad DANLU_GEMM.
 std::string gemm_description();
-
-// Runs a pthreads OpenBLAS single-threaded for its scope, so that GEMMs called
-// by OpenMP threads do not each wake BLAS's own threads. (An OpenMP OpenBLAS
-// already runs serially inside a parallel region, and its thread setter would
-// also change OpenMP's, so it is left alone; so does the built-in GEMM.)
-class SerialBlas {
- public:
-  SerialBlas();
-  ~SerialBlas();
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  int saved_;
-};
 
 // The name of the CPU kernels gemm runs: OpenBLAS's ("Haswell", ...) or the
 // built-in GEMM's f32 micro-kernel ("avx512 12x32", ...).

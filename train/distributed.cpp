@@ -74,8 +74,6 @@ void share_cores(int local_ranks) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const std::string threads = std::to_string(std::max(1, cores / local_ranks));
   if (!std::getenv("OMP_NUM_THREADS")) omp_set_num_threads(std::stoi(threads));
-  // OpenBLAS is opened at its first GEMM (kernels/cpu/gemm.cpp) and reads this then.
-  setenv("OPENBLAS_NUM_THREADS", threads.c_str(), /*overwrite=*/0);
 }
 
 int run_as_rank(const std::function<int()>& body) {

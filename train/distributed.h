@@ -42,9 +42,9 @@ Communicator& world();
 // Rank 0 writes the run's files; the other ranks only compute.
 inline bool is_writer() { return world().rank() == 0; }
 
-// OpenMP and OpenBLAS threads for one of `local_ranks` processes sharing
-// this machine: its cores / local_ranks, unless OMP_NUM_THREADS or
-// OPENBLAS_NUM_THREADS says otherwise. Call before the first GEMM.
+// OpenMP threads (all of danlu's CPU threads, GEMM included) for one of
+// `local_ranks` processes sharing this machine: its cores / local_ranks,
+// unless OMP_NUM_THREADS says otherwise.
 void share_cores(int local_ranks);
 
 // Runs `body` (a command such as danlu train) as this process's part of the

@@ -54,11 +54,9 @@ void batched_gemm(const char* op, int64_t batch, bool ta, bool tb, int64_t m, in
   }
   dispatch_floating(c.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    const T *pa = a.data<T>(), *pb = b.data<T>();
-    T* pc = c.data<T>();
-    for (int64_t i = 0; i < batch; ++i)
-      kernels::cpu::gemm<T>(ta, tb, m, n, k, T(1), pa + i * m * k, lda, pb + i * k * n, ldb, T(0),
-                            pc + i * m * n, n);
+    kernels::cpu::gemm_strided_batched<T>(ta, tb, m, n, k, T(1), a.data<T>(), lda, m * k,
+                                          b.data<T>(), ldb, k * n, T(0), c.data<T>(), n, m * n,
+                                          batch);
   });
 }
 

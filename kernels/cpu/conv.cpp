@@ -1,11 +1,10 @@
 // CPU conv2d: im2col lowering plus OpenBLAS GEMM, a chunk of images at a
 // time. A chunk's lowered input (C*KH*KW, nb*OH*OW) is wide enough for an
 // efficient GEMM and small enough to still be in cache when the GEMM reads
-// it. With enough chunks, OpenMP threads take whole chunks and BLAS runs
-// single-threaded inside them: one thread pool, one fork per call, each
-// core's data in its own cache. Otherwise (batch 1, few large images) the
-// chunks run one after another with BLAS's threads inside each GEMM and
-// OpenMP on the copies around them; the two pools never run at once.
+// it. With enough chunks, OpenMP threads take whole chunks and each GEMM
+// runs single-threaded inside them: one fork per call, each core's data in
+// its own cache. Otherwise (batch 1, few large images) the chunks run one
+// after another, and the GEMM and the copies around it are threaded inside.
 #include "kernels/conv.h"
 
 #include <omp.h>
@@ -307,7 +306,6 @@ void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, T* workspa
                     std::min(p.chunk, s.n - k * p.chunk));
     return;
   }
-  SerialBlas serial;
 #pragma omp parallel num_threads(p.threads)
   {
     const int t = omp_get_thread_num();
@@ -348,16 +346,13 @@ void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight
   }
   T* partials = workspace + p.threads * per_thread;
   if (dweight) std::fill(partials, partials + p.threads * dw_size, T(0));
-  {
-    SerialBlas serial;
 #pragma omp parallel num_threads(p.threads)
-    {
-      const int t = omp_get_thread_num();
-      for (int64_t k = t; k < p.chunks; k += omp_get_num_threads())
-        backward_chunk(x, weight, dy, dx, dweight ? partials + t * dw_size : nullptr, T(1),
-                       workspace + t * per_thread, s, k * p.chunk,
-                       std::min(p.chunk, s.n - k * p.chunk));
-    }
+  {
+    const int t = omp_get_thread_num();
+    for (int64_t k = t; k < p.chunks; k += omp_get_num_threads())
+      backward_chunk(x, weight, dy, dx, dweight ? partials + t * dw_size : nullptr, T(1),
+                     workspace + t * per_thread, s, k * p.chunk,
+                     std::min(p.chunk, s.n - k * p.chunk));
   }
   if (dweight) {
     std::copy(partials, partials + dw_size, dweight);

@@ -1,6 +1,8 @@
-// CPU reference for dropout: each element draws its own Philox word from
-// its index, so the loop parallelises with no shared generator state.
+// CPU dropout: each element draws its own Philox word from its index, so the
+// loop parallelises with no shared generator state.
 #include "kernels/dropout.h"
+
+#include <algorithm>
 
 #include "kernels/philox.h"
 
@@ -9,14 +11,21 @@ namespace danlu::kernels::cpu {
 namespace {
 constexpr int64_t kParallelGrain = 1 << 15;
 
-// The forward and the backward are the same masked scaling.
+// The forward and the backward are the same masked scaling. One Philox
+// block gives the words of four consecutive elements (philox_word(i) is
+// word i % 4 of block i / 4), so each block is computed once.
 template <class T>
 void masked_scale(const T* in, T* out, int64_t n, float p, T scale, uint64_t seed,
                   uint64_t offset) {
+  const int64_t blocks = (n + 3) / 4;
 #pragma omp parallel for if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
-    const bool keep = philox_uniform(seed, offset, static_cast<uint64_t>(i)) >= p;
-    out[i] = keep ? in[i] * scale : T(0);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const Philox4 words = philox4x32(offset + static_cast<uint64_t>(b), 0, seed);
+    const int64_t first = 4 * b, count = std::min<int64_t>(4, n - first);
+    for (int64_t j = 0; j < count; ++j) {
+      const bool keep = uniform_from_bits(words.v[j]) >= p;
+      out[first + j] = keep ? in[first + j] * scale : T(0);
+    }
   }
 }
 }  // namespace

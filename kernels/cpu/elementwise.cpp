@@ -31,6 +31,25 @@ inline void offsets(const BroadcastIndex& index, int64_t i, int64_t* a, int64_t*
     *b += coord * index.b_strides[d];
   }
 }
+
+// Walks the output row by row along its last dimension: a row's operand
+// offsets are computed once (the divisions), then
+// row(out_start, a_start, b_start, len, a_step, b_step) runs a strided loop.
+template <class Row>
+void for_each_row(const BroadcastIndex& index, int64_t n, Row&& row) {
+  const int last = index.ndim - 1;
+  const int64_t len = index.ndim > 0 ? index.sizes[last] : 1;
+  if (n == 0 || len == 0) return;
+  const int64_t a_step = index.ndim > 0 ? index.a_strides[last] : 0;
+  const int64_t b_step = index.ndim > 0 ? index.b_strides[last] : 0;
+  const int64_t rows = n / len;
+#pragma omp parallel for if (n > kParallelGrain)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t ia, ib;
+    offsets(index, r * len, &ia, &ib);
+    row(r * len, ia, ib, len, a_step, b_step);
+  }
+}
 }  // namespace
 
 template <class T>
@@ -42,12 +61,10 @@ void binary(BinaryOp op, const T* a, const T* b, T* out, int64_t n) {
 template <class T>
 void binary_broadcast(BinaryOp op, const T* a, const T* b, T* out, int64_t n,
                       const BroadcastIndex& index) {
-#pragma omp parallel for if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t ia, ib;
-    offsets(index, i, &ia, &ib);
-    out[i] = apply(op, a[ia], b[ib]);
-  }
+  for_each_row(index, n, [&](int64_t o, int64_t ia, int64_t ib, int64_t len, int64_t sa,
+                             int64_t sb) {
+    for (int64_t i = 0; i < len; ++i) out[o + i] = apply(op, a[ia + i * sa], b[ib + i * sb]);
+  });
 }
 
 template <class T>
@@ -58,31 +75,30 @@ void scale_shift(const T* x, T* y, int64_t n, T scale, T shift) {
 
 template <class T>
 void broadcast_copy(const T* a, T* out, int64_t n, const BroadcastIndex& index) {
-#pragma omp parallel for if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t ia, ib;
-    offsets(index, i, &ia, &ib);
-    out[i] = a[ia];
-  }
+  for_each_row(index, n, [&](int64_t o, int64_t ia, int64_t, int64_t len, int64_t sa, int64_t) {
+    if (sa == 1) {
+      std::copy(a + ia, a + ia + len, out + o);
+    } else {
+      for (int64_t i = 0; i < len; ++i) out[o + i] = a[ia + i * sa];
+    }
+  });
 }
 
+// A permute is a broadcast copy whose source strides are x's, reordered.
 template <class T>
 void permute(const T* x, T* y, int ndim, const int64_t* x_sizes, const int* perm) {
-  int64_t x_strides[8], y_sizes[8], n = 1;
+  int64_t x_strides[8], n = 1;
   for (int d = ndim - 1; d >= 0; --d) {
     x_strides[d] = n;
     n *= x_sizes[d];
   }
-  for (int d = 0; d < ndim; ++d) y_sizes[d] = x_sizes[perm[d]];
-#pragma omp parallel for if (n > kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t rest = i, src = 0;
-    for (int d = ndim - 1; d >= 0; --d) {
-      src += (rest % y_sizes[d]) * x_strides[perm[d]];
-      rest /= y_sizes[d];
-    }
-    y[i] = x[src];
+  BroadcastIndex index;
+  index.ndim = ndim;
+  for (int d = 0; d < ndim; ++d) {
+    index.sizes[d] = x_sizes[perm[d]];
+    index.a_strides[d] = x_strides[perm[d]];
   }
+  broadcast_copy(x, y, n, index);
 }
 
 template <class T>

@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <type_traits>
@@ -87,8 +88,13 @@ const OpenBlas* load(std::string* why) {
       resolve(lib, "openblas_get_corename", &api.get_corename, why) &&
       resolve(lib, "openblas_get_parallel", &api.get_parallel, why) &&
       resolve(lib, "openblas_get_num_threads", &api.get_num_threads, why) &&
-      resolve(lib, "openblas_set_num_threads", &api.set_num_threads, why))
+      resolve(lib, "openblas_set_num_threads", &api.set_num_threads, why)) {
+    // danlu threads every product itself (gemm_openblas), with OpenMP: a
+    // pthreads OpenBLAS's own threads would spin on the cores that OpenMP's
+    // threads are spinning on between the two libraries' parallel regions.
+    if (api.get_parallel() == kOpenBlasPthreads) api.set_num_threads(1);
     return &api;
+  }
   return nullptr;
 }
 #endif
@@ -139,17 +145,48 @@ std::string openblas_version(const OpenBlas& api) {
   return config.substr(0, end);
 }
 
-}  // namespace
+// Products this small run on one thread: splitting them costs more than
+// the threads win.
+constexpr int64_t kSmallProduct = 64 * 64 * 64;  // multiply-adds
 
 template <class T>
-void gemm_openblas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-                   int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
-  if (m <= 0 || n <= 0) return;
+void openblas_serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                     int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   const OpenBlas& api = openblas();
   if constexpr (std::is_same_v<T, float>)
     api.sgemm(kRowMajor, trans(ta), trans(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   else
     api.dgemm(kRowMajor, trans(ta), trans(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+}  // namespace
+
+// C is cut into one block of rows per OpenMP thread (of columns when C is
+// wider than tall), and each thread multiplies its block on serial OpenBLAS.
+template <class T>
+void gemm_openblas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                   int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (threads == 1 || m * n * k <= kSmallProduct) {
+    openblas_serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  openblas();  // loads the library (or throws) before the parallel region
+  const bool by_rows = m >= n;
+  const int64_t extent = by_rows ? m : n;
+  const int64_t block = (extent + threads - 1) / threads;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int t = 0; t < threads; ++t) {
+    const int64_t start = t * block, len = std::min(block, extent - start);
+    if (len <= 0) continue;
+    if (by_rows)
+      openblas_serial(ta, tb, len, n, k, alpha, ta ? a + start : a + start * lda, lda, b, ldb,
+                      beta, c + start * ldc, ldc);
+    else
+      openblas_serial(ta, tb, m, len, k, alpha, a, lda, tb ? b + start * ldb : b + start, ldb,
+                      beta, c + start, ldc);
+  }
 }
 
 template <class T>
@@ -161,25 +198,28 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a
     gemm_builtin(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+template <class T>
+void gemm_strided_batched(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                          int64_t lda, int64_t stride_a, const T* b, int64_t ldb, int64_t stride_b,
+                          T beta, T* c, int64_t ldc, int64_t stride_c, int64_t batch) {
+  choice();  // DANLU_GEMM is read (or refused) before the parallel region
+#pragma omp parallel for schedule(static) if (batch > 1 && m * n * k <= kSmallProduct)
+  for (int64_t i = 0; i < batch; ++i)
+    gemm(ta, tb, m, n, k, alpha, a + i * stride_a, lda, b + i * stride_b, ldb, beta,
+         c + i * stride_c, ldc);
+}
+
 #define DANLU_INSTANTIATE(T)                                                                \
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, \
                         int64_t, T, T*, int64_t);                                            \
   template void gemm_openblas<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t,  \
-                                 const T*, int64_t, T, T*, int64_t);
+                                 const T*, int64_t, T, T*, int64_t);                         \
+  template void gemm_strided_batched<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*,    \
+                                        int64_t, int64_t, const T*, int64_t, int64_t, T, T*,   \
+                                        int64_t, int64_t, int64_t);
 DANLU_INSTANTIATE(float)
 DANLU_INSTANTIATE(double)
 #undef DANLU_INSTANTIATE
-
-SerialBlas::SerialBlas() : saved_(1) {
-  const OpenBlas* api = choice().api;
-  if (!api || api->get_parallel() != kOpenBlasPthreads) return;
-  saved_ = api->get_num_threads();
-  if (saved_ != 1) api->set_num_threads(1);
-}
-
-SerialBlas::~SerialBlas() {
-  if (saved_ != 1) choice().api->set_num_threads(saved_);
-}
 
 std::string blas_core_name() {
   const OpenBlas* api = choice().api;

@@ -3,7 +3,8 @@
 // shapes that cross the K, N and M blocks), row strides wider than the rows,
 // alpha/beta, beta = 0 over NaN, k = 0, empty matrices, uneven thread
 // shares, and calls from inside an OpenMP parallel region (where it runs
-// serially).
+// serially). Also the two callers that split work across threads:
+// gemm_openblas's blocks of C and gemm_strided_batched.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "kernels/gemm.h"
 #include "tests/support/expect_close.h"
 
@@ -67,9 +69,10 @@ struct Problem {
     return out;
   }
 
-  std::vector<double> run() {
-    cpu::gemm_builtin<T>(ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(),
-                         ldc);
+  using Gemm = void (*)(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*,
+                        int64_t, T, T*, int64_t);
+  std::vector<double> run(Gemm gemm = &cpu::gemm_builtin<T>) {
+    gemm(ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
     return {c.begin(), c.end()};
   }
 
@@ -193,6 +196,59 @@ TEST(GemmBuiltin, ThreadSharesCoverC) {
       testing::expect_close(p.run(), p.reference(), 0.0, 0.0, p.name() + " on 3 threads");
     }
   omp_set_num_threads(saved);
+}
+
+// gemm_openblas cuts C into one block of rows (or of columns, when C is
+// wider than tall) per OpenMP thread; three threads make uneven blocks, and
+// a product small enough runs on one thread.
+TEST(GemmOpenBlas, ThreadBlocksCoverC) {
+  try {
+    float one = 1.0f, out = 0.0f;
+    cpu::gemm_openblas<float>(false, false, 1, 1, 1, 1.0f, &one, 1, &one, 1, 0.0f, &out, 1);
+  } catch (const Error& e) {
+    GTEST_SKIP() << e.what();
+  }
+  const int saved = omp_get_max_threads();
+  for (int threads : {1, 3}) {
+    omp_set_num_threads(threads);
+    for (const Shape& s : {Shape{200, 50, 40}, Shape{20, 700, 40}, Shape{9, 2000, 30},
+                           Shape{1000, 17, 30}, Shape{7, 9, 11}})
+      for (int t = 0; t < 4; ++t) {
+        Problem<float> p(t & 1, t & 2, s.m, s.n, s.k, 1.5f, 0.5f, /*exact=*/true);
+        testing::expect_close(p.run(&cpu::gemm_openblas<float>), p.reference(), 0.0, 0.0,
+                              p.name() + " on " + std::to_string(threads) + " threads");
+      }
+  }
+  omp_set_num_threads(saved);
+}
+
+// Batches of small products run one per thread, large ones in turn; either
+// way matrix i of the batch is the product of matrices i.
+TEST(GemmStridedBatched, EachMatrixIsItsOwnProduct) {
+  for (const Shape& s : {Shape{7, 9, 11}, Shape{50, 70, 90}})
+    for (int t = 0; t < 4; ++t) {
+      constexpr int kBatch = 5;
+      std::vector<Problem<double>> problems;
+      std::vector<double> a, b, c;
+      for (int i = 0; i < kBatch; ++i) {
+        problems.emplace_back(t & 1, t & 2, s.m, s.n, s.k, 0.5, -1.0, true, /*pad=*/0);
+        Problem<double>& p = problems.back();  // values differ per entry, still exact
+        for (double& x : p.a) x *= i + 1;
+        for (double& x : p.b) x -= 0.25 * i;
+        a.insert(a.end(), p.a.begin(), p.a.end());
+        b.insert(b.end(), p.b.begin(), p.b.end());
+        c.insert(c.end(), p.c.begin(), p.c.end());
+      }
+      const Problem<double>& p0 = problems[0];
+      cpu::gemm_strided_batched<double>(p0.ta, p0.tb, s.m, s.n, s.k, 0.5, a.data(), p0.lda,
+                                        s.m * s.k, b.data(), p0.ldb, s.k * s.n, -1.0, c.data(),
+                                        p0.ldc, s.m * s.n, kBatch);
+      for (int i = 0; i < kBatch; ++i) {
+        const std::vector<double> got(c.begin() + i * s.m * s.n, c.begin() + (i + 1) * s.m * s.n);
+        testing::expect_close(got, problems[i].reference(), 0.0, 0.0,
+                              problems[i].name() + " batch entry " + std::to_string(i));
+      }
+    }
 }
 
 // gemm_description() names the GEMM gemm runs; DANLU_GEMM=builtin (as the
