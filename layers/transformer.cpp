@@ -38,17 +38,20 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerEncoderLayerOp
 
 Tensor TransformerEncoderLayer::forward(const Tensor& x) { return forward(x, Tensor()); }
 
-Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& src_mask) {
+Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& src_mask,
+                                        const Tensor& src_key_padding_mask) {
   if (options.norm_first_) {
-    const Tensor h = x + attention_block((*norm1)(x), src_mask);
+    const Tensor h = x + attention_block((*norm1)(x), src_mask, src_key_padding_mask);
     return h + feedforward_block((*norm2)(h));
   }
-  const Tensor h = (*norm1)(x + attention_block(x, src_mask));
+  const Tensor h = (*norm1)(x + attention_block(x, src_mask, src_key_padding_mask));
   return (*norm2)(h + feedforward_block(h));
 }
 
-Tensor TransformerEncoderLayer::attention_block(const Tensor& x, const Tensor& mask) {
-  const Tensor a = self_attn->as_layer([&] { return self_attn->forward(x, x, x, mask); });
+Tensor TransformerEncoderLayer::attention_block(const Tensor& x, const Tensor& mask,
+                                                const Tensor& key_padding_mask) {
+  const Tensor a =
+      self_attn->as_layer([&] { return self_attn->forward(x, x, x, mask, key_padding_mask); });
   return (*dropout1)(a);
 }
 
@@ -79,11 +82,12 @@ TransformerEncoder::TransformerEncoder(const TransformerEncoderLayerOptions& lay
 
 Tensor TransformerEncoder::forward(const Tensor& x) { return forward(x, Tensor()); }
 
-Tensor TransformerEncoder::forward(const Tensor& x, const Tensor& mask) {
+Tensor TransformerEncoder::forward(const Tensor& x, const Tensor& mask,
+                                   const Tensor& src_key_padding_mask) {
   Tensor h = x;
   for (size_t i = 0; i < layers->size(); ++i) {
     const auto layer = layers->at<TransformerEncoderLayer>(i);
-    h = layer->as_layer([&] { return layer->forward(h, mask); });
+    h = layer->as_layer([&] { return layer->forward(h, mask, src_key_padding_mask); });
   }
   return norm ? (*norm)(h) : h;
 }

@@ -47,9 +47,11 @@ class TransformerEncoderLayer : public Module {
   explicit TransformerEncoderLayer(const TransformerEncoderLayerOptions& options);
 
   Tensor forward(const Tensor& x) override;
-  // x (N, L, d_model) (batch_first; else (L, N, d_model)); src_mask as
-  // MultiheadAttention's attn_mask.
-  Tensor forward(const Tensor& x, const Tensor& src_mask);
+  // x (N, L, d_model) (batch_first; else (L, N, d_model)); src_mask and
+  // src_key_padding_mask as MultiheadAttention's attn_mask and
+  // key_padding_mask.
+  Tensor forward(const Tensor& x, const Tensor& src_mask,
+                 const Tensor& src_key_padding_mask = Tensor());
 
   TransformerEncoderLayerOptions options;
   std::shared_ptr<MultiheadAttention> self_attn;
@@ -61,7 +63,7 @@ class TransformerEncoderLayer : public Module {
   std::string extra_repr() const override;
 
  private:
-  Tensor attention_block(const Tensor& x, const Tensor& mask);
+  Tensor attention_block(const Tensor& x, const Tensor& mask, const Tensor& key_padding_mask);
   Tensor feedforward_block(const Tensor& x);
 };
 
@@ -74,7 +76,8 @@ class TransformerEncoder : public Module {
                      bool final_norm = false);
 
   Tensor forward(const Tensor& x) override;
-  Tensor forward(const Tensor& x, const Tensor& mask);
+  Tensor forward(const Tensor& x, const Tensor& mask,
+                 const Tensor& src_key_padding_mask = Tensor());
 
   std::shared_ptr<Sequential> layers;  // "0", "1", ...: TransformerEncoderLayer
   std::shared_ptr<LayerNorm> norm;     // null without final_norm

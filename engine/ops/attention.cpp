@@ -20,16 +20,6 @@ using namespace ops_detail;
 
 namespace {
 
-// The mask as an additive tensor of `scores`' dtype and device: a floating
-// mask converted, an i64 (boolean) mask rebuilt on the host as 0 / -inf.
-Tensor additive_mask(const Tensor& mask, const Tensor& scores) {
-  const TensorOptions opts = TensorOptions(scores.dtype()).device(scores.device());
-  if (is_floating(mask.dtype())) return mask.detach().to(scores.dtype()).to(scores.device());
-  std::vector<double> values = mask.to_vector();
-  for (double& v : values) v = v != 0.0 ? -std::numeric_limits<double>::infinity() : 0.0;
-  return Tensor::from_vector(values, mask.shape(), opts);
-}
-
 // How many rows of (cols) the mask holds, after checking that its shape is a
 // suffix of the scores' shape.
 int64_t mask_rows_of(const Tensor& mask, const Tensor& scores) {
@@ -45,6 +35,14 @@ int64_t mask_rows_of(const Tensor& mask, const Tensor& scores) {
 
 }  // namespace
 
+Tensor additive_attention_mask(const Tensor& mask, const Tensor& like) {
+  const TensorOptions opts = TensorOptions(like.dtype()).device(like.device());
+  if (is_floating(mask.dtype())) return mask.detach().to(like.dtype()).to(like.device());
+  std::vector<double> values = mask.to_vector();
+  for (double& v : values) v = v != 0.0 ? -std::numeric_limits<double>::infinity() : 0.0;
+  return Tensor::from_vector(values, mask.shape(), opts);
+}
+
 Tensor scaled_masked_softmax(const Tensor& scores, double scale, const Tensor& mask) {
   const char* op = "scaled_masked_softmax";
   DANLU_OP_RANGE(op);
@@ -53,7 +51,7 @@ Tensor scaled_masked_softmax(const Tensor& scores, double scale, const Tensor& m
   if (scores.device().is_cuda()) check_cuda_f32(op, scores);
   const int64_t cols = scores.shape()[scores.dim() - 1];
   const int64_t rows = cols > 0 ? scores.numel() / cols : 0;
-  Tensor add = mask.defined() ? additive_mask(mask, scores) : Tensor();
+  Tensor add = mask.defined() ? additive_attention_mask(mask, scores) : Tensor();
   const int64_t mask_rows = mask.defined() ? mask_rows_of(mask, scores) : 1;
   Tensor y = empty_like(scores);
   if (scores.device().is_cuda()) {
@@ -89,7 +87,7 @@ Tensor scaled_masked_softmax(const Tensor& scores, double scale, const Tensor& m
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const Tensor& mask, double dropout_p, bool training,
-                                    Generator* gen) {
+                                    Generator* gen, Tensor* weights) {
   const char* op = "scaled_dot_product_attention";
   DANLU_OP_RANGE(op);
   check_defined(op, q, "q");
@@ -104,8 +102,11 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
               " do not fit (N, L, E), (N, S, E), (N, S, Ev)");
   DANLU_CHECK(q.shape()[2] > 0, op, ": q ", q.shape(), " has no features (E = 0)");
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.shape()[2]));
-  Tensor weights = scaled_masked_softmax(bmm(q, transpose(k, 1, 2)), scale, mask);
-  return bmm(dropout(weights, dropout_p, training, gen), v);
+  const Tensor applied =
+      dropout(scaled_masked_softmax(bmm(q, transpose(k, 1, 2)), scale, mask), dropout_p, training,
+              gen);
+  if (weights) *weights = applied;
+  return bmm(applied, v);
 }
 
 }  // namespace danlu

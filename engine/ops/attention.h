@@ -18,9 +18,17 @@ Tensor scaled_masked_softmax(const Tensor& scores, double scale, const Tensor& m
 
 // softmax(q . k^T / sqrt(E) + mask) . v with dropout p on the attention
 // weights in training. q (N, L, E), k (N, S, E), v (N, S, Ev) -> (N, L, Ev);
-// mask as scaled_masked_softmax's for scores (N, L, S).
+// mask as scaled_masked_softmax's for scores (N, L, S). When `weights` is
+// given it receives the attention weights (N, L, S) as they multiply v
+// (after dropout, as PyTorch returns them).
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const Tensor& mask = Tensor(), double dropout_p = 0.0,
-                                    bool training = false, Generator* gen = nullptr);
+                                    bool training = false, Generator* gen = nullptr,
+                                    Tensor* weights = nullptr);
+
+// A mask in the additive form the softmax adds to the scores, in `like`'s
+// dtype and on its device, without a gradient: a floating mask as it is, an
+// i64 (boolean) mask as 0 where zero and -inf where nonzero.
+Tensor additive_attention_mask(const Tensor& mask, const Tensor& like);
 
 }  // namespace danlu

@@ -1,10 +1,11 @@
 // The Transformer layers as modules: PyTorch's state-dict names and shapes,
 // PyTorch's initialisation, the ViT token layers' shapes and values, a ViT
-// built from a config, attention dropout, and the one-line errors for bad
-// sizes.
+// built from a config, attention dropout, key padding masks and attention
+// weights, and the one-line errors for bad sizes.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "danlu.h"
@@ -114,6 +115,43 @@ TEST(Transformer, BadSizesGiveOneLineErrors) {
   EXPECT_EQ(error_of([&] { scaled_masked_softmax(Tensor::zeros({2, 5, 5}), 1.0, mask); }),
             "scaled_masked_softmax: mask (3, 4) does not fit scores (2, 5, 5); give a mask (L, S) "
             "shared by every batch and head, or the trailing dimensions of the scores' shape");
+  MultiheadAttention mha(MultiheadAttentionOptions(8, 2).batch_first(true));
+  const Tensor x = Tensor::zeros({2, 5, 8});
+  EXPECT_EQ(error_of([&] { mha.forward(x, x, x, Tensor(), Tensor::zeros({5, 2})); }),
+            "MultiheadAttention: key_padding_mask (5, 2) is not (N, S) = (2, 5); give one row per "
+            "sequence, one column per key");
+  EXPECT_EQ(error_of([&] { mha.forward(x, x, x, Tensor::zeros({2, 5, 5})); }),
+            "MultiheadAttention: attn_mask (2, 5, 5) is neither (L, S) = (5, 5) nor "
+            "(N * num_heads, L, S) = (4, 5, 5)");
+}
+
+// A padded key gets no weight from any query, in every head, and the output
+// of the unpadded sequence does not change when the other one is padded.
+TEST(Transformer, KeyPaddingMaskDropsThoseKeys) {
+  MultiheadAttention mha(MultiheadAttentionOptions(8, 2).batch_first(true));
+  const Tensor x = Tensor::randn({2, 5, 8});
+  const Tensor padding = Tensor::from_vector(std::vector<int64_t>{0, 0, 0, 1, 1, 0, 0, 0, 0, 0},
+                                             {2, 5}, TensorOptions(DType::i64));
+  const AttentionOutput padded = mha.forward_with_weights(x, x, x, Tensor(), padding, false);
+  ASSERT_EQ(padded.weights.shape(), Shape({2, 2, 5, 5}));
+  const std::vector<double> w = padded.weights.to_vector();
+  for (int64_t head = 0; head < 2; ++head)
+    for (int64_t query = 0; query < 5; ++query) {
+      const int64_t row = (head * 5 + query) * 5;  // sequence 0
+      EXPECT_EQ(w[row + 3], 0.0);
+      EXPECT_EQ(w[row + 4], 0.0);
+      EXPECT_NEAR(w[row] + w[row + 1] + w[row + 2], 1.0, 1e-6);
+    }
+  const Tensor plain = mha.forward(x, x, x);
+  const std::vector<double> a = padded.output.to_vector(), b = plain.to_vector();
+  for (size_t i = 40; i < 80; ++i) EXPECT_EQ(a[i], b[i]) << i;  // sequence 1: nothing padded
+  const AttentionOutput averaged = mha.forward_with_weights(x, x, x, Tensor(), padding);
+  EXPECT_EQ(averaged.weights.shape(), Shape({2, 5, 5}));
+  // A floating mask is added (as in PyTorch 2): -inf where the boolean one is 1.
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> dropped = {0, 0, 0, -inf, -inf, 0, 0, 0, 0, 0};
+  const Tensor additive = Tensor::from_vector(dropped, {2, 5});
+  EXPECT_EQ(mha.forward(x, x, x, Tensor(), additive).to_vector(), a);
 }
 
 }  // namespace

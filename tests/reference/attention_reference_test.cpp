@@ -76,7 +76,17 @@ TEST(AttentionReference, MultiheadAttentionMatchesPyTorch) {
     const bool self = !c.contains("key");
     Tensor key = self ? query : case_input(c, "key");
     Tensor value = self ? query : case_input(c, "value");
-    Tensor y = mha.forward(query, key, value, case_mask(c, "attn_mask"));
+    const Tensor attn_mask = case_mask(c, "attn_mask");
+    const Tensor padding = case_mask(c, "key_padding_mask");
+    Tensor y;
+    if (c.contains("weights")) {
+      const nn::AttentionOutput out = mha.forward_with_weights(
+          query, key, value, attn_mask, padding, c.at("average_weights").get<bool>());
+      expect_matches(out.weights, c, "weights", kAtol, kRtol);
+      y = out.output;
+    } else {
+      y = mha.forward(query, key, value, attn_mask, padding);
+    }
     expect_matches(y, c, "y", kAtol, kRtol);
     y.backward(case_input(c, "gy", DType::f64, false));
     expect_matches(query.grad(), c, "gquery", kAtol, kRtol);
@@ -86,7 +96,7 @@ TEST(AttentionReference, MultiheadAttentionMatchesPyTorch) {
     }
     expect_param_grads(mha, c);
   }
-  EXPECT_EQ(cases, 3);
+  EXPECT_EQ(cases, 5);
 }
 
 nn::TransformerEncoderLayerOptions layer_options(const nlohmann::json& c) {

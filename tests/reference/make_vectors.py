@@ -298,7 +298,7 @@ def module_case(name, module, inputs, params, call=None):
     case["gy"] = T(gy)
     case["y"] = T(y)
     for k, v in leaves.items():
-        if v.is_floating_point():
+        if v.is_floating_point() and v.grad is not None:  # masks may get none
             case["g" + k] = T(v.grad)
     case["params"] = {k: T(v) for k, v in module.named_parameters()}
     case["grads"] = {k: T(v.grad) for k, v in module.named_parameters()}
@@ -320,7 +320,9 @@ def attention_cases():
         cases.append(backward_case(name, fn, inputs, {"op": "scaled_masked_softmax",
                                                       "scale": scale}, grad_names=["x"]))
 
-    def mha_case(name, embed, heads, batch_first, q_len, kv_len, mask=None, self_attn=True):
+    def mha_case(name, embed, heads, batch_first, q_len, kv_len, mask=None, self_attn=True,
+                 padding=None, weights=None):
+        """weights: None (need_weights=False), "average" or "per_head"."""
         mha = torch.nn.MultiheadAttention(embed, heads, batch_first=batch_first)
         shape = (lambda n, l: (n, l, embed)) if batch_first else (lambda n, l: (l, n, embed))
         inputs = {"query": randn(*shape(2, q_len))}
@@ -329,16 +331,27 @@ def attention_cases():
             inputs["value"] = randn(*shape(2, kv_len))
         if mask is not None:
             inputs["attn_mask"] = mask
+        if padding is not None:
+            inputs["key_padding_mask"] = padding
 
-        def call(query, key=None, value=None, attn_mask=None):
+        def as_mask(m):
+            return m if m is None or m.is_floating_point() else m.bool()
+
+        def attend(query, key=None, value=None, attn_mask=None, key_padding_mask=None):
             key = query if key is None else key
             value = query if value is None else value
-            if attn_mask is not None and not attn_mask.is_floating_point():
-                attn_mask = attn_mask.bool()
-            return mha(query, key, value, attn_mask=attn_mask, need_weights=False)[0]
+            return mha(query, key, value, attn_mask=as_mask(attn_mask),
+                       key_padding_mask=as_mask(key_padding_mask), need_weights=weights is not None,
+                       average_attn_weights=weights == "average")
+
         params = {"op": "multihead_attention", "embed_dim": embed, "num_heads": heads,
                   "batch_first": batch_first}
-        return module_case(name, mha, inputs, params, call)
+        case = module_case(name, mha, inputs, params, lambda **kw: attend(**kw)[0])
+        if weights is not None:
+            with torch.no_grad():
+                case["weights"] = T(attend(**inputs)[1])
+            case["average_weights"] = weights == "average"
+        return case
 
     cases.append(mha_case("mha_self_batch_first", 8, 2, True, 5, 5))
     float_mask = randn(3, 5)
@@ -346,6 +359,17 @@ def attention_cases():
     cases.append(mha_case("mha_cross_float_mask", 8, 4, True, 3, 5, float_mask, False))
     causal = torch.triu(torch.ones(4, 4, dtype=torch.int64), diagonal=1)  # 1 = dropped
     cases.append(mha_case("mha_causal_bool_mask_seq_first", 6, 3, False, 4, 4, causal))
+    padding = torch.tensor([[0, 0, 0, 1, 1], [0, 1, 0, 0, 0]], dtype=torch.int64)  # 1 = dropped
+    float_mask = randn(4, 5)
+    cases.append(mha_case("mha_cross_key_padding_bool_average_weights", 8, 2, True, 4, 5,
+                          float_mask, False, padding, "average"))
+    # Boolean key padding only: PyTorch 1.13 treats a floating one as boolean
+    # too, PyTorch 2 adds it (as danlu does).
+    self_padding = torch.tensor([[0, 0, 0, 1], [1, 0, 0, 0]], dtype=torch.int64)
+    per_head = torch.zeros(6, 4, 4, dtype=torch.int64)
+    per_head[1, 2, 3] = per_head[4, 0, 1] = 1
+    cases.append(mha_case("mha_self_key_padding_per_head_weights_seq_first", 6, 3, False,
+                          4, 4, per_head, True, self_padding, "per_head"))
     return cases
 
 
