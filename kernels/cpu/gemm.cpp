@@ -44,7 +44,6 @@ struct OpenBlas {
   char* (*get_config)();
   char* (*get_corename)();
   int (*get_parallel)();
-  int (*get_num_threads)();
   void (*set_num_threads)(int);
 };
 
@@ -87,7 +86,6 @@ const OpenBlas* load(std::string* why) {
       resolve(lib, "openblas_get_config", &api.get_config, why) &&
       resolve(lib, "openblas_get_corename", &api.get_corename, why) &&
       resolve(lib, "openblas_get_parallel", &api.get_parallel, why) &&
-      resolve(lib, "openblas_get_num_threads", &api.get_num_threads, why) &&
       resolve(lib, "openblas_set_num_threads", &api.set_num_threads, why)) {
     // danlu threads every product itself (gemm_openblas), with OpenMP: a
     // pthreads OpenBLAS's own threads would spin on the cores that OpenMP's
