@@ -26,6 +26,11 @@ void scaled_masked_softmax_backward(const T* y /*(rows, cols)*/, const T* dy /*(
                                     T* dx /*(rows, cols)*/, int64_t rows, int64_t cols,
                                     T scale);
 
+// additive[i] = -inf where drop[i] != 0 (a boolean mask: that key is
+// dropped), else 0: the form the softmax above adds to its scores.
+template <class T>
+void boolean_to_additive_mask(const int64_t* drop, T* additive, int64_t n);
+
 }  // namespace danlu::kernels::cpu
 
 // The same kernels on a GPU (f32), enqueued on `stream`: one launch each way.
@@ -37,5 +42,9 @@ void scaled_masked_softmax_forward(const float* x, const float* mask, float* y, 
 
 void scaled_masked_softmax_backward(const float* y, const float* dy, float* dx, int64_t rows,
                                     int64_t cols, float scale, Stream stream);
+
+// The boolean mask's conversion on the GPU, so that a mask never visits the
+// host in a training step.
+void boolean_to_additive_mask(const int64_t* drop, float* additive, int64_t n, Stream stream);
 
 }  // namespace danlu::kernels::cuda

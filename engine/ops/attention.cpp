@@ -5,7 +5,6 @@
 #include "engine/ops/attention.h"
 
 #include <cmath>
-#include <limits>
 
 #include "engine/ops/dispatch.h"
 #include "engine/ops/dropout.h"
@@ -38,9 +37,19 @@ int64_t mask_rows_of(const Tensor& mask, const Tensor& scores) {
 Tensor additive_attention_mask(const Tensor& mask, const Tensor& like) {
   const TensorOptions opts = TensorOptions(like.dtype()).device(like.device());
   if (is_floating(mask.dtype())) return mask.detach().to(like.dtype()).to(like.device());
-  std::vector<double> values = mask.to_vector();
-  for (double& v : values) v = v != 0.0 ? -std::numeric_limits<double>::infinity() : 0.0;
-  return Tensor::from_vector(values, mask.shape(), opts);
+  const Tensor drop = mask.detach().to(like.device());
+  Tensor additive = Tensor::empty(mask.shape(), opts);
+  if (additive.device().is_cuda()) {
+    DANLU_CUDA_ONLY(kernels::cuda::boolean_to_additive_mask(
+        drop.data<int64_t>(), additive.data<float>(), drop.numel(), stream_of(additive)));
+  } else {
+    dispatch_floating(additive.dtype(), "attention mask", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::boolean_to_additive_mask<T>(drop.data<int64_t>(), additive.data<T>(),
+                                                drop.numel());
+    });
+  }
+  return additive;
 }
 
 Tensor scaled_masked_softmax(const Tensor& scores, double scale, const Tensor& mask) {

@@ -45,10 +45,17 @@ void scaled_masked_softmax_backward(const T* y, const T* dy, T* dx, int64_t rows
   }
 }
 
+template <class T>
+void boolean_to_additive_mask(const int64_t* drop, T* additive, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    additive[i] = drop[i] != 0 ? -std::numeric_limits<T>::infinity() : T(0);
+}
+
 #define DANLU_INSTANTIATE(T)                                                                  \
   template void scaled_masked_softmax_forward<T>(const T*, const T*, T*, int64_t, int64_t,    \
                                                  int64_t, T);                                 \
-  template void scaled_masked_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, T);
+  template void scaled_masked_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, T); \
+  template void boolean_to_additive_mask<T>(const int64_t*, T*, int64_t);
 DANLU_INSTANTIATE(float)
 DANLU_INSTANTIATE(double)
 #undef DANLU_INSTANTIATE

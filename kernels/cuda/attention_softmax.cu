@@ -4,6 +4,7 @@
 // scores; thread `lane` of it takes the columns lane, lane + team, ...
 #include "kernels/attention_softmax.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cuda/launch.cuh"
@@ -62,6 +63,15 @@ __global__ void backward_kernel(const float* y, const float* dy, float* dx, int6
   }
 }
 
+// Each thread converts elements i, i + S, i + 2S, ... (S threads in the
+// grid): -inf where the boolean mask drops a key, 0 where it keeps it.
+__global__ void boolean_to_additive_kernel(const int64_t* drop, float* additive, int64_t n) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += stride)
+    additive[i] = drop[i] != 0 ? -INFINITY : 0.0f;
+}
+
 }  // namespace
 
 void scaled_masked_softmax_forward(const float* x, const float* mask, float* y, int64_t rows,
@@ -88,6 +98,14 @@ void scaled_masked_softmax_backward(const float* y, const float* dy, float* dx, 
   else
     launch("scaled_masked_softmax_backward_block", backward_kernel<false>, grid, dim3(kThreads),
            0, stream, y, dy, dx, rows, cols, scale);
+}
+
+void boolean_to_additive_mask(const int64_t* drop, float* additive, int64_t n, Stream stream) {
+  if (n <= 0) return;
+  constexpr int64_t kMaxBlocks = 4096;  // enough to fill the GPU; the loop covers the rest
+  const int64_t blocks = std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxBlocks);
+  launch("boolean_to_additive_mask", boolean_to_additive_kernel,
+         dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, stream, drop, additive, n);
 }
 
 }  // namespace danlu::kernels::cuda

@@ -1,8 +1,9 @@
 // The fused scaled, masked softmax on the GPU against its CPU reference:
 // rows short enough for a warp (1, 7, 33, 1000) and long enough for a block
 // (1025, 1500), no mask, a mask shared by every row block and a full mask,
-// rows with every key masked, scores of +-80; then attention and
-// MultiheadAttention on GPU tensors through autograd against the CPU.
+// rows with every key masked, scores of +-80; the boolean mask's conversion;
+// then attention and MultiheadAttention (with and without key padding) on
+// GPU tensors through autograd against the CPU.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -99,6 +100,26 @@ TEST(GpuAttentionSoftmax, FullyMaskedRowsAreZero) {
     if (c.mask_rows > 0) check_against_cpu(c, 4.0f, true);
 }
 
+// A boolean (i64) mask becomes -inf where nonzero and 0 elsewhere on the
+// device, exactly as on the CPU, for sizes below, at and past one block.
+TEST(GpuAttentionSoftmax, BooleanMaskConvertsOnTheDevice) {
+  DANLU_REQUIRE_GPU();
+  for (const int64_t n : {int64_t{1}, int64_t{255}, int64_t{256}, int64_t{1000}}) {
+    std::vector<int64_t> drop(n);
+    for (int64_t i = 0; i < n; ++i) drop[i] = i % 3 == 0 ? 0 : (i % 3 == 1 ? 1 : -7);
+    std::vector<float> expected(n);
+    kernels::cpu::boolean_to_additive_mask(drop.data(), expected.data(), n);
+    DeviceBuffer<int64_t> d_drop(drop);
+    DeviceBuffer<float> d_additive(n);
+    kernels::cuda::boolean_to_additive_mask(d_drop.get(), d_additive.get(), n, stream());
+    const std::vector<float> got = d_additive.to_host();
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_EQ(got[i], expected[i]) << "n " << n << " element " << i;
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_EQ(expected[i], drop[i] != 0 ? -std::numeric_limits<float>::infinity() : 0.0f);
+  }
+}
+
 // Attention (masked, dropout off) and MultiheadAttention on GPU tensors
 // through autograd against the CPU. The chain adds GEMMs (cuBLAS against the
 // CPU GEMM, float sums of <= 16 terms) to the kernel's error: rtol 1e-4,
@@ -137,6 +158,16 @@ TEST(GpuAttentionOp, AttentionAndMultiheadAttentionMatchCpu) {
   testing::expect_close(xg.grad().to(cpu), xc.grad(), 1e-5, 1e-4, "mha dx");
   testing::expect_close(on_gpu.in_proj_weight.grad().to(cpu), on_cpu.in_proj_weight.grad(), 1e-5,
                         1e-4, "mha d in_proj_weight");
+
+  // A boolean key padding mask, converted on the device: the last two keys
+  // of sample 0 and the first of sample 2 are padding.
+  const Tensor padding =
+      Tensor::from_vector(std::vector<int64_t>{0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}, {3, 5},
+                          TensorOptions(DType::i64));
+  const Tensor masked = on_cpu.forward(x, x, x, Tensor(), padding);
+  const Tensor masked_g = on_gpu.forward(x.to(gpu), x.to(gpu), x.to(gpu), Tensor(),
+                                         padding.to(gpu));
+  testing::expect_close(masked_g.to(cpu), masked, 1e-5, 1e-4, "mha y with key padding");
 }
 
 }  // namespace
