@@ -40,5 +40,6 @@ void add_batch_find_command(CLI::App& app);
 void add_plot_command(CLI::App& app);
 void add_profile_command(CLI::App& app);
 void add_diagnose_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
 
 }  // namespace danlu::cli

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   danlu::cli::add_batch_find_command(app);
   danlu::cli::add_plot_command(app);
   danlu::cli::add_diagnose_command(app);
+  danlu::cli::add_compare_command(app);
   danlu::cli::add_schedule_command(app);
   danlu::cli::add_profile_command(app);
   danlu::cli::add_devices_command(app);

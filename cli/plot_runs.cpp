@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cli/plot_runs.h"
+
 #include "cli/commands.h"
 #include "cli/plot.h"
 #include "cli/plot_sample.h"
@@ -137,7 +139,9 @@ void write_png(const std::string& path, const std::vector<Series>& all, PlotOpti
   std::printf("wrote %s\n", path.c_str());
 }
 
-void plot(const std::vector<std::string>& dirs, std::string out) {
+}  // namespace
+
+void plot_runs(const std::vector<std::string>& dirs, std::string out) {
   std::vector<Run> runs;
   for (const std::string& d : dirs) runs.push_back(read_run(d));
   if (out.empty()) out = dirs.front();
@@ -176,15 +180,13 @@ void plot(const std::vector<std::string>& dirs, std::string out) {
             several ? "no \"grad_norm\" values" : "no \"layer_grad_norms\" values");
 }
 
-}  // namespace
-
 void add_plot_command(CLI::App& app) {
   auto dirs = std::make_shared<std::vector<std::string>>();
   auto out = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("plot", "learning curves of one or more runs as PNGs");
   cmd->add_option("runs", *dirs, "run directories (each holds metrics.jsonl)")->required();
   cmd->add_option("--out", *out, "where the PNGs go (default: the first run directory)");
-  cmd->callback([dirs, out] { plot(*dirs, *out); });
+  cmd->callback([dirs, out] { plot_runs(*dirs, *out); });
 }
 
 }  // namespace danlu::cli

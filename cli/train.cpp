@@ -1,8 +1,7 @@
 // `danlu train CONFIG.json [--device D] [--out RUN_DIR] [--resume CKPT | --overwrite]
 //  [--set k=v ...]`
 // Ctrl-C (SIGINT) and SIGTERM ask the loop to checkpoint after the current
-// step and exit 130 or 143 (128 + the signal); a second signal quits at once
-// (the previous checkpoint is intact either way).
+// step and exit 130 or 143 (cli/stop_signal.h).
 // `--bench-steps N` and `--profile N` time N steps instead of training (see
 // train/measure.h): the first prints images/s as a JSON line, the second a
 // per-layer table it also writes to RUN_DIR/profile.{txt,json}.
@@ -10,13 +9,12 @@
 // (train/distributed.h, docs/distributed.md).
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/stop_signal.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/ops/conv.h"
@@ -31,15 +29,6 @@
 namespace danlu::cli {
 
 namespace {
-
-std::atomic<bool> stop_requested{false};
-std::atomic<int> stop_signal{0};
-
-extern "C" void on_stop_signal(int signal) {
-  stop_signal = signal;
-  stop_requested = true;
-  std::signal(signal, SIG_DFL);
-}
 
 struct TrainArgs {
   std::string config, device = "", out, resume, conv_backend = "ours";
@@ -116,7 +105,6 @@ int run(const TrainArgs& a) {
   options.resume = a.resume;
   options.overwrite = a.overwrite;
   options.interactive = isatty(STDOUT_FILENO);
-  options.stop = &stop_requested;
   if (a.profile_steps > 0) {
     std::printf("danlu train %s --profile %lld: %s\n", a.config.c_str(),
                 static_cast<long long>(a.profile_steps), note.c_str());
@@ -127,11 +115,9 @@ int run(const TrainArgs& a) {
               options.run_dir.c_str());
   std::fflush(stdout);
 
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
+  options.stop = catch_stop_signals();
   const train::RunSummary s = train::run_training(config, device, options);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  release_stop_signals();
 
   std::printf("%s: best test accuracy %.2f%% (epoch %lld), final %.2f%%; ", s.message.c_str(),
               100 * s.best_accuracy, static_cast<long long>(s.best_epoch), 100 * s.final_accuracy);
@@ -150,7 +136,7 @@ int run(const TrainArgs& a) {
               (dir / "last.safetensors").string().c_str(), options.run_dir.c_str());
   print_diagnosis(options.run_dir);
   switch (s.end) {
-    case train::RunEnd::interrupted: return 128 + stop_signal;
+    case train::RunEnd::interrupted: return stop_exit_code();
     case train::RunEnd::diverged: return 2;
     default: return 0;
   }

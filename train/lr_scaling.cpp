@@ -18,28 +18,9 @@ namespace {
 
 const char* const kPath = "optimizer.lr_scaling";
 
-// Scheduler keys that set learning rates of their own: scaling the groups'
-// rates would leave them behind, so a scaled run refuses them.
+// Scheduler keys that set learning rates of their own.
 const std::vector<std::string> kAbsoluteLrKeys = {
     "base_lr", "max_lr", "start_lr", "end_lr", "learning_rate", "initial_learning_rate", "values"};
-
-// Throws at the first absolute learning rate in `spec` (at `path`).
-void refuse_absolute_lrs(const json& spec, const std::string& path, double factor) {
-  if (spec.is_array())
-    for (size_t i = 0; i < spec.size(); ++i)
-      refuse_absolute_lrs(spec[i], path + "[" + std::to_string(i) + "]", factor);
-  if (!spec.is_object()) return;
-  for (const auto& [key, value] : spec.items()) {
-    const bool lr_valued = value.is_number() || value.is_array();
-    const bool absolute = std::find(kAbsoluteLrKeys.begin(), kAbsoluteLrKeys.end(), key) !=
-                          kAbsoluteLrKeys.end();
-    DANLU_CHECK(!(absolute && lr_valued), path, ".", key, ": a learning rate of the schedule's ",
-                "own, which ", kPath, " does not scale; multiply it by ",
-                printf_string("%g", factor), " yourself and remove ", kPath,
-                ", or use a schedule relative to the optimizer's lr");
-    refuse_absolute_lrs(value, path + "." + key, factor);
-  }
-}
 
 // A step count of the warmup, scaled in place; a value of the wrong type is
 // left for the scheduler's reader to report. Returns "before -> after".
@@ -83,6 +64,24 @@ std::string rates(const std::vector<double>& lrs) {
 }
 
 }  // namespace
+
+std::string absolute_lr_path(const json& spec, const std::string& path) {
+  if (spec.is_array())
+    for (size_t i = 0; i < spec.size(); ++i) {
+      std::string found = absolute_lr_path(spec[i], path + "[" + std::to_string(i) + "]");
+      if (!found.empty()) return found;
+    }
+  if (!spec.is_object()) return "";
+  for (const auto& [key, value] : spec.items()) {
+    const bool lr_valued = value.is_number() || value.is_array();
+    if (lr_valued && std::find(kAbsoluteLrKeys.begin(), kAbsoluteLrKeys.end(), key) !=
+                         kAbsoluteLrKeys.end())
+      return path + "." + key;
+    std::string found = absolute_lr_path(value, path + "." + key);
+    if (!found.empty()) return found;
+  }
+  return "";
+}
 
 std::optional<LrScaling> take_lr_scaling(json& optimizer) {
   if (!optimizer.is_object() || !optimizer.contains("lr_scaling")) return std::nullopt;
@@ -141,7 +140,11 @@ json apply_lr_scaling(const LrScaling& s, int64_t batch_size, int ranks,
     record["text"] = text + " is the reference: lr unchanged";
     return record;
   }
-  refuse_absolute_lrs(scheduler, "scheduler", factor);
+  // Scaling the groups' rates would leave a schedule's own rates behind.
+  const std::string absolute = absolute_lr_path(scheduler, "scheduler");
+  DANLU_CHECK(absolute.empty(), absolute, ": a learning rate of the schedule's own, which ", kPath,
+              " does not scale; multiply it by ", printf_string("%g", factor),
+              " yourself and remove ", kPath, ", or use a schedule relative to the optimizer's lr");
   for (size_t g = 0; g < before.size(); ++g) {
     optimizer.set_lr(g, before[g] * factor);
     after.push_back(optimizer.lr(g));

@@ -37,6 +37,11 @@ double lr_factor(const LrScaling& s, int64_t global_batch);
 // rounded to the nearest step, at least 1.
 int64_t scaled_warmup_steps(const LrScaling& s, int64_t steps, int64_t global_batch);
 
+// The path of the first learning rate the scheduler spec `spec` (at `path`)
+// sets on its own rather than relative to the optimizer's lr, e.g.
+// "scheduler.max_lr" for OneCycleLR; "" when every rate is relative.
+std::string absolute_lr_path(const nlohmann::json& spec, const std::string& path);
+
 // Applies `s` to a run of `batch_size` images a step on each of `ranks`
 // ranks: every group's lr of `optimizer` and, with "warmup", the warmup of
 // the scheduler spec `scheduler` (null when none), both in place, before

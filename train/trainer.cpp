@@ -419,7 +419,7 @@ class Trainer {
     s.images_per_s = seconds > 0 ? double(trained_images_) / seconds : 0;
     if (s.message.empty()) s.message = "finished";
     if (session_.device.is_cuda()) s.peak_memory_bytes = cuda_memory_stats(session_.device).peak;
-    json record = {{"kind", "summary"},         {"end", s.message},
+    json record = {{"kind", "summary"},         {"end", s.message}, {"ended", run_end_name(s.end)},
                    {"steps", s.steps},           {"first_step", s.first_step},
                    {"epochs", s.epochs},
                    {"best_accuracy", s.best_accuracy}, {"best_epoch", s.best_epoch},
@@ -449,6 +449,16 @@ class Trainer {
 };
 
 }  // namespace
+
+const char* run_end_name(RunEnd end) {
+  switch (end) {
+    case RunEnd::finished: return "finished";
+    case RunEnd::early_stopped: return "early_stopped";
+    case RunEnd::interrupted: return "interrupted";
+    case RunEnd::diverged: return "diverged";
+  }
+  return "?";
+}
 
 RunSummary run_training(const TrainConfig& config, Device device, const RunOptions& options) {
   Trainer trainer(config, device, options);

@@ -26,6 +26,9 @@ struct RunOptions {
 };
 
 enum class RunEnd { finished, early_stopped, interrupted, diverged };
+// "finished", "early_stopped", "interrupted", "diverged": the summary
+// record's "ended" field.
+const char* run_end_name(RunEnd end);
 
 struct RunSummary {
   RunEnd end = RunEnd::finished;

@@ -1,0 +1,56 @@
+// Several training runs of one experiment, each a normal run directory
+// under one parent (DIR/<trial name>), run one after another: what `danlu
+// compare` runs. A trial that finished before is read, not run again; one
+// that was stopped resumes from its last checkpoint; one that fails (a bad
+// option, a run directory in use) is recorded with its reason and the next
+// trial runs. A diverged trial is a result, not a failure.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/device.h"
+#include "train/config.h"
+
+namespace danlu::train {
+
+struct Trial {
+  std::string name;  // its directory's name: letters, digits and . _ - only
+  TrainConfig config;
+};
+
+enum class TrialState { ran, resumed, done_before, failed };
+const char* trial_state_name(TrialState s);  // "ran", "resumed", "done before", "failed"
+
+struct TrialResult {
+  std::string name, dir;
+  TrialState state = TrialState::failed;
+  std::string error;  // why it failed (state failed)
+  std::string end;    // the run's own word on how it ended: "finished", "the loss became NaN ..."
+  bool diverged = false;
+  double best_accuracy = 0, final_accuracy = 0, final_loss = 0;
+  int64_t best_epoch = 0, epochs = 0;
+  double seconds = 0, images_per_s = 0;  // of the process that ran it last
+  std::vector<double> test_accuracy;     // per evaluated epoch, in order
+  std::vector<int64_t> test_epochs;      // the epoch of each test_accuracy
+};
+
+// Throws unless `name` can be a directory name of its own.
+void check_trial_name(const std::string& name);
+
+// Runs (or resumes, or reads) `trial` in `parent`/<name>. Never throws for
+// the trial's own failure: that is the result's `error`.
+TrialResult run_trial(const Trial& trial, const std::string& parent, Device device,
+                      const std::atomic<bool>* stop = nullptr);
+
+// The result of the run in `dir`, from its metrics.jsonl: nullopt while it
+// has no summary record, or when that says it was interrupted.
+std::optional<TrialResult> read_trial_result(const std::string& dir);
+
+// The first epoch whose test accuracy reached `target` (a fraction); 0 when none did.
+int64_t epoch_reaching(const TrialResult& r, double target);
+
+}  // namespace danlu::train
