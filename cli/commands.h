@@ -41,5 +41,6 @@ void add_plot_command(CLI::App& app);
 void add_profile_command(CLI::App& app);
 void add_diagnose_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
 
 }  // namespace danlu::cli

@@ -1,7 +1,9 @@
 // `danlu plot RUN_DIR [RUN_DIR...] [--out DIR]`: learning curves from each
 // run's metrics.jsonl as PNGs: loss.png (train per logged step, test per
 // evaluation), accuracy.png (per epoch, in percent), lr.png, grad_norms.png (per layer
-// for one run; the global norm per run when several are overlaid). A field
+// for one run; the global norm per run when several are overlaid). Past two
+// runs, loss.png holds the training loss and accuracy.png the test accuracy
+// only, one curve per run. A field
 // of the wrong type is an error naming the line; a chart with nothing to
 // draw is skipped with a line saying which values were missing.
 #include <algorithm>
@@ -150,12 +152,15 @@ void plot_runs(const std::vector<std::string>& dirs, std::string out) {
   const auto name = [&](const Run& r, const char* what) {
     return several ? r.name + " " + what : std::string(what);
   };
+  // Past two runs, one curve per run (tab10 has ten colours): the training
+  // loss, and the test accuracy.
+  const bool crowded = runs.size() > 2;
   std::vector<Series> loss, accuracy, lr, norms;
   for (const Run& r : runs) {
-    loss.push_back(r.train_loss.series(name(r, "train")));
-    loss.push_back(r.test_loss.series(name(r, "test")));
-    accuracy.push_back(r.train_accuracy.series(name(r, "train")));
-    accuracy.push_back(r.test_accuracy.series(name(r, "test")));
+    loss.push_back(r.train_loss.series(crowded ? r.name : name(r, "train")));
+    if (!crowded) loss.push_back(r.test_loss.series(name(r, "test")));
+    if (!crowded) accuracy.push_back(r.train_accuracy.series(name(r, "train")));
+    accuracy.push_back(r.test_accuracy.series(crowded ? r.name : name(r, "test")));
     lr.push_back(r.lr.series(several ? r.name : "group 0"));
     if (several) {
       norms.push_back(r.grad_norm.series(r.name));
@@ -164,12 +169,14 @@ void plot_runs(const std::vector<std::string>& dirs, std::string out) {
     for (const auto& [layer, c] : r.layer_norms) norms.push_back(c.series(layer));
   }
   PlotOptions o;
-  o.x_label = "step", o.y_label = "loss", o.title = "training and test loss";
+  o.x_label = "step", o.y_label = "loss";
+  o.title = crowded ? "training loss" : "training and test loss";
   write_png(out + "/loss.png", loss, o, "no \"loss\" or \"test_loss\" values");
   // Accuracy in percent on an axis fitted to the curves, where a point matters.
   PlotOptions fitted = o;
   fitted.x_label = "epoch", fitted.y_label = "accuracy (%)";
-  fitted.title = "training and test accuracy", fitted.y_from_zero = false;
+  fitted.title = crowded ? "test accuracy" : "training and test accuracy";
+  fitted.y_from_zero = false;
   write_png(out + "/accuracy.png", accuracy, fitted,
             "no \"train_accuracy\" or \"test_accuracy\" values in epoch records");
   o.x_label = "step", o.y_label = "lr", o.title = "learning rate";

@@ -2,7 +2,9 @@
 // run directory, and reading their results back from metrics.jsonl.
 #include "train/trials.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -34,7 +36,7 @@ void check_trial_name(const std::string& name) {
   DANLU_CHECK(ok, "trial name \"", name, "\": use letters, digits, '.', '_' and '-' only");
 }
 
-std::optional<TrialResult> read_trial_result(const std::string& dir) {
+std::optional<TrialResult> read_trial_result(const std::string& dir, int64_t upto_epochs) {
   std::ifstream in(fs::path(dir) / "metrics.jsonl");
   if (!in) return std::nullopt;
   TrialResult r;
@@ -42,48 +44,66 @@ std::optional<TrialResult> read_trial_result(const std::string& dir) {
   r.name = fs::path(dir).filename().string();
   std::optional<json> summary;
   std::string line;
+  const auto number = [](const json& j, const char* key) -> std::optional<double> {
+    if (!j.contains(key) || !j[key].is_number()) return std::nullopt;
+    return j[key].get<double>();
+  };
   while (std::getline(in, line)) {
     const json j = json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) continue;  // a line cut short by a crash
     const std::string kind = j.value("kind", "");
-    if (kind == "epoch" && j.contains("test_accuracy") && j["test_accuracy"].is_number()) {
-      r.test_epochs.push_back(j.value("epoch", int64_t{0}));
-      r.test_accuracy.push_back(j["test_accuracy"].get<double>());
-    }
     if (kind == "summary") summary = j;
+    if (kind != "epoch") continue;
+    EpochScore e;
+    e.epoch = static_cast<int64_t>(number(j, "epoch").value_or(0));
+    e.train_loss = number(j, "train_loss").value_or(NAN);
+    e.test_accuracy = number(j, "test_accuracy");
+    e.test_loss = number(j, "test_loss");
+    if (upto_epochs == 0 || e.epoch <= upto_epochs) r.history.push_back(e);
   }
   if (!summary || summary->value("ended", "") == "interrupted") return std::nullopt;
   const json& s = *summary;
-  const auto number = [&](const char* key) {
-    return s.contains(key) && s[key].is_number() ? s[key].get<double>() : 0.0;
-  };
   r.end = s.value("end", "");
-  r.diverged = s.value("ended", "") == "diverged";
-  r.best_accuracy = number("best_accuracy"), r.final_accuracy = number("final_accuracy");
-  r.final_loss = number("final_loss"), r.seconds = number("seconds");
-  r.images_per_s = number("images_per_s");
-  r.best_epoch = static_cast<int64_t>(number("best_epoch"));
-  r.epochs = static_cast<int64_t>(number("epochs"));
+  r.ended = s.value("ended", "");
+  r.diverged = r.ended == "diverged";
+  r.seconds = number(s, "seconds").value_or(0);
+  r.images_per_s = number(s, "images_per_s").value_or(0);
+  r.epochs = static_cast<int64_t>(number(s, "epochs").value_or(0));
+  if (upto_epochs > 0) r.epochs = std::min(r.epochs, upto_epochs);
+  for (const EpochScore& e : r.history) {
+    if (!e.test_accuracy) continue;
+    r.final_accuracy = *e.test_accuracy, r.final_loss = e.test_loss.value_or(NAN);
+    if (*e.test_accuracy > r.best_accuracy) r.best_accuracy = *e.test_accuracy, r.best_epoch = e.epoch;
+  }
   return r;
 }
 
 int64_t epoch_reaching(const TrialResult& r, double target) {
-  for (size_t i = 0; i < r.test_accuracy.size(); ++i)
-    if (r.test_accuracy[i] >= target) return r.test_epochs[i];
+  for (const EpochScore& e : r.history)
+    if (e.test_accuracy && *e.test_accuracy >= target) return e.epoch;
   return 0;
 }
 
 namespace {
 
-// A finished run of exactly this config is a result already.
-bool done_before(const Trial& trial, const std::string& dir) {
+// A finished run of this config (whatever its epochs), long enough for the
+// trial or ended by its own rule (early stopping, divergence), is a result.
+std::optional<TrialResult> done_before(const Trial& trial, const std::string& dir) {
   const fs::path config = fs::path(dir) / "config.json";
-  if (!fs::is_regular_file(config) || !read_trial_result(dir)) return false;
+  if (!fs::is_regular_file(config)) return std::nullopt;
+  std::optional<TrialResult> r = read_trial_result(dir, trial.config.epochs);
+  if (!r) return std::nullopt;
   try {
-    return read_json_file(config.string()) == trial.config.json;
+    json saved = read_json_file(config.string()), wanted = trial.config.json;
+    saved.erase("epochs"), wanted.erase("epochs");
+    if (saved != wanted) return std::nullopt;
   } catch (const Error&) {
-    return false;  // unreadable: run it again
+    return std::nullopt;  // unreadable: run it again
   }
+  const bool long_enough = r->epochs >= trial.config.epochs;
+  const bool ended_itself = r->diverged || r->ended == "early_stopped";
+  if (!long_enough && !ended_itself) return std::nullopt;
+  return r;
 }
 
 }  // namespace
@@ -95,10 +115,9 @@ TrialResult run_trial(const Trial& trial, const std::string& parent, Device devi
   failed.name = trial.name, failed.dir = dir;
   try {
     check_trial_name(trial.name);
-    if (done_before(trial, dir)) {
-      TrialResult r = *read_trial_result(dir);
-      r.state = TrialState::done_before;
-      return r;
+    if (std::optional<TrialResult> r = done_before(trial, dir)) {
+      r->state = TrialState::done_before;
+      return *r;
     }
     RunOptions options;
     options.run_dir = dir;
@@ -113,7 +132,7 @@ TrialResult run_trial(const Trial& trial, const std::string& parent, Device devi
                 dir.c_str());
     std::fflush(stdout);
     run_training(trial.config, device, options);
-    std::optional<TrialResult> r = read_trial_result(dir);
+    std::optional<TrialResult> r = read_trial_result(dir, trial.config.epochs);
     if (!r) {
       failed.error = "stopped before it finished; run the same command again to resume it";
       return failed;

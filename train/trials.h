@@ -25,30 +25,40 @@ struct Trial {
 enum class TrialState { ran, resumed, done_before, failed };
 const char* trial_state_name(TrialState s);  // "ran", "resumed", "done before", "failed"
 
+// What an epoch record of a trial's metrics.jsonl says.
+struct EpochScore {
+  int64_t epoch = 0;
+  double train_loss = 0;
+  std::optional<double> test_accuracy, test_loss;  // evaluated epochs only
+};
+
 struct TrialResult {
   std::string name, dir;
   TrialState state = TrialState::failed;
   std::string error;  // why it failed (state failed)
   std::string end;    // the run's own word on how it ended: "finished", "the loss became NaN ..."
+  std::string ended;  // finished, early_stopped or diverged (the summary's "ended")
   bool diverged = false;
-  double best_accuracy = 0, final_accuracy = 0, final_loss = 0;
+  double best_accuracy = 0, final_accuracy = 0, final_loss = 0;  // over `history`
   int64_t best_epoch = 0, epochs = 0;
   double seconds = 0, images_per_s = 0;  // of the process that ran it last
-  std::vector<double> test_accuracy;     // per evaluated epoch, in order
-  std::vector<int64_t> test_epochs;      // the epoch of each test_accuracy
+  std::vector<EpochScore> history;       // the epochs up to `epochs`, in order
 };
 
 // Throws unless `name` can be a directory name of its own.
 void check_trial_name(const std::string& name);
 
-// Runs (or resumes, or reads) `trial` in `parent`/<name>. Never throws for
-// the trial's own failure: that is the result's `error`.
+// Runs (or resumes, or reads) `trial` in `parent`/<name>. A finished run
+// there of the same config, for at least as many epochs (a longer run of a
+// later rung, say), is read up to the trial's epochs instead of trained.
+// Never throws for the trial's own failure: that is the result's `error`.
 TrialResult run_trial(const Trial& trial, const std::string& parent, Device device,
                       const std::atomic<bool>* stop = nullptr);
 
-// The result of the run in `dir`, from its metrics.jsonl: nullopt while it
-// has no summary record, or when that says it was interrupted.
-std::optional<TrialResult> read_trial_result(const std::string& dir);
+// The result of the run in `dir` from its metrics.jsonl, counting epochs up
+// to `upto_epochs` only (0: all): nullopt while it has no summary record, or
+// when that says it was interrupted.
+std::optional<TrialResult> read_trial_result(const std::string& dir, int64_t upto_epochs = 0);
 
 // The first epoch whose test accuracy reached `target` (a fraction); 0 when none did.
 int64_t epoch_reaching(const TrialResult& r, double target);

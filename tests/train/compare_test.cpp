@@ -125,7 +125,7 @@ TEST_F(Trials, RunThenReadThenResumeWithMoreEpochs) {
   const TrialResult first = run_trial(t, dir_.string(), Device::cpu());
   ASSERT_EQ(first.state, TrialState::ran) << first.error;
   EXPECT_EQ(first.epochs, 1);
-  EXPECT_EQ(first.test_accuracy.size(), 1u);
+  EXPECT_EQ(first.history.size(), 1u);
   EXPECT_GT(first.final_accuracy, 0.0);
   EXPECT_EQ(first.end, "finished");
 
@@ -143,10 +143,27 @@ TEST_F(Trials, RunThenReadThenResumeWithMoreEpochs) {
   const TrialResult more = run_trial(t, dir_.string(), Device::cpu());
   ASSERT_EQ(more.state, TrialState::resumed) << more.error;
   EXPECT_EQ(more.epochs, 2);
-  EXPECT_EQ(more.test_accuracy.size(), 2u);
-  EXPECT_EQ(more.test_accuracy[0], first.test_accuracy[0]);
+  ASSERT_EQ(more.history.size(), 2u);
+  EXPECT_EQ(more.history[0].test_accuracy, first.history[0].test_accuracy);
+  EXPECT_EQ(more.final_accuracy, *more.history[1].test_accuracy);
   EXPECT_EQ(epoch_reaching(more, 0.0), 1);
   EXPECT_EQ(epoch_reaching(more, 1.01), 0);
+
+  // Asked for one epoch again: the 2-epoch run is read up to epoch 1.
+  t.config = parse_config(small_config());
+  const TrialResult shorter = run_trial(t, dir_.string(), Device::cpu());
+  EXPECT_EQ(shorter.state, TrialState::done_before);
+  EXPECT_EQ(shorter.epochs, 1);
+  ASSERT_EQ(shorter.history.size(), 1u);
+  EXPECT_EQ(shorter.final_accuracy, first.final_accuracy);
+
+  // Another config in the same directory is not a result of this one.
+  json other = small_config();
+  other["optimizer"]["lr"] = 0.01;
+  t.config = parse_config(other);
+  const TrialResult refused = run_trial(t, dir_.string(), Device::cpu());
+  EXPECT_EQ(refused.state, TrialState::failed);
+  EXPECT_NE(refused.error.find("optimizer.lr"), std::string::npos) << refused.error;
 }
 
 TEST_F(Trials, AStoppedTrialIsNotAResultAndAFailedOneSaysWhy) {
@@ -172,8 +189,11 @@ TrialResult result(const std::string& name, TrialState state, double best, doubl
   r.name = name, r.dir = "/nonexistent/" + name, r.state = state;
   r.best_accuracy = best, r.final_accuracy = final, r.seconds = 75, r.images_per_s = 1500;
   r.best_epoch = static_cast<int64_t>(accuracy.size());
-  for (size_t i = 0; i < accuracy.size(); ++i) r.test_epochs.push_back(int64_t(i) + 1);
-  r.test_accuracy = std::move(accuracy);
+  for (size_t i = 0; i < accuracy.size(); ++i) {
+    EpochScore e;
+    e.epoch = int64_t(i) + 1, e.test_accuracy = accuracy[i];
+    r.history.push_back(e);
+  }
   if (state == TrialState::failed) r.error = "optimizer.lr: expected a number >= 0, got -1";
   return r;
 }
