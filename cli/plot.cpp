@@ -12,6 +12,7 @@
 #include <limits>
 
 #include "engine/error.h"
+#include "engine/printf_string.h"
 
 namespace danlu::cli {
 
@@ -305,7 +306,10 @@ std::vector<uint8_t> line_plot_png(const std::vector<Series>& series, const Plot
       y_axis_ticks(y_min, y_max, o, double(legend_h + 8) / (bottom - top));
   const double lo = y_ticks.front(), hi = y_ticks.back();
   const std::vector<double> x_ticks = ticks(x_lo, x_hi, std::max(2, o.width / 80), o.log_x);
-  const auto label = [](double v, bool log) { return tick_label(log ? std::pow(10.0, v) : v); };
+  // A log axis may tick at half decades: 3.16, not 3.16228.
+  const auto label = [](double v, bool log) {
+    return log ? printf_string("%.3g", std::pow(10.0, v)) : tick_label(v);
+  };
 
   int label_w = 0;
   for (double v : y_ticks) label_w = std::max(label_w, text_width(label(v, o.log_y)));

@@ -169,17 +169,18 @@ void plot_runs(const std::vector<std::string>& dirs, std::string out) {
     for (const auto& [layer, c] : r.layer_norms) norms.push_back(c.series(layer));
   }
   PlotOptions o;
-  o.x_label = "step", o.y_label = "loss";
-  o.title = crowded ? "training loss" : "training and test loss";
+  // Many runs' losses differ by ratios late in training: a log axis shows them.
+  o.x_label = "step", o.y_label = "loss", o.log_y = crowded;
+  o.title = crowded ? "training loss (log scale)" : "training and test loss";
   write_png(out + "/loss.png", loss, o, "no \"loss\" or \"test_loss\" values");
   // Accuracy in percent on an axis fitted to the curves, where a point matters.
   PlotOptions fitted = o;
   fitted.x_label = "epoch", fitted.y_label = "accuracy (%)";
   fitted.title = crowded ? "test accuracy" : "training and test accuracy";
-  fitted.y_from_zero = false;
+  fitted.y_from_zero = false, fitted.log_y = false;
   write_png(out + "/accuracy.png", accuracy, fitted,
             "no \"train_accuracy\" or \"test_accuracy\" values in epoch records");
-  o.x_label = "step", o.y_label = "lr", o.title = "learning rate";
+  o.x_label = "step", o.y_label = "lr", o.title = "learning rate", o.log_y = false;
   write_png(out + "/lr.png", lr, o, "no \"lr\" values in step records");
   o.y_label = "norm", o.log_y = true;
   o.title = several ? "global gradient norm (log scale)" : "gradient norm per layer (log scale)";

@@ -68,6 +68,27 @@ class Reader {
                        printf_string("The loss exploded from %.4g at step %lld to %.4g at step %lld.",
                                      first.loss, ll(first.step), peak->loss, ll(peak->step)),
                        advice};
+    // A loss settled at ln C with the test accuracy at chance (1/C) is a
+    // network that predicts the same for every input: too large steps
+    // killed its units, although the loss stayed finite.
+    // (A network that learns slowly starts near ln C too, but its loss
+    // moves: the last three records must all sit on ln C.)
+    const std::optional<EpochPoint> eval = last_evaluation();
+    const double classes = std::round(std::exp(last.loss));
+    const auto at_uniform = [&](const LossPoint& p) {
+      return std::abs(p.loss - std::log(classes)) <= limits_.collapse * std::log(classes);
+    };
+    if (eval && classes >= 2 && run_.steps.size() >= 3 &&
+        std::all_of(run_.steps.end() - 3, run_.steps.end(), at_uniform) &&
+        *eval->test_accuracy <= 1.5 / classes)
+      return Diagnosis{
+          Verdict::diverged,
+          printf_string("The loss settled at %.4g = ln %.0f by step %lld and the test accuracy is "
+                        "%.2f%% at epoch %lld, chance for %.0f classes: the network gives every "
+                        "input the same prediction (its units died under too large steps).",
+                        last.loss, classes, ll(last.step), 100 * *eval->test_accuracy,
+                        ll(eval->epoch), classes),
+          advice};
     // A loss that hardly moves while the monitor saw steps too large is no
     // learning rate too low.
     const bool flat = (first.loss - last.loss) / first.loss < limits_.slow;
@@ -81,6 +102,13 @@ class Reader {
                           w == "update_ratio_high" ? "updates too large for the weights"
                                                    : "exploding gradients"),
             advice};
+    return std::nullopt;
+  }
+
+  // The last epoch with a test accuracy.
+  std::optional<EpochPoint> last_evaluation() const {
+    for (auto it = run_.epochs.rbegin(); it != run_.epochs.rend(); ++it)
+      if (it->test_accuracy) return *it;
     return std::nullopt;
   }
 

@@ -3,12 +3,12 @@
 // on a slice of Fashion-MNIST (run, read again, resumed with more epochs,
 // stopped, failed), and the leaderboard's order and columns.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "tests/support/error_of.h"
+#include "tests/support/test_directory.h"
 #include "train/compare.h"
 
 namespace danlu::train {
@@ -108,17 +108,7 @@ TEST(Compare, TrialNamesAreSafeDirectoryNames) {
   EXPECT_NE(error_of([] { check_trial_name(""); }), "no error");
 }
 
-class Trials : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("danlu_trials_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
+using Trials = testing::TestDirectory;
 
 TEST_F(Trials, RunThenReadThenResumeWithMoreEpochs) {
   Trial t{"sgd-lr0.02", parse_config(small_config())};

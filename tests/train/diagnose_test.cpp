@@ -75,6 +75,24 @@ TEST(Diagnose, AFlatLossWithTooLargeUpdatesIsNoSlowRate) {
   EXPECT_TRUE(has(d.evidence, "updates too large for the weights")) << d.evidence;
 }
 
+// What SGD at lr 0.1 to 1 does to the Fashion CNN (docs/tuning.md): the loss
+// falls from its first spike to ln 10 = 2.3026 and stays; accuracy 10%.
+double collapsing(double f) { return f < 0.2 ? 6 - 18 * f : 2.3026; }
+
+TEST(Diagnose, ALossStuckAtLnCWithChanceAccuracyCollapsed) {
+  RunHistory run = curve(200, collapsing, 0.5);
+  run.epochs.push_back({1, 200, 2.31, 2.3026, 0.1});
+  const Diagnosis d = diagnose(run);
+  EXPECT_EQ(d.verdict, Verdict::diverged) << to_text(d);
+  EXPECT_TRUE(has(d.evidence, "The loss settled at 2.303 = ln 10 by step 200 and the test "
+                              "accuracy is 10.00% at epoch 1, chance for 10 classes"))
+      << d.evidence;
+  EXPECT_TRUE(has(d.advice, "divide it by 10 (--set optimizer.lr=0.05)")) << d.advice;
+  // Above chance, the same loss is no collapse (a hard problem's slow start).
+  run.epochs.back().test_accuracy = 0.3;
+  EXPECT_NE(diagnose(run).verdict, Verdict::diverged) << to_text(diagnose(run));
+}
+
 TEST(Diagnose, ACrawlIsTooSlowMultiplyTheRateBy5) {
   const Diagnosis d = diagnose(curve(200, crawling, 1e-4));
   EXPECT_EQ(d.verdict, Verdict::too_slow);

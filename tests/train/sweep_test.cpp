@@ -3,7 +3,6 @@
 // of successive halving, and a real sweep on a slice of Fashion-MNIST with
 // failing points, a stop, its resume and a re-run that trains nothing.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -11,6 +10,7 @@
 
 #include "tests/support/error_of.h"
 #include "tests/support/files.h"
+#include "tests/support/test_directory.h"
 #include "train/config.h"
 #include "train/sweep.h"
 
@@ -21,14 +21,10 @@ namespace fs = std::filesystem;
 using danlu::testing::error_of;
 using nlohmann::json;
 
-class Sweep : public ::testing::Test {
+class Sweep : public testing::TestDirectory {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("danlu_sweep_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    TestDirectory::SetUp();
     // 256 training images in batches of 64: 4 steps per epoch, 2 epochs.
     write("train.json", {{"model", {{"preset", "fashion_cnn"}}},
                          {"data", {{"train_limit", 256}, {"test_limit", 128}, {"num_workers", 0}}},
@@ -38,8 +34,6 @@ class Sweep : public ::testing::Test {
                          {"scheduler", {{"type", "CosineAnnealingLR"}, {"T_max", 8}}},
                          {"log_every", 2}});
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const json& j) {
     const fs::path path = dir_ / name;
     std::ofstream(path) << j.dump(2);
@@ -50,7 +44,6 @@ class Sweep : public ::testing::Test {
     const std::string path = write("sweep.json", j);
     return error_of([&] { read_sweep(path); });
   }
-  fs::path dir_;
 };
 
 TEST_F(Sweep, FileErrorsNameTheKey) {
