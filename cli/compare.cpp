@@ -1,11 +1,13 @@
 // `danlu compare CONFIG [--optimizers sgd,momentum,adam@0.003,...] [--lrs 1,0.1,0.01]
-//  [--epochs N] [--target PERCENT] [--out DIR] [--device D] [--set k=v ...]`:
+//  [--epochs N] [--target PERCENT] [--out DIR] [--device D] [--jobs N [--threads T]]
+//  [--set k=v ...]`:
 // the config trained once per optimizer and rate (train/compare.h), every
 // trial from the same initial weights and data order, each in DIR/<trial>.
 // It prints and writes the leaderboard (DIR/compare.md, DIR/compare.csv)
 // with each curve's diagnosis, and overlays the curves (DIR/loss.png,
 // DIR/accuracy.png, ...). Run again, it reads finished trials and resumes
-// stopped ones; Ctrl-C stops the current trial at a checkpoint.
+// stopped ones; Ctrl-C stops the running trials at a checkpoint. --jobs N
+// trains N trials at once on the CPU, each a child process (train/trials.h).
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/plot_runs.h"
 #include "cli/stop_signal.h"
+#include "cli/trial_jobs.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "train/compare.h"
@@ -28,6 +31,7 @@ struct CompareArgs {
   std::vector<double> lrs;
   int64_t epochs = 0;
   double target_percent = 0;  // 0: one point below the best trial's best accuracy
+  int jobs = 1, threads = 0;
 };
 
 void write_text(const std::string& path, const std::string& text) {
@@ -52,21 +56,21 @@ int run(const CompareArgs& a) {
               static_cast<unsigned long long>(config.seed));
   std::fflush(stdout);
 
-  const std::atomic<bool>* stop = catch_stop_signals();
-  std::vector<train::CompareRow> rows;
-  std::vector<std::string> finished_dirs;
-  for (const train::Trial& trial : trials) {
-    train::TrialResult result = train::run_trial(trial, out, device, stop);
-    std::printf("trial %s: %s%s\n", trial.name.c_str(), train::trial_state_name(result.state),
-                result.state == train::TrialState::failed ? (": " + result.error).c_str() : "");
-    if (result.state != train::TrialState::failed) finished_dirs.push_back(result.dir);
-    rows.push_back(train::compare_row(trial, std::move(result)));
-    if (*stop) break;
-  }
+  std::vector<train::TrialResult> results =
+      train::run_trials(trials, out, device, trial_jobs(a.jobs, a.threads), catch_stop_signals());
   release_stop_signals();
   if (stop_exit_code() != 0) {
     std::printf("stopped; run the same command again to go on from the checkpoint\n");
     return stop_exit_code();
+  }
+  std::vector<train::CompareRow> rows;
+  std::vector<std::string> finished_dirs;
+  for (size_t i = 0; i < trials.size(); ++i) {
+    train::TrialResult& r = results[i];
+    std::printf("trial %s: %s%s\n", trials[i].name.c_str(), train::trial_state_name(r.state),
+                r.state == train::TrialState::failed ? (": " + r.error).c_str() : "");
+    if (r.state != train::TrialState::failed) finished_dirs.push_back(r.dir);
+    rows.push_back(train::compare_row(trials[i], std::move(r)));
   }
 
   const double target = a.target_percent > 0 ? a.target_percent / 100 : train::default_target(rows);
@@ -106,6 +110,7 @@ void add_compare_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "where the trials' run directories, table and plots go "
                                       "(default runs/compare-<config>)");
   cmd->add_option("--device", args->device, "auto (GPU when usable), cpu, cuda or cuda:N");
+  add_jobs_options(*cmd, args->jobs, args->threads);
   add_set_option(*cmd, args->overrides);
   cmd->callback([args] {
     const int code = run(*args);

@@ -1,11 +1,12 @@
-// `danlu sweep SWEEP.json [--out DIR] [--device D]`: the search the sweep
+// `danlu sweep SWEEP.json [--out DIR] [--device D] [--jobs N [--threads T]]`: the search the sweep
 // file describes (train/sweep.h), each trial a run directory in DIR. It
 // writes the leaderboard (DIR/leaderboard.md, .csv), the best point's config
 // as a file `danlu train` takes (DIR/best_config.json), every trial's curves
 // on one plot (DIR/loss.png, DIR/accuracy.png, ...) and, for each numeric
 // key, the first rung's score against the key's value (DIR/score_vs_<key>.png).
 // Run again, it reads finished trials and resumes stopped ones; Ctrl-C
-// stops the current trial at a checkpoint.
+// stops the running trials at a checkpoint. --jobs N trains N trials of a
+// rung at once on the CPU, each a child process (train/trials.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "cli/plot.h"
 #include "cli/plot_runs.h"
 #include "cli/stop_signal.h"
+#include "cli/trial_jobs.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "train/session.h"
@@ -28,6 +30,7 @@ namespace fs = std::filesystem;
 
 struct SweepArgs {
   std::string sweep, device, out;
+  int jobs = 1, threads = 0;
 };
 
 void write_text(const fs::path& path, const std::string& text) {
@@ -78,7 +81,8 @@ int run(const SweepArgs& a) {
               spec.halving ? (", successive halving (eta " + std::to_string(spec.eta) + ")").c_str()
                            : "");
   std::fflush(stdout);
-  const train::SweepResult r = train::run_sweep(spec, out.string(), device, catch_stop_signals());
+  const train::SweepResult r = train::run_sweep(spec, out.string(), device, catch_stop_signals(),
+                                                trial_jobs(a.jobs, a.threads));
   release_stop_signals();
   if (r.stopped) {
     std::printf("stopped; run the same command again to go on from the checkpoints\n");
@@ -115,6 +119,7 @@ void add_sweep_command(CLI::App& app) {
   cmd->add_option("--out", args->out,
                   "where the trials' run directories and the results go (default runs/sweep-<name>)");
   cmd->add_option("--device", args->device, "auto (GPU when usable), cpu, cuda or cuda:N");
+  add_jobs_options(*cmd, args->jobs, args->threads);
   cmd->callback([args] {
     const int code = run(*args);
     if (code != 0) throw CLI::RuntimeError(code);

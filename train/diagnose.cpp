@@ -148,8 +148,9 @@ class Reader {
     if (drop >= limits_.slow) return std::nullopt;
     return Diagnosis{
         Verdict::too_slow,
-        printf_string("Over steps %lld to %lld the loss only went from %.4g to %.4g (%.1f%% lower).",
-                      ll(first.step), ll(last.step), first.loss, last.loss, 100 * drop),
+        printf_string("Over steps %lld to %lld the loss only went from %.4g to %.4g (%.1f%% %s).",
+                      ll(first.step), ll(last.step), first.loss, last.loss, 100 * std::abs(drop),
+                      drop >= 0 ? "lower" : "higher"),
         printf_string("The learning rate %.3g is too low: multiply it by 5 (--set optimizer.lr=%.3g).",
                       run_.lr, run_.lr * 5)};
   }

@@ -197,7 +197,7 @@ json point_config(const SweepSpec& spec, const SweepPoint& point, uint64_t seed,
 }
 
 SweepResult run_sweep(const SweepSpec& spec, const std::string& out, Device device,
-                      const std::atomic<bool>* stop) {
+                      const std::atomic<bool>* stop, const TrialJobs& jobs) {
   SweepResult result;
   const std::vector<SweepPoint> points = sweep_points(spec);
   // The full run's epochs: the config's, after the fixed overrides.
@@ -221,23 +221,41 @@ SweepResult run_sweep(const SweepSpec& spec, const std::string& out, Device devi
     std::printf("rung %zu of %zu: %zu points at %lld epochs\n", rung + 1, result.rungs.size(),
                 alive.size(), static_cast<long long>(epochs));
     std::fflush(stdout);
-    for (const size_t i : alive) {
-      PointResult& p = result.points[i];
+    // Every (point, seed) of the rung; a value the config refuses fails
+    // its trial here, before anything runs.
+    std::vector<Trial> trials;
+    std::vector<std::pair<size_t, TrialResult>> refused;  // (index into the rung's list, result)
+    for (const size_t i : alive)
+      for (size_t s = 0; s < spec.seeds.size(); ++s) {
+        Trial t;
+        t.name = fs::path(result.points[i].dirs[s]).filename().string();
+        try {
+          t.config = parse_config(point_config(spec, result.points[i].point, spec.seeds[s], epochs));
+          trials.push_back(std::move(t));
+        } catch (const Error& e) {
+          TrialResult r;
+          r.name = t.name, r.error = e.what();
+          refused.emplace_back(trials.size() + refused.size(), r);
+        }
+      }
+    const std::vector<TrialResult> ran = run_trials(trials, out, device, jobs, stop);
+    if (stop && *stop) {
+      result.stopped = true;
+      return result;
+    }
+    // Back in (point, seed) order.
+    std::vector<TrialResult> rung_results;
+    size_t next_ran = 0, next_refused = 0;
+    for (size_t k = 0; k < ran.size() + refused.size(); ++k)
+      if (next_refused < refused.size() && refused[next_refused].first == k)
+        rung_results.push_back(refused[next_refused++].second);
+      else
+        rung_results.push_back(ran[next_ran++]);
+    for (size_t a = 0; a < alive.size(); ++a) {
+      PointResult& p = result.points[alive[a]];
       double sum = 0;
       for (size_t s = 0; s < spec.seeds.size(); ++s) {
-        Trial trial;
-        trial.name = fs::path(p.dirs[s]).filename().string();
-        TrialResult r;
-        try {
-          trial.config = parse_config(point_config(spec, p.point, spec.seeds[s], epochs));
-          r = run_trial(trial, out, device, stop);
-        } catch (const Error& e) {  // a value the config refuses
-          r.state = TrialState::failed, r.error = e.what();
-        }
-        if (stop && *stop) {
-          result.stopped = true;
-          return result;
-        }
+        const TrialResult& r = rung_results[a * spec.seeds.size() + s];
         const double score = score_at(r, spec.metric, epochs);
         if (std::isnan(score) && p.failure.empty())
           p.failure = r.state == TrialState::failed ? r.error

@@ -88,9 +88,10 @@ struct SweepResult {
   bool stopped = false;             // a stop signal ended it early
 };
 
-// Runs the sweep into `out` (out/<point>-s<seed>/ per trial).
+// Runs the sweep into `out` (out/<point>-s<seed>/ per trial), each rung's
+// trials as `jobs` says (one after another, or several at once on the CPU).
 SweepResult run_sweep(const SweepSpec& spec, const std::string& out, Device device,
-                      const std::atomic<bool>* stop = nullptr);
+                      const std::atomic<bool>* stop = nullptr, const TrialJobs& jobs = {});
 
 // The config of `point` (with `seed` and `epochs`) as the user's JSON.
 nlohmann::json point_config(const SweepSpec& spec, const SweepPoint& point, uint64_t seed,

@@ -2,16 +2,27 @@
 // run directory, and reading their results back from metrics.jsonl.
 #include "train/trials.h"
 
+#include <fcntl.h>
+#include <omp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "engine/error.h"
+#include "engine/io/atomic_file.h"
 #include "train/trainer.h"
 
 namespace danlu::train {
@@ -108,41 +119,209 @@ std::optional<TrialResult> done_before(const Trial& trial, const std::string& di
 
 }  // namespace
 
+namespace {
+
+// What a trial's directory holds when it is about to run.
+struct Plan {
+  std::string dir;
+  std::optional<TrialResult> done;  // a result already
+  bool resume = false;              // a checkpoint to continue
+  std::string last() const { return (fs::path(dir) / "last.safetensors").string(); }
+};
+
+Plan plan(const Trial& trial, const std::string& parent) {
+  check_trial_name(trial.name);
+  Plan p;
+  p.dir = (fs::path(parent) / trial.name).string();
+  p.done = done_before(trial, p.dir);
+  p.resume = !p.done && fs::is_regular_file(p.last());
+  return p;
+}
+
+void announce(const Trial& trial, const Plan& p) {
+  std::printf("trial %s: %s in %s\n", trial.name.c_str(), p.resume ? "resuming" : "training",
+              p.dir.c_str());
+  std::fflush(stdout);
+}
+
+// The trial's result once its run has ended; `why` explains a missing one.
+TrialResult finished(const Trial& trial, const Plan& p, const std::string& why) {
+  std::optional<TrialResult> r = read_trial_result(p.dir, trial.config.epochs);
+  if (!r) {
+    TrialResult failed;
+    failed.name = trial.name, failed.dir = p.dir, failed.error = why;
+    return failed;
+  }
+  r->state = p.resume ? TrialState::resumed : TrialState::ran;
+  return *r;
+}
+
+const char* const kStopped = "stopped before it finished; run the same command again to resume it";
+
+}  // namespace
+
 TrialResult run_trial(const Trial& trial, const std::string& parent, Device device,
                       const std::atomic<bool>* stop) {
-  const std::string dir = (fs::path(parent) / trial.name).string();
   TrialResult failed;
-  failed.name = trial.name, failed.dir = dir;
+  failed.name = trial.name, failed.dir = (fs::path(parent) / trial.name).string();
   try {
-    check_trial_name(trial.name);
-    if (std::optional<TrialResult> r = done_before(trial, dir)) {
-      r->state = TrialState::done_before;
-      return *r;
+    const Plan p = plan(trial, parent);
+    if (p.done) {
+      TrialResult r = *p.done;
+      r.state = TrialState::done_before;
+      return r;
     }
     RunOptions options;
-    options.run_dir = dir;
+    options.run_dir = p.dir;
     options.stop = stop;
-    const fs::path last = fs::path(dir) / "last.safetensors";
-    const bool resume = fs::is_regular_file(last);
-    if (resume)
-      options.resume = last.string();
+    if (p.resume)
+      options.resume = p.last();
     else
       options.overwrite = true;  // what a trial killed before its first checkpoint left
-    std::printf("trial %s: %s in %s\n", trial.name.c_str(), resume ? "resuming" : "training",
-                dir.c_str());
-    std::fflush(stdout);
+    announce(trial, p);
     run_training(trial.config, device, options);
-    std::optional<TrialResult> r = read_trial_result(dir, trial.config.epochs);
-    if (!r) {
-      failed.error = "stopped before it finished; run the same command again to resume it";
-      return failed;
-    }
-    r->state = resume ? TrialState::resumed : TrialState::ran;
-    return *r;
+    return finished(trial, p, kStopped);
   } catch (const std::exception& e) {
     failed.error = e.what();
     return failed;
   }
+}
+
+namespace {
+
+// A trial running in a child process.
+struct Child {
+  size_t index = 0;
+  Plan plan;
+  pid_t pid = 0;
+};
+
+// The last "danlu: error: ..." line of a child's log, without the prefix.
+std::string error_in_log(const std::string& log) {
+  std::ifstream in(log);
+  std::string line, error;
+  const std::string prefix = "danlu: error: ";
+  while (std::getline(in, line))
+    if (line.rfind(prefix, 0) == 0) error = line.substr(prefix.size());
+  return error;
+}
+
+// Starts `program train CONFIG --out DIR ...` with `threads` OpenMP threads
+// and its output in DIR/train.log.
+pid_t spawn(const Trial& trial, const Plan& p, const std::string& parent, Device device,
+            const TrialJobs& jobs, int threads) {
+  fs::create_directories(p.dir);
+  const std::string config = (fs::path(parent) / (trial.name + ".config.json")).string();
+  const std::string text = trial.config.json.dump(2) + "\n";
+  io::replace_file(config, [&](io::AtomicWriter& f) { f.write(text); });
+  std::vector<std::string> args = {jobs.program, "train", config, "--out", p.dir,
+                                   "--device", device.str()};
+  if (p.resume)
+    args.insert(args.end(), {"--resume", p.last()});
+  else
+    args.push_back("--overwrite");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e; ++e)
+    if (std::string(*e).rfind("OMP_NUM_THREADS=", 0) != 0) env_text.emplace_back(*e);
+  env_text.push_back("OMP_NUM_THREADS=" + std::to_string(threads));
+  std::vector<char*> envp;
+  for (std::string& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  const std::string log = (fs::path(p.dir) / "train.log").string();
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  // A process group of its own, so that Ctrl-C reaches the child once, from
+  // run_trials (a second signal would stop it without its checkpoint).
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  pid_t pid = 0;
+  const int error = posix_spawn(&pid, jobs.program.c_str(), &actions, &attributes, argv.data(),
+                                envp.data());
+  posix_spawnattr_destroy(&attributes);
+  posix_spawn_file_actions_destroy(&actions);
+  DANLU_CHECK(error == 0, "trial ", trial.name, ": cannot start ", jobs.program, ": ",
+              std::strerror(error));
+  return pid;
+}
+
+}  // namespace
+
+std::vector<TrialResult> run_trials(const std::vector<Trial>& trials, const std::string& parent,
+                                    Device device, const TrialJobs& jobs,
+                                    const std::atomic<bool>* stop) {
+  std::vector<TrialResult> results(trials.size());
+  if (jobs.jobs <= 1) {
+    for (size_t i = 0; i < trials.size() && !(stop && *stop); ++i)
+      results[i] = run_trial(trials[i], parent, device, stop);
+    return results;
+  }
+  DANLU_CHECK(!device.is_cuda(), "--jobs ", jobs.jobs, ": trials run several at once on the CPU "
+              "only; on ", device.str(), " leave --jobs at 1");
+  const int threads =
+      jobs.threads > 0 ? jobs.threads : std::max(1, omp_get_max_threads() / jobs.jobs);
+  std::vector<Child> running;
+  size_t next = 0;
+  bool stopping = false;
+  while (next < trials.size() || !running.empty()) {
+    if (stop && *stop && !stopping) {  // checkpoint and stop the running ones; start no more
+      stopping = true;
+      for (const Child& c : running) kill(c.pid, SIGINT);
+    }
+    while (!stopping && next < trials.size() && running.size() < size_t(jobs.jobs)) {
+      const size_t i = next++;
+      results[i].name = trials[i].name;
+      results[i].dir = (fs::path(parent) / trials[i].name).string();
+      try {
+        Plan p = plan(trials[i], parent);
+        if (p.done) {
+          results[i] = *p.done;
+          results[i].state = TrialState::done_before;
+          continue;
+        }
+        announce(trials[i], p);
+        const pid_t pid = spawn(trials[i], p, parent, device, jobs, threads);
+        running.push_back({i, std::move(p), pid});
+      } catch (const std::exception& e) {
+        results[i].error = e.what();
+      }
+    }
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) {
+      if (pid < 0 && running.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    const auto it = std::find_if(running.begin(), running.end(),
+                                 [&](const Child& c) { return c.pid == pid; });
+    if (it == running.end()) continue;  // not a trial of ours
+    const Trial& trial = trials[it->index];
+    const std::string log = (fs::path(it->plan.dir) / "train.log").string();
+    std::string why = error_in_log(log);
+    if (why.empty())
+      why = WIFEXITED(status) && WEXITSTATUS(status) >= 128
+                ? std::string(kStopped)
+                : "the trial's process ended without a result (exit status " +
+                      std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + "); see " + log;
+    results[it->index] = finished(trial, it->plan, why);
+    std::printf("trial %s: %s\n", trial.name.c_str(),
+                results[it->index].state == TrialState::failed ? "failed" : "finished");
+    std::fflush(stdout);
+    running.erase(it);
+  }
+  for (size_t i = next; i < trials.size(); ++i) {  // never started: a stop came first
+    results[i].name = trials[i].name;
+    results[i].dir = (fs::path(parent) / trials[i].name).string();
+    results[i].error = kStopped;
+  }
+  return results;
 }
 
 }  // namespace danlu::train

@@ -55,6 +55,23 @@ void check_trial_name(const std::string& name);
 TrialResult run_trial(const Trial& trial, const std::string& parent, Device device,
                       const std::atomic<bool>* stop = nullptr);
 
+// How a batch of trials runs: one after another in this process (jobs 1),
+// or `jobs` at once on the CPU, each a child process `program train ...`
+// (program: the danlu executable) with `threads` OpenMP threads, its
+// output in <dir>/train.log and its config in <parent>/<name>.config.json.
+struct TrialJobs {
+  int jobs = 1;
+  int threads = 0;  // 0: the cores divided among the jobs
+  std::string program;
+};
+
+// Runs `trials` in `parent`, each as run_trial would (finished ones read,
+// stopped ones resumed, failures recorded); results in the trials' order.
+// A stop request stops the running trials at a checkpoint and starts no more.
+std::vector<TrialResult> run_trials(const std::vector<Trial>& trials, const std::string& parent,
+                                    Device device, const TrialJobs& jobs,
+                                    const std::atomic<bool>* stop = nullptr);
+
 // The result of the run in `dir` from its metrics.jsonl, counting epochs up
 // to `upto_epochs` only (0: all): nullopt while it has no summary record, or
 // when that says it was interrupted.
