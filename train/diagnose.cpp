@@ -68,27 +68,31 @@ class Reader {
                        printf_string("The loss exploded from %.4g at step %lld to %.4g at step %lld.",
                                      first.loss, ll(first.step), peak->loss, ll(peak->step)),
                        advice};
-    // A loss settled at ln C with the test accuracy at chance (1/C) is a
-    // network that predicts the same for every input: too large steps
-    // killed its units, although the loss stayed finite.
-    // (A network that learns slowly starts near ln C too, but its loss
-    // moves: the last three records must all sit on ln C.)
-    const std::optional<EpochPoint> eval = last_evaluation();
+    // A loss that spiked and then settled at ln C, the loss of the same
+    // prediction for every input over C classes, is a network that too large
+    // steps killed, although its loss stayed finite (BatchNorm keeps it so).
+    // A network that learns slowly sits near ln C too, but from its first
+    // step, with no spike.
     const double classes = std::round(std::exp(last.loss));
     const auto at_uniform = [&](const LossPoint& p) {
       return std::abs(p.loss - std::log(classes)) <= limits_.collapse * std::log(classes);
     };
-    if (eval && classes >= 2 && run_.steps.size() >= 3 &&
-        std::all_of(run_.steps.end() - 3, run_.steps.end(), at_uniform) &&
-        *eval->test_accuracy <= 1.5 / classes)
+    if (classes >= 2 && run_.steps.size() >= 4 && peak->loss > limits_.spike * std::log(classes) &&
+        std::all_of(run_.steps.end() - 3, run_.steps.end(), at_uniform)) {
+      const std::optional<EpochPoint> eval = last_evaluation();
       return Diagnosis{
           Verdict::diverged,
-          printf_string("The loss settled at %.4g = ln %.0f by step %lld and the test accuracy is "
-                        "%.2f%% at epoch %lld, chance for %.0f classes: the network gives every "
-                        "input the same prediction (its units died under too large steps).",
-                        last.loss, classes, ll(last.step), 100 * *eval->test_accuracy,
-                        ll(eval->epoch), classes),
+          printf_string("The loss spiked to %.4g at step %lld, then settled at %.4g = ln %.0f by "
+                        "step %lld, the loss of the same prediction for every input over %.0f "
+                        "classes%s: too large steps killed the network's units, although its "
+                        "loss stayed finite.",
+                        peak->loss, ll(peak->step), last.loss, classes, ll(last.step), classes,
+                        eval ? printf_string(" (test accuracy %.2f%% at epoch %lld)",
+                                             100 * *eval->test_accuracy, ll(eval->epoch))
+                                   .c_str()
+                             : ""),
           advice};
+    }
     // A loss that hardly moves while the monitor saw steps too large is no
     // learning rate too low.
     const bool flat = (first.loss - last.loss) / first.loss < limits_.slow;

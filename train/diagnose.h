@@ -1,7 +1,8 @@
 // Reading a run's loss curve as the tuning guides teach, from its
 // metrics.jsonl and config.json: a NaN or an explosion means the learning
-// rate is too high (divide it by 10), and so does a loss stuck at ln C with
-// the accuracy at chance (1/C); a slow decrease means it is too low
+// rate is too high (divide it by 10), and so does a loss that spiked and
+// then stuck at ln C (the same prediction for every input over C classes);
+// a slow decrease means it is too low
 // (multiply it by 5); a plateau or oscillation late in the run means it is
 // time to decay it; a test loss that rises while the train loss falls means
 // overfitting (regularise or stop early). Each verdict comes with the step
@@ -58,7 +59,9 @@ struct DiagnoseLimits {
   double oscillation = 0.05;  // ... and swinging by more than this fraction (std / mean) oscillates
   double decayed = 0.2;    // a final lr below this fraction of the initial one was decayed
   double rise = 0.05;      // a test loss this fraction above its best has risen
-  double collapse = 0.005;  // the last 3 losses within this fraction of ln C, at chance accuracy: collapsed
+  // A collapse: a loss above `spike` x ln C, then the last three within
+  // `collapse` (a fraction) of ln C.
+  double spike = 1.5, collapse = 0.05;
 };
 
 Diagnosis diagnose(const RunHistory& run, const DiagnoseLimits& limits = {});

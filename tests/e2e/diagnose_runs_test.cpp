@@ -1,7 +1,8 @@
 // Each loss-curve verdict from a real run: one-epoch trainings of a small
 // MLP on slices of Fashion-MNIST with a learning rate far too high, far too
-// low and about right, and a training set of 64 images trained for 20 epochs.
-// About 10 s in all on two cores.
+// low and about right, and a training set of 64 images trained for 20 epochs;
+// and the Fashion CNN collapsed by a rate far too high. About 15 s in all on
+// two cores.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -48,6 +49,21 @@ TEST(DiagnoseRuns, LearningRate1e5IsTooSlow) {
   const Diagnosis d = train_and_diagnose(config(512, 1, 1e-5), "lr1e-5");
   EXPECT_EQ(d.verdict, Verdict::too_slow) << to_text(d);
   EXPECT_NE(d.advice.find("--set optimizer.lr=5e-05)"), std::string::npos) << d.advice;
+}
+
+// The Fashion CNN at lr 1: its loss spikes, then BatchNorm holds it finite
+// at ln 10 (docs/tuning.md, the manual learning-rate search).
+TEST(DiagnoseRuns, LearningRate1CollapsesTheCnn) {
+  json cnn = config(1920, 1, 1);
+  cnn["model"] = {{"preset", "fashion_cnn"}};
+  cnn["batch_size"] = 64;
+  cnn["scheduler"] = {{"type", "CosineAnnealingLR"}, {"T_max", 30}};
+  const Diagnosis d = train_and_diagnose(cnn, "collapse");
+  EXPECT_EQ(d.verdict, Verdict::diverged) << to_text(d);
+  EXPECT_NE(d.evidence.find("= ln 10 by step 30, the loss of the same prediction for every input"),
+            std::string::npos)
+      << d.evidence;
+  EXPECT_NE(d.advice.find("--set optimizer.lr=0.1)"), std::string::npos) << d.advice;
 }
 
 TEST(DiagnoseRuns, AGoodLearningRateIsHealthy) {
