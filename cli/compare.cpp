@@ -8,7 +8,9 @@
 // DIR/accuracy.png, ...). Run again, it reads finished trials and resumes
 // stopped ones; Ctrl-C stops the running trials at a checkpoint. --jobs N
 // trains N trials at once on the CPU, each a child process (train/trials.h).
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 
@@ -100,7 +102,12 @@ void add_compare_command(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--lrs", args->lrs, "comma-separated learning rates: every optimizer at each")
       ->delimiter(',')
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            const double lr = std::strtod(text.c_str(), nullptr);
+            return lr > 0 && std::isfinite(lr) ? "" : "expected learning rates > 0, got " + text;
+          },
+          "LR > 0"));
   cmd->add_option("--epochs", args->epochs, "epochs per trial (default: the config's)")
       ->check(kInt64 & CLI::PositiveNumber);
   cmd->add_option("--target", args->target_percent,

@@ -101,6 +101,7 @@ SweepSpec read_sweep(const std::string& path) {
   DANLU_CHECK(j.contains("config") && j["config"].is_string(), path,
               ": config: expected the training config's path (relative to this file)");
   s.config_path = (fs::path(path).parent_path() / j["config"].get<std::string>()).string();
+  read_json_file(s.config_path);  // there and JSON, before anything runs
   if (j.contains("set")) {
     DANLU_CHECK(j["set"].is_object(), path, ": set: expected {\"key.path\": value, ...}");
     for (const auto& [key, value] : j["set"].items()) s.fixed.push_back(key + "=" + value.dump());
@@ -125,6 +126,9 @@ SweepSpec read_sweep(const std::string& path) {
       s.seeds.push_back(seed.get<uint64_t>());
     }
   }
+  DANLU_CHECK(!j.contains("metric") || j["metric"].is_string(), where,
+              "metric: expected test_accuracy, test_loss or train_loss, got ",
+              j.value("metric", json()).dump());
   s.metric = j.value("metric", s.metric);
   DANLU_CHECK(s.metric == "test_accuracy" || s.metric == "test_loss" || s.metric == "train_loss",
               where, "metric: expected test_accuracy, test_loss or train_loss, got \"", s.metric,

@@ -66,6 +66,10 @@ TEST_F(Sweep, FileErrorsNameTheKey) {
   EXPECT_EQ(sweep_error({{"config", "train.json"}, {"space", space}, {"trials", 3}}),
             file + ": trials: 3 random draws, but every key is a grid; remove trials or make a "
                    "key random");
+  EXPECT_EQ(sweep_error({{"config", "missing.json"}, {"space", space}}),
+            (dir_ / "missing.json").string() + ": cannot open the file (No such file or directory)");
+  EXPECT_EQ(sweep_error({{"config", "train.json"}, {"space", space}, {"metric", 5}}),
+            file + ": metric: expected test_accuracy, test_loss or train_loss, got 5");
   EXPECT_EQ(sweep_error({{"config", "train.json"}, {"space", space}, {"metric", "accuracy"}}),
             file + ": metric: expected test_accuracy, test_loss or train_loss, got \"accuracy\"");
   EXPECT_EQ(sweep_error({{"config", "train.json"}, {"space", space}, {"halving", {{"eta", 1}}}}),
