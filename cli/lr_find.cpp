@@ -47,9 +47,10 @@ void write_outputs(const train::LrFindResult& r, const std::string& dir) {
       series.push_back({printf_string("%s %.3g", rule, lr), {range.lo, range.hi}, {lr, lr}});
     o.marks_x = {s.recommended()};
   }
-  const std::vector<uint8_t> bytes = line_plot_png(series, o);
-  io::replace_file(png, [&](io::AtomicWriter& file) { file.write(bytes.data(), bytes.size()); });
-  std::printf("wrote %s and %s\n", csv.c_str(), png.c_str());
+  if (write_line_plot(png, series, o))
+    std::printf("wrote %s and %s\n", csv.c_str(), png.c_str());
+  else
+    std::printf("wrote %s\n", csv.c_str());
 }
 
 // The three rules, how far apart they are, and the one to use.

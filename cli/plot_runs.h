@@ -1,7 +1,8 @@
-// Learning curves of runs as PNGs (`danlu plot`, and `danlu compare`'s
-// overlays): loss.png, accuracy.png, lr.png and grad_norms.png in `out`
-// (the first run directory when empty), one curve per run when several are
-// overlaid.
+// Learning curves of runs as pictures (`danlu plot`, and the overlays of
+// `danlu compare` and `danlu sweep`): loss, accuracy, lr and grad_norms in
+// `out` (the first run directory when empty), one curve per run when several
+// are overlaid; for one run also the monitor's layer x step heatmaps.
+// `format` is "png" or "svg".
 #pragma once
 
 #include <string>
@@ -9,6 +10,7 @@
 
 namespace danlu::cli {
 
-void plot_runs(const std::vector<std::string>& dirs, std::string out);
+void plot_runs(const std::vector<std::string>& dirs, std::string out,
+               const std::string& format = "png");
 
 }  // namespace danlu::cli

@@ -17,7 +17,6 @@
 #include "cli/plot.h"
 #include "cli/plot_sample.h"
 #include "engine/error.h"
-#include "engine/io/atomic_file.h"
 #include "schedulers/check.h"
 #include "schedulers/from_json.h"
 #include "train/config.h"
@@ -136,7 +135,7 @@ void schedule(const Options& o) {
     std::istringstream size(o.size);
     DANLU_CHECK(size >> plot.width >> x >> plot.height && x == 'x', "--size: expected WxH, got \"",
                 o.size, "\"");
-    check_plot_size(plot, "--size");
+    check_plot_size(plot.width, plot.height, "--size");
     plot.title = o.title;
   }
   std::vector<std::unique_ptr<Column>> columns = read_columns(o);
@@ -179,8 +178,7 @@ void schedule(const Options& o) {
   if (!o.plot.empty()) {
     std::vector<Series> series;
     for (const auto& c : columns) series.push_back(c->curve.series(c->label));
-    const std::vector<uint8_t> png = line_plot_png(series, plot);
-    io::replace_file(o.plot, [&](io::AtomicWriter& file) { file.write(png.data(), png.size()); });
+    write_line_plot(o.plot, series, plot);
   }
 }
 

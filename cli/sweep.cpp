@@ -60,11 +60,8 @@ void plot_scores(const train::SweepSpec& spec, const train::SweepResult& r, cons
     o.x_label = d.path, o.y_label = spec.metric, o.title = spec.metric + " against " + d.path;
     o.log_x = d.log_scale() || (xy.front().first > 0 && xy.back().first / xy.front().first >= 100);
     o.y_from_zero = false;
-    const std::vector<uint8_t> png = line_plot_png({s}, o);
     const fs::path path = out / ("score_vs_" + d.path + ".png");
-    io::replace_file(path.string(),
-                     [&](io::AtomicWriter& f) { f.write(png.data(), png.size()); });
-    std::printf("wrote %s\n", path.string().c_str());
+    if (write_line_plot(path.string(), {s}, o)) std::printf("wrote %s\n", path.string().c_str());
   }
 }
 

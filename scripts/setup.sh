@@ -7,19 +7,27 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-packages=(cmake ninja-build g++ libopenblas-dev libgtest-dev googletest libcli11-dev
-          nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  as_root=()
+# Installs those of the named packages that are missing; the first argument
+# is extra apt-get options (may be empty).
+install_missing() {
+  local options=$1 missing=() p
+  shift
+  for p in "$@"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  local as_root=()
   [[ $(id -u) -eq 0 ]] || as_root=(sudo)
   echo "setup: installing ${missing[*]}"
   "${as_root[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+  # shellcheck disable=SC2086 # options are words
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq $options "${missing[@]}" >/dev/null
+}
+
+install_missing "" cmake ninja-build g++ libopenblas-dev libgtest-dev googletest libcli11-dev \
+  nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
+# PLplot draws the pictures; its recommends (Lua and OCaml bindings) are not needed.
+install_missing --no-install-recommends libplplot-dev plplot-driver-cairo
 echo "setup: all build, test and data packages are installed"
 
 # The version the checked-in docs/gpu-resources.md was made with.

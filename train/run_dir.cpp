@@ -22,10 +22,15 @@ namespace {
 
 // A run's own files, which make a directory "hold a run" and which
 // --overwrite removes. The plots and profile are derived from them.
-const char* const kRunFiles[] = {"metrics.jsonl", "config.json",    "last.safetensors",
-                                 "best.safetensors", "loss.png",     "accuracy.png",
-                                 "lr.png",          "grad_norms.png", "profile.txt",
-                                 "profile.json"};
+const char* const kRunFiles[] = {
+    "metrics.jsonl",          "config.json",           "last.safetensors",
+    "best.safetensors",       "profile.txt",           "profile.json",
+    "loss.png",               "accuracy.png",          "lr.png",
+    "grad_norms.png",         "layers_grad_norm.png",  "layers_update_ratio.png",
+    "layers_act_std.png",     "layers_dead_fraction.png", "loss.svg",
+    "accuracy.svg",           "lr.svg",                "grad_norms.svg",
+    "layers_grad_norm.svg",   "layers_update_ratio.svg", "layers_act_std.svg",
+    "layers_dead_fraction.svg"};
 const char* const kHoldsRun[] = {"metrics.jsonl", "last.safetensors", "best.safetensors"};
 
 bool present(const fs::path& p) {

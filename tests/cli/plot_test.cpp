@@ -1,13 +1,19 @@
-// The CLI's PNG line plots: where the y axis starts and ends, the PNG's
-// header, and curves cut at the frame when the y axis is limited.
+// The CLI's plotting module: where the y axis starts and ends, and each
+// writer's file (PNG of the requested size, SVG, heatmap, image grid), its
+// errors, and what it says when built without PLplot.
 #include <gtest/gtest.h>
-#include <zlib.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include "cli/plot.h"
+#include "engine/error.h"
 
 namespace danlu::cli {
 namespace {
@@ -52,51 +58,100 @@ TEST(PlotAxis, FlatAndLogAxes) {
   expect_axis_covers(y_axis_ticks(-4.0, -1.0, o, 0.2), -4.0, -1.0);
 }
 
-TEST(PlotPng, HeaderGivesTheSize) {
+// The pictures themselves need PLplot; without it each writer says so and
+// writes nothing, which the last test checks.
+class PlotFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("danlu_plot_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  static std::string read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // Big-endian 32-bit word at `at`.
+  static uint32_t be32(const std::string& b, size_t at) {
+    return uint32_t(uint8_t(b[at])) << 24 | uint32_t(uint8_t(b[at + 1])) << 16 |
+           uint32_t(uint8_t(b[at + 2])) << 8 | uint32_t(uint8_t(b[at + 3]));
+  }
+  std::filesystem::path dir_;
+};
+
+#define SKIP_WITHOUT_PLPLOT() \
+  if (!plotting_available()) GTEST_SKIP() << "built without PLplot"
+
+TEST_F(PlotFile, LinePlotIsAPngOfTheRequestedSize) {
+  SKIP_WITHOUT_PLPLOT();
   PlotOptions o;
   o.width = 320, o.height = 200;
-  const std::vector<uint8_t> png = line_plot_png({{"test", {91.0, 93.5, 94.7}, {}}}, o);
+  ASSERT_TRUE(write_line_plot(path("a.png"), {{"test", {91.0, 93.5, 94.7}, {}}}, o));
+  const std::string png = read(path("a.png"));
   ASSERT_GT(png.size(), 33u);
-  EXPECT_EQ(std::vector<uint8_t>(png.begin(), png.begin() + 8),
-            (std::vector<uint8_t>{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}));
-  const auto be32 = [&](size_t at) {
-    return uint32_t(png[at]) << 24 | uint32_t(png[at + 1]) << 16 | uint32_t(png[at + 2]) << 8 |
-           uint32_t(png[at + 3]);
-  };
-  EXPECT_EQ(be32(16), 320u);  // IHDR: width, height
-  EXPECT_EQ(be32(20), 200u);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  EXPECT_EQ(png.substr(12, 4), "IHDR");
+  EXPECT_EQ(be32(png, 16), 320u);
+  EXPECT_EQ(be32(png, 20), 200u);
+  EXPECT_EQ(png.substr(png.size() - 8, 4), "IEND");
 }
 
-// The PNG's pixel rows (8-bit RGB, one filter byte before each row).
-std::vector<std::vector<uint8_t>> png_rows(const std::vector<uint8_t>& png, int width, int height) {
-  // The IDAT chunk follows the signature (8 bytes) and IHDR (25 bytes).
-  const size_t length = size_t(png[33]) << 24 | size_t(png[34]) << 16 | size_t(png[35]) << 8 |
-                        size_t(png[36]);
-  std::vector<uint8_t> raw(size_t(width * 3 + 1) * height);
-  uLongf raw_size = raw.size();
-  EXPECT_EQ(uncompress(raw.data(), &raw_size, &png[41], uLong(length)), Z_OK);
-  std::vector<std::vector<uint8_t>> rows;
-  for (int y = 0; y < height; ++y) {
-    const auto row = raw.begin() + y * (width * 3 + 1) + 1;
-    rows.emplace_back(row, row + width * 3);
-  }
-  return rows;
-}
-
-TEST(PlotPng, YLimitsCutTheCurveAtTheFrame) {
+TEST_F(PlotFile, SvgByTheExtensionWithTheLabelsAsText) {
+  SKIP_WITHOUT_PLPLOT();
   PlotOptions o;
-  o.width = 320, o.height = 200, o.y_label = "";
-  // A curve that ends by shooting up to 2500 at the right edge.
-  const Series explosion{"loss", {1.0, 0.8, 0.7, 2500.0}, {}};
-  const auto top_rows_blank = [&](const PlotOptions& options) {
-    const auto rows = png_rows(line_plot_png({explosion}, options), options.width, options.height);
-    for (int y = 0; y < 10; ++y)  // above the frame and its top tick label
-      for (uint8_t v : rows[y])
-        if (v != 255) return false;
-    return true;
-  };
-  o.y_lo = 0.5, o.y_hi = 1.2, o.y_from_zero = false;
-  EXPECT_TRUE(top_rows_blank(o));
+  o.title = "loss of 3.layers.0.linear1";
+  ASSERT_TRUE(write_line_plot(path("a.svg"), {{"train", {2.3, 1.1, 0.6}, {}}}, o));
+  const std::string svg = read(path("a.svg"));
+  EXPECT_NE(svg.find("<svg"), std::string::npos);
+  EXPECT_GT(svg.size(), 1000u);
+}
+
+TEST_F(PlotFile, HeatmapAndImageGridAreDrawn) {
+  SKIP_WITHOUT_PLPLOT();
+  Heatmap h;
+  h.rows = {"0 (Conv2d)", "3 (Linear)"};
+  h.x = {100, 200, 300};
+  h.z = {{1e-3, 2e-3, NAN}, {0.5, 0.25, 0.125}};
+  h.log_z = true;
+  ASSERT_TRUE(write_heatmap(path("h.png"), h));
+  EXPECT_GT(read(path("h.png")).size(), 1000u);
+
+  ImageGrid g;
+  g.row_labels = {"xavier", "kaiming"}, g.column_labels = {"input", "map 0"};
+  const Image im{2, 3, {0, 1, 2, 3, 4, 5}, 0, 5};
+  g.cells = {{im, im}, {im, im}};
+  ASSERT_TRUE(write_image_grid(path("g.png"), g));
+  EXPECT_EQ(read(path("g.png")).substr(1, 3), "PNG");
+}
+
+TEST_F(PlotFile, BadInputIsAOneLineErrorAndLeavesNoFile) {
+  PlotOptions o;
+  EXPECT_THROW(write_line_plot(path("nan.png"), {{"loss", {NAN, NAN}, {}}}, o), Error);
+  o.width = 10;
+  EXPECT_THROW(write_line_plot(path("small.png"), {{"loss", {1, 2}, {}}}, o), Error);
+  Heatmap ragged;
+  ragged.rows = {"a"}, ragged.x = {1, 2}, ragged.z = {{1}};
+  if (plotting_available()) {
+    EXPECT_THROW(write_heatmap(path("ragged.png"), ragged), Error);
+    EXPECT_THROW(write_line_plot(path("a.jpg"), {{"loss", {1, 2}, {}}}, PlotOptions{}), Error);
+    // PLplot would end the process on a file it cannot open: the writer checks first.
+    EXPECT_THROW(write_line_plot(path("no/such/dir/a.png"), {{"loss", {1, 2}, {}}}, PlotOptions{}),
+                 Error);
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir_))
+    ADD_FAILURE() << "left behind: " << entry.path();
+}
+
+TEST_F(PlotFile, WithoutPlplotTheWriterSaysHowToGetPictures) {
+  if (plotting_available()) GTEST_SKIP() << "built with PLplot";
+  ::testing::internal::CaptureStdout();
+  EXPECT_FALSE(write_line_plot(path("a.png"), {{"loss", {1, 2}, {}}}, PlotOptions{}));
+  const std::string said = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(said.find("libplplot-dev"), std::string::npos) << said;
+  EXPECT_FALSE(std::filesystem::exists(path("a.png")));
 }
 
 }  // namespace
