@@ -42,5 +42,6 @@ void add_profile_command(CLI::App& app);
 void add_diagnose_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
+void add_init_lab_command(CLI::App& app);
 
 }  // namespace danlu::cli

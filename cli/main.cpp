@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   danlu::cli::add_diagnose_command(app);
   danlu::cli::add_compare_command(app);
   danlu::cli::add_sweep_command(app);
+  danlu::cli::add_init_lab_command(app);
   danlu::cli::add_schedule_command(app);
   danlu::cli::add_profile_command(app);
   danlu::cli::add_devices_command(app);

@@ -172,7 +172,8 @@ bool write_line_plot(const std::string& path, const std::vector<Series>& series,
 }
 
 bool write_heatmap(const std::string& path, const Heatmap& h) {
-  const int rows = int(h.rows.size()), cols = int(h.x.size());
+  const bool named = !h.columns.empty();
+  const int rows = int(h.rows.size()), cols = int(named ? h.columns.size() : h.x.size());
   DANLU_CHECK(rows > 0 && cols > 0, path, ": nothing to draw (no rows or no columns)");
   DANLU_CHECK(int(h.z.size()) == rows, path, ": ", h.z.size(), " rows of values for ", rows,
               " row labels");
@@ -189,21 +190,29 @@ bool write_heatmap(const std::string& path, const Heatmap& h) {
   DANLU_CHECK(z_lo <= z_hi, path, ": nothing to draw (no finite values)");
   if (!can_draw(path)) return false;
   if (z_hi - z_lo < 1e-12) z_lo -= 0.5, z_hi += 0.5;
-  size_t label_chars = 0;
+  size_t label_chars = 0, column_chars = 0;
   for (const std::string& r : h.rows) label_chars = std::max(label_chars, r.size());
-  const int width = h.width > 0 ? h.width : std::clamp(560 + 7 * int(label_chars), 480, 8192);
-  const int height = h.height > 0 ? h.height : std::clamp(120 + 16 * rows, 240, 8192);
+  for (const std::string& c : h.columns) column_chars = std::max(column_chars, c.size());
+  const int width = h.width > 0 ? h.width
+                                : std::clamp(560 + 7 * int(label_chars) + (named ? 16 * cols : 0), 480, 8192);
+  const int height = h.height > 0 ? h.height
+                                  : std::clamp(120 + 16 * rows + 7 * int(column_chars), 240, 8192);
   check_plot_size(width, height, "heatmap");
 
   Page page(path, width, height);
   const double ch = Page::char_mm();
   double label_mm = 0;
   for (const std::string& r : h.rows) label_mm = std::max(label_mm, Page::text_mm(r));
-  const double left = label_mm + 2 * ch, right = 12 * ch, bottom = 4 * ch, top = 4 * ch;
+  double column_mm = 0;
+  for (const std::string& c : h.columns) column_mm = std::max(column_mm, Page::text_mm(c));
+  const double left = label_mm + 2 * ch, right = 12 * ch, top = 4 * ch;
+  const double bottom = named ? column_mm + 2 * ch : 4 * ch;
   page.viewport_mm(left, right, bottom, top);
-  // Cells centred on their x positions, as wide as the columns' mean spacing.
-  const double dx = cols > 1 ? (h.x.back() - h.x.front()) / (cols - 1) : 1;
-  const double x0 = h.x.front() - dx / 2, x1 = h.x.back() + dx / 2;
+  // Cells centred on their x positions (or 0, 1, ... when named), as wide as
+  // the columns' mean spacing.
+  const double first_x = named ? 0 : h.x.front(), last_x = named ? cols - 1 : h.x.back();
+  const double dx = cols > 1 ? (last_x - first_x) / (cols - 1) : 1;
+  const double x0 = first_x - dx / 2, x1 = last_x + dx / 2;
   plwind(x0, x1, 0, rows);
   plsxax(7, 0);
   plcol0(kMissing);
@@ -218,16 +227,18 @@ bool write_heatmap(const std::string& path, const Heatmap& h) {
       image.at(c, rows - 1 - r) = std::isfinite(v) ? std::clamp(v, z_lo, z_hi) : z_lo - 1;
     }
   use_viridis();
-  plimage(image.columns.data(), cols, rows, x0, x1, 0, rows, z_lo, z_hi, x0, x1, 0, rows);
+  image.draw(x0, x1, 0, rows, z_lo, z_hi);
 
   plcol0(kInk);
-  plbox("bcnst", 0, 0, "bc", 0, 0);
+  plbox(named ? "bc" : "bcnst", 0, 0, "bc", 0, 0);
+  for (int c = 0; named && c < cols; ++c)
+    plmtex("bv", 0.6, (c + 0.5) / cols, 1.0, plot_text(h.columns[c]).c_str());
   // Every row labelled when the labels fit, else every k-th.
   const double row_mm = (page.height_mm() - bottom - top) / rows;
   const int every = std::max(1, int(std::ceil(1.3 * ch / row_mm)));
   for (int r = 0; r < rows; r += every)
     plmtex("lv", 0.6, (rows - r - 0.5) / rows, 1.0, plot_text(h.rows[r]).c_str());
-  plmtex("b", 3.2, 0.5, 0.5, plot_text(h.x_label).c_str());
+  if (!named) plmtex("b", 3.2, 0.5, 0.5, plot_text(h.x_label).c_str());
   if (!h.title.empty()) plmtex("t", 1.2, 0.5, 0.5, plot_text(h.title).c_str());
 
   // The colour bar: a column of 256 cells from z_lo to z_hi.
@@ -235,7 +246,7 @@ bool write_heatmap(const std::string& path, const Heatmap& h) {
   plwind(0, 1, z_lo, z_hi);
   ImageData bar(2, 256);  // plimage needs two columns at least
   for (int i = 0; i < 256; ++i) bar.at(0, i) = bar.at(1, i) = z_lo + (z_hi - z_lo) * i / 255.0;
-  plimage(bar.columns.data(), 2, 256, 0, 1, z_lo, z_hi, z_lo, z_hi, 0, 1, z_lo, z_hi);
+  bar.draw(0, 1, z_lo, z_hi, z_lo, z_hi);
   plcol0(kInk);
   plbox("bc", 0, 0, h.log_z ? "bcmstvl" : "bcmstv", 0, 0);
   if (!h.z_label.empty()) plmtex("r", 5.0, 0.5, 0.5, plot_text(h.z_label).c_str());
@@ -277,8 +288,7 @@ bool write_image_grid(const std::string& path, const ImageGrid& g) {
       for (int i = 0; i < im.height; ++i)
         for (int j = 0; j < im.width; ++j)
           data.at(j, im.height - 1 - i) = std::clamp(double(im.pixels[size_t(i) * im.width + j]), lo, hi);
-      plimage(data.columns.data(), im.width, im.height, 0, im.width, 0, im.height, lo, hi, 0,
-              im.width, 0, im.height);
+      data.draw(0, im.width, 0, im.height, lo, hi);
       plbox("bc", 0, 0, "bc", 0, 0);
       if (r == 0) plmtex("t", 0.6, 0.5, 0.5, plot_text(g.column_labels[c]).c_str());
       if (c == 0) plmtex("lv", 0.8, 0.5, 1.0, plot_text(g.row_labels[r]).c_str());

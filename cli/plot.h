@@ -35,11 +35,14 @@ struct PlotOptions {
 };
 
 // A matrix of values drawn as coloured cells: rows[i] labels row i (drawn top
-// to bottom), x[j] is column j's position (e.g. the step), z[i][j] its value
-// (NaN: no value, drawn grey).
+// to bottom), x[j] is column j's position (e.g. the step) or columns[j] its
+// name, z[i][j] its value (NaN: no value, drawn grey).
 struct Heatmap {
   std::vector<std::string> rows;
   std::vector<double> x;
+  // When given, the columns are these named categories (written upright
+  // under the cells) and x is ignored.
+  std::vector<std::string> columns;
   std::vector<std::vector<double>> z;
   std::string title, x_label = "step", z_label;
   bool log_z = false;  // colours by log10 of the value (non-positive values: none)

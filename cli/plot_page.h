@@ -59,6 +59,14 @@ struct ImageData {
     for (int i = 0; i < nx; ++i) columns[i] = &values[size_t(i) * ny];
   }
   PLFLT& at(int x, int y) { return columns[x][y]; }
+  // Draws the cells over [x0, x1] x [y0, y1], coloured by cmap1 from `lo`
+  // (0) to `hi` (1); values outside [lo, hi] are left undrawn.
+  void draw(PLFLT x0, PLFLT x1, PLFLT y0, PLFLT y1, PLFLT lo, PLFLT hi) const {
+    // plimagefr spans its limits with the cells' lower-left corners and
+    // draws each cell one spacing wide: the limits given end a cell short.
+    const PLFLT x_end = x0 + (x1 - x0) * (nx - 1) / nx, y_end = y0 + (y1 - y0) * (ny - 1) / ny;
+    plimagefr(columns.data(), nx, ny, x0, x_end, y0, y_end, lo, hi, lo, hi, nullptr, nullptr);
+  }
   int nx, ny;
   std::vector<PLFLT> values;
   std::vector<PLFLT*> columns;

@@ -2,7 +2,6 @@
 // writer's file (PNG of the requested size, SVG, heatmap, image grid), its
 // errors, and what it says when built without PLplot.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
@@ -14,6 +13,7 @@
 
 #include "cli/plot.h"
 #include "engine/error.h"
+#include "tests/support/test_directory.h"
 
 namespace danlu::cli {
 namespace {
@@ -60,15 +60,8 @@ TEST(PlotAxis, FlatAndLogAxes) {
 
 // The pictures themselves need PLplot; without it each writer says so and
 // writes nothing, which the last test checks.
-class PlotFile : public ::testing::Test {
+class PlotFile : public testing::TestDirectory {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("danlu_plot_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   static std::string read(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -79,7 +72,6 @@ class PlotFile : public ::testing::Test {
     return uint32_t(uint8_t(b[at])) << 24 | uint32_t(uint8_t(b[at + 1])) << 16 |
            uint32_t(uint8_t(b[at + 2])) << 8 | uint32_t(uint8_t(b[at + 3]));
   }
-  std::filesystem::path dir_;
 };
 
 #define SKIP_WITHOUT_PLPLOT() \
@@ -118,6 +110,9 @@ TEST_F(PlotFile, HeatmapAndImageGridAreDrawn) {
   h.log_z = true;
   ASSERT_TRUE(write_heatmap(path("h.png"), h));
   EXPECT_GT(read(path("h.png")).size(), 1000u);
+  h.columns = {"xavier @1", "xavier @100", "kaiming @1"};  // named columns instead of x
+  ASSERT_TRUE(write_heatmap(path("named.svg"), h));
+  EXPECT_NE(read(path("named.svg")).find("<svg"), std::string::npos);
 
   ImageGrid g;
   g.row_labels = {"xavier", "kaiming"}, g.column_labels = {"input", "map 0"};

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -21,7 +22,7 @@ std::string config_path(const std::string& name) {
   return std::string(DANLU_SOURCE_DIR) + "/configs/" + name;
 }
 
-class ShippedConfig : public ::testing::TestWithParam<const char*> {
+class ShippedConfig : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("danlu_configs_" + std::to_string(::getpid()));
@@ -61,9 +62,18 @@ TEST_P(ShippedConfig, TrainsAFewSteps) {
   EXPECT_TRUE(fs::exists(dir_ / "run" / "last.safetensors"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Configs, ShippedConfig,
-                         ::testing::Values("fashion_cnn.json", "fashion_cnn_cpu_quick.json",
-                                           "fashion_resnet20.json", "cifar10_resnet20.json"),
+// Every config in configs/ (not its subfolders), so a new one is tested
+// without being listed here.
+std::vector<std::string> shipped_configs() {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(std::string(DANLU_SOURCE_DIR) + "/configs"))
+    if (entry.is_regular_file() && entry.path().extension() == ".json")
+      names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Configs, ShippedConfig, ::testing::ValuesIn(shipped_configs()),
                          [](const auto& info) {
                            std::string n = info.param;
                            return n.substr(0, n.find('.'));
