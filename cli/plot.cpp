@@ -189,6 +189,8 @@ bool write_heatmap(const std::string& path, const Heatmap& h) {
       if (const double v = value(r, c); std::isfinite(v)) z_lo = std::min(z_lo, v), z_hi = std::max(z_hi, v);
   DANLU_CHECK(z_lo <= z_hi, path, ": nothing to draw (no finite values)");
   if (!can_draw(path)) return false;
+  if (std::isfinite(h.z_lo) && std::isfinite(h.z_hi) && h.z_lo < h.z_hi)
+    z_lo = h.log_z ? std::log10(h.z_lo) : h.z_lo, z_hi = h.log_z ? std::log10(h.z_hi) : h.z_hi;
   if (z_hi - z_lo < 1e-12) z_lo -= 0.5, z_hi += 0.5;
   size_t label_chars = 0, column_chars = 0;
   for (const std::string& r : h.rows) label_chars = std::max(label_chars, r.size());

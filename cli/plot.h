@@ -46,6 +46,7 @@ struct Heatmap {
   std::vector<std::vector<double>> z;
   std::string title, x_label = "step", z_label;
   bool log_z = false;  // colours by log10 of the value (non-positive values: none)
+  double z_lo = NAN, z_hi = NAN;  // when both are finite, the colour scale's ends (else the data's)
   int width = 0, height = 0;  // 0: from the row labels' length and the number of rows
 };
 

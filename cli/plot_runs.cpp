@@ -37,12 +37,13 @@ struct MonitorStat {
   const char* key;
   const char* title;
   bool log;
+  double lo = NAN, hi = NAN;  // a fixed colour scale (a fraction's [0, 1])
 };
 constexpr std::array<MonitorStat, 4> kMonitorStats = {{
     {"grad_norm", "gradient norm per layer (colour: log10)", true},
     {"update_ratio", "update-to-weight ratio |dw|/|w| per layer (colour: log10; healthy near 1e-3)", true},
     {"act_std", "activation std per layer", false},
-    {"dead_fraction", "fraction of dead ReLU units per layer", false},
+    {"dead_fraction", "fraction of dead ReLU units per layer", false, 0, 1},
 }};
 
 // The monitor records as a table: values[stat][layer][column], NaN where a
@@ -216,7 +217,7 @@ void write_heatmaps(const std::string& out, const Run& run, const std::string& f
   for (size_t k = 0; k < kMonitorStats.size(); ++k) {
     Heatmap h;
     h.title = kMonitorStats[k].title, h.log_z = kMonitorStats[k].log, h.x = t.steps;
-    h.z_label = kMonitorStats[k].key;
+    h.z_label = kMonitorStats[k].key, h.z_lo = kMonitorStats[k].lo, h.z_hi = kMonitorStats[k].hi;
     for (size_t l = 0; l < t.layers.size(); ++l) {
       std::vector<double> row = t.values[k][l];
       row.resize(t.steps.size(), NAN);
