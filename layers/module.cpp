@@ -170,6 +170,7 @@ LoadReport Module::load_state_dict(const StateDict& dict, bool strict) {
   for (const auto& [key, t] : walk.out) {
     const Tensor* src = dict.find(key);
     if (!src || !src->defined() || src->shape() != t.shape()) continue;
+    report.loaded_keys.push_back(key);
     // Convert the dtype on the host side of the move: GPU tensors are f32.
     Tensor value = t.device().is_cpu() ? src->to(t.device()).to(t.dtype())
                                        : src->to(t.dtype()).to(t.device());

@@ -23,6 +23,7 @@ using StateDict = OrderedDict<Tensor>;
 // the dict has but the model lacks, and keys whose shapes differ
 // ("fc.weight: (10, 64) in the dict, (10, 32) in the model").
 struct LoadReport {
+  std::vector<std::string> loaded_keys;  // copied from the dict
   std::vector<std::string> missing_keys;
   std::vector<std::string> unexpected_keys;
   std::vector<std::string> mismatched_keys;

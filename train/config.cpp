@@ -27,6 +27,8 @@ const json& default_config() {
       "path": "",
       "train_limit": 0,
       "test_limit": 0,
+      "classes": [],
+      "train_per_class": 0,
       "normalize": true,
       "mean": [],
       "std": [],
@@ -56,6 +58,7 @@ const json& default_config() {
     "monitor": {"every": 100},
     "early_stopping": {"metric": "test_accuracy", "patience": 0, "min_delta": 0.0},
     "freeze": [],
+    "unfreeze_at_epoch": 0,
     "pretrained": "",
     "device": "auto"
   })");
@@ -174,6 +177,12 @@ DataConfig parse_data(const Reader& r) {
   }
   d.train_limit = r.integer("data.train_limit", 0);
   d.test_limit = r.integer("data.test_limit", 0);
+  const json& classes = r.at("data.classes");
+  DANLU_CHECK(std::all_of(classes.begin(), classes.end(),
+                          [](const json& c) { return is_int64(c) && c >= 0 && c < 10; }),
+              "data.classes: expected a list of labels from 0 to 9, got ", classes.dump());
+  d.classes = classes.get<std::vector<int64_t>>();
+  d.train_per_class = r.integer("data.train_per_class", 0);
   d.num_workers = static_cast<int>(r.integer("data.num_workers", 0));
   DANLU_CHECK(d.num_workers <= 64, "data.num_workers: expected an integer in [0, 64], got ",
               d.num_workers);
@@ -288,6 +297,9 @@ TrainConfig parse_config(const json& user) {
   DANLU_CHECK(c.early_stopping.patience == 0 || c.eval_every > 0,
               "early_stopping.patience: needs eval_every > 0 (it counts evaluations)");
   c.freeze = r.strings("freeze");
+  c.unfreeze_at_epoch = r.integer("unfreeze_at_epoch", 0);
+  DANLU_CHECK(c.unfreeze_at_epoch == 0 || !c.freeze.empty(),
+              "unfreeze_at_epoch: nothing is frozen; give \"freeze\" the layers to train later");
   c.pretrained = r.at("pretrained").get<std::string>();
   c.device = r.at("device").get<std::string>();
   DANLU_CHECK(c.json.at("param_groups").is_array(),

@@ -32,6 +32,10 @@ struct DataConfig {
   std::string dataset;  // fashion_mnist, mnist, cifar10
   std::string path;     // resolved: the dataset's default when the config says ""
   int64_t train_limit = 0, test_limit = 0;  // 0: every example
+  // Only these labels (both splits; empty: all), and at most this many
+  // training examples of each, the first in file order (0: all).
+  std::vector<int64_t> classes;
+  int64_t train_per_class = 0;
   io::Augmentation augmentation;
   io::Normalization normalization;  // empty when "normalize" is false
   int num_workers = 1;
@@ -56,7 +60,8 @@ struct TrainConfig {
   int64_t eval_every = 1, log_every = 50, checkpoint_every = 1;
   int64_t monitor_every = 100;  // the health monitor's interval in steps (train/monitor.h); 0 = off
   EarlyStopping early_stopping;
-  std::vector<std::string> freeze;  // parameter-name prefixes that are not trained
+  std::vector<std::string> freeze;  // parameter-name prefixes or globs that are not trained
+  int64_t unfreeze_at_epoch = 0;    // from this epoch (1-based) every layer trains; 0 = never
   std::string pretrained;           // weights to start from ("" = none)
   std::string device;               // auto, cpu, cuda, cuda:N
 };

@@ -1,7 +1,9 @@
 // Dataset selection and the two loaders of a training run.
 #include "train/data.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
 
 #include "engine/autograd.h"
 #include "engine/error.h"
@@ -64,18 +66,38 @@ void check_labels(const io::ImageDataset& data, const TrainConfig& config, bool 
   const int64_t* labels = data.labels.data<int64_t>();
   for (int64_t i = 0; i < data.size(); ++i) {
     if (labels[i] >= 0 && labels[i] < classes) continue;
-    const auto [file, index] = label_source(config.data, train, i);
+    const auto [file, index] = label_source(config.data, train, data.source_of(i));
     DANLU_FAIL("label ", labels[i], " in ", file, " at index ", index, " is outside the ",
                classes, " classes of the last layer (", class_layer(model, config.json["model"]),
                "); give that layer ", labels[i] + 1, " outputs or more, or check the data");
   }
 }
 
+// The examples of data.classes, at most `per_class` of each (0: all).
+io::ImageDataset select_classes(const io::ImageDataset& all, const DataConfig& data, bool train,
+                                int64_t per_class) {
+  const int64_t* labels = all.labels.data<int64_t>();
+  std::map<int64_t, int64_t> taken;
+  std::vector<int64_t> keep;
+  for (int64_t i = 0; i < all.size(); ++i) {
+    const bool wanted = data.classes.empty() ||
+                        std::find(data.classes.begin(), data.classes.end(), labels[i]) != data.classes.end();
+    if (wanted && (per_class == 0 || taken[labels[i]] < per_class)) keep.push_back(i), ++taken[labels[i]];
+  }
+  DANLU_CHECK(!keep.empty(), "data.classes: the ", train ? "training" : "test",
+              " split has no example of these classes; check data.classes and data.*_limit");
+  return io::gather(all, keep.data(), int64_t(keep.size()));
+}
+
 io::ImageDataset load_split(const DataConfig& data, bool train) {
   const int64_t limit = train ? data.train_limit : data.test_limit;
   const int64_t keep = limit > 0 ? limit : -1;
-  if (data.dataset == "cifar10") return io::load_cifar10(data.path, train, keep);
-  return io::load_mnist(data.path, train ? "train" : "t10k", keep);
+  io::ImageDataset all = data.dataset == "cifar10"
+                             ? io::load_cifar10(data.path, train, keep)
+                             : io::load_mnist(data.path, train ? "train" : "t10k", keep);
+  const int64_t per_class = train ? data.train_per_class : 0;
+  if (data.classes.empty() && per_class == 0) return all;
+  return select_classes(all, data, train, per_class);
 }
 
 std::vector<std::string> class_names(const std::string& dataset) {

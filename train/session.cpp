@@ -1,7 +1,7 @@
 // Building a training session from a resolved config.
 #include "train/session.h"
 
-#include <iostream>
+#include <optional>
 
 #include "engine/error.h"
 #include "layers/builder.h"
@@ -10,6 +10,7 @@
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/distributed.h"
+#include "train/finetune.h"
 #include "train/lr_scaling.h"
 #include "train/memory_advice.h"
 
@@ -19,50 +20,71 @@ using nlohmann::json;
 
 namespace {
 
-bool starts_with(const std::string& name, const std::string& prefix) {
-  // "fc" matches "fc.weight" and "fc" itself, not "fc2.weight".
-  return name.rfind(prefix, 0) == 0 && (name.size() == prefix.size() || name[prefix.size()] == '.');
-}
-
 std::vector<std::string> prefixes_of(const json& params, const std::string& where) {
   if (params.is_string()) return {params.get<std::string>()};
   const bool ok = params.is_array() && !params.empty() &&
                   std::all_of(params.begin(), params.end(), [](const json& p) { return p.is_string(); });
-  DANLU_CHECK(ok, where, ": expected a parameter-name prefix or a list of them (e.g. \"fc\" or ",
-              "[\"layer3\", \"fc\"]), got ", params.dump());
+  DANLU_CHECK(ok, where, ": expected a parameter-name prefix or glob, or a list of them (e.g. ",
+              "\"fc\", \"layer*\" or [\"layer3\", \"fc\"]), got ", params.dump());
   return params.get<std::vector<std::string>>();
 }
 
-// The trainable parameters split into the config's param groups, in config
-// order, plus a last group with every parameter no group claimed.
-std::vector<optim::ParamGroup> param_groups(const nn::Module& model, const json& specs,
-                                            std::vector<std::string>& names) {
+// The parameters split into the config's param groups, in config order,
+// then the rest: one last group, or with optimizer.layer_lr_decay one group
+// per depth from the head, whose rate the optimizer's times decay^depth
+// (`lr_factors`, 1 for the other groups). Frozen parameters join only when
+// they will be unfrozen (unfreeze_at_epoch): until then they have no
+// gradient and no update.
+std::vector<optim::ParamGroup> param_groups(const nn::Sequential& model, const TrainConfig& config,
+                                            std::optional<double> layer_lr_decay,
+                                            std::vector<std::string>& names,
+                                            std::vector<double>& lr_factors) {
+  const json& specs = config.json.at("param_groups");
+  const bool with_frozen = config.unfreeze_at_epoch > 0;
   std::vector<std::pair<std::string, Tensor>> trainable;
   for (const auto& [name, p] : model.named_parameters())
-    if (p.requires_grad()) trainable.emplace_back(name, p);
+    if (p.requires_grad() || with_frozen) trainable.emplace_back(name, p);
   std::vector<bool> claimed(trainable.size(), false);
+  // The parameters not yet claimed that a pattern of `patterns` selects.
+  const auto claim = [&](const std::vector<std::string>& patterns) {
+    std::vector<Tensor> params;
+    for (size_t i = 0; i < trainable.size(); ++i)
+      for (const std::string& pattern : patterns)
+        if (!claimed[i] && name_matches(trainable[i].first, pattern)) {
+          params.push_back(trainable[i].second);
+          claimed[i] = true;
+        }
+    return params;
+  };
   std::vector<optim::ParamGroup> groups;
   for (size_t g = 0; g < specs.size(); ++g) {
     const std::string where = "param_groups[" + std::to_string(g) + "]";
     const json& spec = specs[g];
     DANLU_CHECK(spec.is_object() && spec.contains("params"), where,
-                ": expected {\"params\": PREFIX, options...}, got ", spec.dump());
-    const std::vector<std::string> prefixes = prefixes_of(spec["params"], where + ".params");
-    std::vector<Tensor> params;
-    for (size_t i = 0; i < trainable.size(); ++i)
-      for (const std::string& prefix : prefixes)
-        if (!claimed[i] && starts_with(trainable[i].first, prefix)) {
-          params.push_back(trainable[i].second);
-          claimed[i] = true;
-        }
+                ": expected {\"params\": PATTERN, options...}, got ", spec.dump());
+    const std::vector<std::string> patterns = prefixes_of(spec["params"], where + ".params");
+    std::vector<Tensor> params = claim(patterns);
     DANLU_CHECK(!params.empty(), where, ".params: ", spec["params"].dump(),
                 " matches no trainable parameter not already in an earlier group");
     json options = spec;
     options.erase("params");
     groups.emplace_back(std::move(params), std::move(options));
+    lr_factors.push_back(1);
     std::string label;
-    for (const auto& p : prefixes) label += (label.empty() ? "" : "+") + p;
+    for (const auto& p : patterns) label += (label.empty() ? "" : "+") + p;
     names.push_back(label);
+  }
+  if (layer_lr_decay) {
+    double factor = 1;
+    for (const DepthGroup& depth : depth_groups(model)) {
+      std::vector<Tensor> params = claim(depth.prefixes);
+      if (!params.empty()) {
+        groups.emplace_back(std::move(params));
+        names.push_back(depth.layers);
+        lr_factors.push_back(factor);
+      }
+      factor *= *layer_lr_decay;
+    }
   }
   std::vector<Tensor> rest;
   for (size_t i = 0; i < trainable.size(); ++i)
@@ -70,22 +92,10 @@ std::vector<optim::ParamGroup> param_groups(const nn::Module& model, const json&
   if (!rest.empty() || groups.empty()) {
     DANLU_CHECK(!rest.empty(), "freeze: every parameter is frozen; nothing would train");
     groups.emplace_back(std::move(rest));
-    names.push_back(specs.empty() ? "all" : "rest");
+    names.push_back(specs.empty() && !layer_lr_decay ? "all" : "rest");
+    lr_factors.push_back(1);
   }
   return groups;
-}
-
-void freeze(nn::Module& model, const std::vector<std::string>& prefixes) {
-  for (size_t i = 0; i < prefixes.size(); ++i) {
-    bool matched = false;
-    for (const auto& [name, p] : model.named_parameters())
-      if (starts_with(name, prefixes[i])) {
-        Tensor(p).set_requires_grad(false);  // a handle to the module's parameter
-        matched = true;
-      }
-    DANLU_CHECK(matched, "freeze[", i, "]: \"", prefixes[i],
-                "\" matches no parameter name (names look like \"0.weight\" or \"fc.bias\")");
-  }
 }
 
 // Removes the training option model.sync_bn from the layers' spec and
@@ -121,7 +131,8 @@ Device pick_device(const std::string& requested, std::string& note) {
 }
 
 std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device device,
-                                           const std::vector<int64_t>& sample_shape) {
+                                           const std::vector<int64_t>& sample_shape,
+                                           nn::LoadReport* report) {
   Generator init(config.seed);
   json spec = config.json.at("model");
   if (spec.is_object() && !spec.contains("input_shape")) spec["input_shape"] = sample_shape;
@@ -134,9 +145,9 @@ std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device dev
                "than this machine can hold; use a smaller model");
   }
   if (!config.pretrained.empty()) {
-    const nn::LoadReport report =
+    const nn::LoadReport loaded =
         model->load_state_dict(read_weights(config.pretrained), /*strict=*/false);
-    if (!report.ok()) std::cerr << "pretrained " << config.pretrained << ": " << report.str() << "\n";
+    if (report) *report = loaded;
   }
   if (sync_bn) synchronise_batch_norm(*model, world());
   freeze(*model, config.freeze);
@@ -146,11 +157,18 @@ std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device dev
 
 Session make_session(const TrainConfig& config, Device device,
                      const std::vector<int64_t>& sample_shape, int64_t steps_per_epoch) {
-  Session s{config, device, make_model(config, device, sample_shape), nullptr, nullptr, {}, {}};
+  nn::LoadReport loaded;
+  Session s{config, device, make_model(config, device, sample_shape, &loaded), nullptr, nullptr,
+            {}, {}, {}};
+  if (!config.pretrained.empty()) s.pretrained = load_report(config.pretrained, loaded);
   json optimizer = config.json.at("optimizer"), scheduler = config.json.at("scheduler");
   const std::optional<LrScaling> scaling = take_lr_scaling(optimizer);
+  const std::optional<double> decay = take_layer_lr_decay(optimizer);
+  std::vector<double> lr_factors;
   s.optimizer = optim::make_optimizer(
-      optimizer, param_groups(*s.model, config.json.at("param_groups"), s.group_names));
+      optimizer, param_groups(*s.model, config, decay, s.group_names, lr_factors));
+  for (size_t g = 0; g < lr_factors.size(); ++g)
+    if (lr_factors[g] != 1) s.optimizer->set_lr(g, s.optimizer->lr(g) * lr_factors[g]);
   // The scheduler takes the scaled rates as its base rates.
   if (scaling)
     s.lr_scaling =

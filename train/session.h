@@ -25,13 +25,17 @@ struct Session {
   // What optimizer.lr_scaling changed, as a metrics record whose "text" the
   // run header prints (train/lr_scaling.h); null without lr_scaling.
   nlohmann::json lr_scaling;
+  // What the pretrained weights loaded (train/finetune.h's load_report);
+  // null without "pretrained".
+  nlohmann::json pretrained;
 };
 
 // The config's model on `device`: built and initialised from the seed, then
 // the pretrained weights (a state-dict file or a checkpoint's model;
-// non-strict, the report goes to stderr) and the frozen prefixes applied.
+// non-strict, what loaded goes to `report`) and the frozen patterns applied.
 std::shared_ptr<nn::Sequential> make_model(const TrainConfig& config, Device device,
-                                           const std::vector<int64_t>& sample_shape);
+                                           const std::vector<int64_t>& sample_shape,
+                                           nn::LoadReport* report = nullptr);
 
 // `sample_shape` is one example's (C, H, W), used to check the model's layers
 // before training; `steps_per_epoch` is what epoch-interval schedules count.

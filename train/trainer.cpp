@@ -21,6 +21,7 @@
 #include "train/data.h"
 #include "train/distributed.h"
 #include "train/evaluate.h"
+#include "train/finetune.h"
 #include "train/health_warnings.h"
 #include "train/memory_advice.h"
 #include "train/report.h"
@@ -115,8 +116,9 @@ class Trainer {
     check_labels(train_data_, config_, /*train=*/true, *session_.model);
     check_labels(test_data_, config_, /*train=*/false, *session_.model);
     if (!options.resume.empty()) resume();
-    if (!session_.lr_scaling.is_null())  // the run header: what was scaled and why
-      std::printf("%s\n", session_.lr_scaling["text"].get<std::string>().c_str());
+    // The run header: what the pretrained weights loaded, what was scaled and why.
+    for (const json* record : {&session_.pretrained, &session_.lr_scaling})
+      if (!record->is_null()) std::printf("%s\n", (*record)["text"].get<std::string>().c_str());
     broadcast_model(*session_.model, world());  // every rank starts from rank 0's weights
     check_finite_weights(*session_.model, !options.resume.empty()     ? options.resume
                                           : !config.pretrained.empty() ? config.pretrained
@@ -128,8 +130,9 @@ class Trainer {
       io::replace_file(path("config.json"), [&](io::AtomicWriter& file) { file.write(text); });
       metrics_ = MetricsLog(path("metrics.jsonl"));
       // A resumed run keeps its first record: the checkpoint holds the scaled rates.
-      if (!session_.lr_scaling.is_null() && options.resume.empty())
-        metrics_.write(session_.lr_scaling);
+      if (options.resume.empty())
+        for (const json* record : {&session_.pretrained, &session_.lr_scaling})
+          if (!record->is_null()) metrics_.write(*record);
     }
   }
 
@@ -144,6 +147,7 @@ class Trainer {
     start_ = Clock::now();
     ProgressLine line(options_.interactive, total_epochs_, train_.size());
     while (progress_.epoch < total_epochs_ && !steps_done()) {
+      unfreeze_when_due();
       line.start_epoch(progress_.epoch, progress_.batch);
       if (!train_epoch(line)) break;
       if (progress_.batch < train_.size()) break;  // max_steps ended it early
@@ -180,6 +184,21 @@ class Trainer {
   double lr(size_t group = 0) const { return session_.optimizer->lr(group); }
   void save(const std::string& file) {
     if (is_writer()) save_checkpoint(path(file), session_, progress_);
+  }
+
+  // Gradual unfreezing: from epoch unfreeze_at_epoch on (a resumed run too)
+  // every layer trains; the frozen ones are already in the optimizer.
+  void unfreeze_when_due() {
+    const int64_t epoch = progress_.epoch + 1;
+    if (config_.unfreeze_at_epoch == 0 || epoch < config_.unfreeze_at_epoch) return;
+    const int64_t unfrozen = unfreeze_all(*session_.model);
+    if (unfrozen == 0) return;
+    std::printf("epoch %lld: unfroze %lld parameter tensors (unfreeze_at_epoch %lld)\n",
+                static_cast<long long>(epoch), static_cast<long long>(unfrozen),
+                static_cast<long long>(config_.unfreeze_at_epoch));
+    if (is_writer())
+      metrics_.write({{"kind", "unfreeze"}, {"epoch", epoch}, {"step", progress_.step},
+                      {"tensors", unfrozen}});
   }
 
   // One epoch from progress_.batch on. False when training must stop.

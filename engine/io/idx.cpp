@@ -145,6 +145,7 @@ ImageDataset gather(const ImageDataset& ds, const int64_t* indices, int64_t coun
   ImageDataset out;
   out.images = Tensor::empty({count, s[1], s[2], s[3]});
   out.labels = Tensor::empty({count}, DType::i64);
+  out.source_index.resize(size_t(count));
   const float* src = ds.images.data<float>();
   float* dst = out.images.data<float>();
   for (int64_t i = 0; i < count; ++i) {
@@ -152,6 +153,7 @@ ImageDataset gather(const ImageDataset& ds, const int64_t* indices, int64_t coun
                 " is outside the dataset of ", ds.size(), " examples");
     std::copy(src + indices[i] * example, src + (indices[i] + 1) * example, dst + i * example);
     out.labels.data<int64_t>()[i] = ds.labels.data<int64_t>()[indices[i]];
+    out.source_index[size_t(i)] = ds.source_of(indices[i]);
   }
   return out;
 }

@@ -32,7 +32,11 @@ IdxArray read_idx(const std::string& path);
 struct ImageDataset {
   Tensor images;
   Tensor labels;
+  // Example i's index in the files it was read from; empty: i itself (a
+  // dataset that is not a selection of another).
+  std::vector<int64_t> source_index = {};
   int64_t size() const { return labels.numel(); }
+  int64_t source_of(int64_t i) const { return source_index.empty() ? i : source_index[size_t(i)]; }
 };
 
 // Loads `split` ("train" or "t10k") from `dir`, which holds
@@ -40,7 +44,8 @@ struct ImageDataset {
 // limit >= 0 keeps only the first `limit` examples.
 ImageDataset load_mnist(const std::string& dir, const std::string& split, int64_t limit = -1);
 
-// The examples at `indices` (e.g. one shuffled mini-batch) as a new dataset.
+// The examples at `indices` (e.g. one shuffled mini-batch) as a new dataset,
+// each remembering its source index.
 ImageDataset gather(const ImageDataset& ds, const int64_t* indices, int64_t count);
 
 // Standardises images in place: x = (x - mean) / std.

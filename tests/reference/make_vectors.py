@@ -939,6 +939,46 @@ def torch_written_safetensors():
         f.write('"tensors":[\n' + ",\n".join(lines) + "\n]}\n")
 
 
+def torch_fashion_cnn():
+    """Writes torch_fashion_cnn.safetensors, the state_dict of a PyTorch twin of
+    danlu's fashion_cnn preset (random weights, BatchNorm statistics moved by
+    three training batches), and torch_fashion_cnn.json with two input images
+    and the logits PyTorch computes for them in eval mode: loading the file
+    into danlu must give the same logits."""
+    torch.manual_seed(0)
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64),
+                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 10))
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(8, 1, 28, 28))
+    model.eval()
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        logits = model(x)
+    blobs, header, offset = [], {"__metadata__": {"format": "pt"}}, 0
+    for name, t in model.state_dict().items():
+        dtype, fmt = ("I64", "q") if t.dtype == torch.int64 else ("F32", "f")
+        blob = struct.pack("<%d%s" % (t.numel(), fmt), *t.reshape(-1).tolist())
+        header[name] = {"dtype": dtype, "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    path = os.path.join(HERE, "torch_fashion_cnn.safetensors")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    print("%-22s %3d tensors %5d bytes" % (os.path.basename(path), len(header) - 1,
+                                            os.path.getsize(path)))
+    with open(os.path.join(HERE, "torch_fashion_cnn.json"), "w") as f:
+        f.write('{"generator":"tests/reference/make_vectors.py, torch %s",\n'
+                % torch.__version__.split("a")[0].split("+")[0])
+        f.write('"input":%s,\n' % json.dumps(T(x), separators=(",", ":")))
+        f.write('"logits":%s}\n' % json.dumps(T(logits), separators=(",", ":")))
+
+
 def main():
     write("conv2d.json", conv_cases())
     write("batch_norm.json", batch_norm_cases())
@@ -955,6 +995,7 @@ def main():
     write("optimizers.json", optimizer_cases())
     write("schedulers.json", scheduler_cases())
     torch_written_safetensors()
+    torch_fashion_cnn()
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ TEST(Config, ParamGroupsAndFreezingSplitTheParameters) {
     EXPECT_EQ(p.requires_grad(), name.rfind("0.", 0) != 0) << name;
   EXPECT_EQ(error_of({{"freeze", {"conv9"}}}),
             "freeze[0]: \"conv9\" matches no parameter name (names look like \"0.weight\" or "
-            "\"fc.bias\")");
+            "\"fc.bias\"; a glob such as \"layer1*\" selects by pattern)");
   EXPECT_EQ(error_of({{"param_groups", {{{"params", "fc"}}}}}),
             "param_groups[0].params: \"fc\" matches no trainable parameter not already in an "
             "earlier group");
