@@ -1,8 +1,7 @@
-// Adadelta: option checks and the per-parameter update loop (state:
+// Adadelta: option checks and the update rule (state:
 // square_avg, acc_delta).
 #include "optim/adadelta.h"
 
-#include "engine/ops/dispatch.h"
 #include "kernels/optim.h"
 
 namespace danlu::optim {
@@ -24,26 +23,22 @@ Adadelta::Adadelta(std::vector<ParamGroup> groups, AdadeltaOptions defaults)
 
 void Adadelta::step_group(size_t group, const std::vector<Slot>& slots) {
   const AdadeltaOptions& o = options(group);
-  const bool cuda = slots[0].param.device().is_cuda();
-  kernels::cuda::FusedTensors fused_tensors;
-  for (const Slot& s : slots) {
-    const Tensor square_avg = s.state.buffer("square_avg", s.param);
-    const Tensor acc_delta = s.state.buffer("acc_delta", s.param);
-    if (cuda) {
-      fused_tensors.push_back(fused(s, {square_avg, acc_delta}));
-      continue;
-    }
-    ops_detail::dispatch_floating(s.param.dtype(), "Adadelta", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::adadelta_update<T>(s.param.data<T>(), s.grad.data<T>(), square_avg.data<T>(),
-                                       acc_delta.data<T>(), s.param.numel(), o.lr_, o.rho_,
-                                       o.eps_, o.weight_decay_);
-    });
-  }
-  if (cuda)
-    DANLU_CUDA_ONLY(kernels::cuda::adadelta_update(fused_table(group), fused_tensors, o.lr_,
-                                                   o.rho_, o.eps_, o.weight_decay_,
-                                                   ops_detail::stream_of(slots[0].param)));
+  update_slots(
+      group, slots,
+      [&](const Slot& s) {
+        return SlotBuffers{
+            {s.state.buffer("square_avg", s.param), s.state.buffer("acc_delta", s.param)}};
+      },
+      [&](auto tag, const Slot& s, const SlotBuffers& b) {
+        using T = decltype(tag);
+        kernels::cpu::adadelta_update<T>(s.param.data<T>(), s.grad.data<T>(), b.data<T>(0),
+                                         b.data<T>(1), s.param.numel(), o.lr_, o.rho_, o.eps_,
+                                         o.weight_decay_);
+      },
+      [&](auto& table, const auto& tensors, auto stream) {
+        kernels::cuda::adadelta_update(table, tensors, o.lr_, o.rho_, o.eps_, o.weight_decay_,
+                                       stream);
+      });
 }
 
 }  // namespace danlu::optim

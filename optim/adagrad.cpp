@@ -1,8 +1,7 @@
-// Adagrad: option checks and the per-parameter update loop (state: sum, which
-// starts at initial_accumulator_value).
+// Adagrad: option checks and the update rule (state: sum, which starts at
+// initial_accumulator_value).
 #include "optim/adagrad.h"
 
-#include "engine/ops/dispatch.h"
 #include "kernels/optim.h"
 
 namespace danlu::optim {
@@ -26,25 +25,21 @@ Adagrad::Adagrad(std::vector<ParamGroup> groups, AdagradOptions defaults)
 
 void Adagrad::step_group(size_t group, const std::vector<Slot>& slots) {
   const AdagradOptions& o = options(group);
-  const bool cuda = slots[0].param.device().is_cuda();
-  kernels::cuda::FusedTensors fused_tensors;
-  for (const Slot& s : slots) {
-    const Tensor sum = s.state.buffer("sum", s.param, o.initial_accumulator_value_);
-    if (cuda) {
-      fused_tensors.push_back(fused(s, {sum}));
-      continue;
-    }
-    ops_detail::dispatch_floating(s.param.dtype(), "Adagrad", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::adagrad_update<T>(s.param.data<T>(), s.grad.data<T>(), sum.data<T>(),
-                                      s.param.numel(), o.lr_, o.lr_decay_, o.weight_decay_,
-                                      o.eps_, s.state.step);
-    });
-  }
-  if (cuda)
-    DANLU_CUDA_ONLY(kernels::cuda::adagrad_update(fused_table(group), fused_tensors, o.lr_,
-                                                  o.lr_decay_, o.weight_decay_, o.eps_,
-                                                  ops_detail::stream_of(slots[0].param)));
+  update_slots(
+      group, slots,
+      [&](const Slot& s) {
+        return SlotBuffers{{s.state.buffer("sum", s.param, o.initial_accumulator_value_)}};
+      },
+      [&](auto tag, const Slot& s, const SlotBuffers& b) {
+        using T = decltype(tag);
+        kernels::cpu::adagrad_update<T>(s.param.data<T>(), s.grad.data<T>(), b.data<T>(0),
+                                        s.param.numel(), o.lr_, o.lr_decay_, o.weight_decay_,
+                                        o.eps_, s.state.step);
+      },
+      [&](auto& table, const auto& tensors, auto stream) {
+        kernels::cuda::adagrad_update(table, tensors, o.lr_, o.lr_decay_, o.weight_decay_,
+                                      o.eps_, stream);
+      });
 }
 
 }  // namespace danlu::optim

@@ -1,7 +1,6 @@
-// AdamW: the per-parameter update loop (state as Adam's).
+// AdamW: the update rule (state as Adam's).
 #include "optim/adamw.h"
 
-#include "engine/ops/dispatch.h"
 #include "kernels/optim.h"
 
 namespace danlu::optim {
@@ -16,28 +15,24 @@ AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions defaults)
 
 void AdamW::step_group(size_t group, const std::vector<Slot>& slots) {
   const AdamWOptions& o = options(group);
-  const bool cuda = slots[0].param.device().is_cuda();
-  kernels::cuda::FusedTensors fused_tensors;
-  for (const Slot& s : slots) {
-    const Tensor m = s.state.buffer("exp_avg", s.param);
-    const Tensor v = s.state.buffer("exp_avg_sq", s.param);
-    const Tensor v_max = o.amsgrad_ ? s.state.buffer("max_exp_avg_sq", s.param) : Tensor();
-    if (cuda) {
-      fused_tensors.push_back(fused(s, {m, v, v_max}));
-      continue;
-    }
-    ops_detail::dispatch_floating(s.param.dtype(), "AdamW", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::adamw_update<T>(s.param.data<T>(), s.grad.data<T>(), m.data<T>(),
-                                    v.data<T>(), data_or_null<T>(v_max), s.param.numel(), o.lr_,
-                                    o.betas_[0], o.betas_[1], o.eps_, o.weight_decay_,
-                                    s.state.step);
-    });
-  }
-  if (cuda)
-    DANLU_CUDA_ONLY(kernels::cuda::adamw_update(fused_table(group), fused_tensors, o.lr_,
-                                                o.betas_[0], o.betas_[1], o.eps_, o.weight_decay_,
-                                                o.amsgrad_, ops_detail::stream_of(slots[0].param)));
+  update_slots(
+      group, slots,
+      [&](const Slot& s) {
+        return SlotBuffers{{s.state.buffer("exp_avg", s.param),
+                            s.state.buffer("exp_avg_sq", s.param),
+                            o.amsgrad_ ? s.state.buffer("max_exp_avg_sq", s.param) : Tensor()}};
+      },
+      [&](auto tag, const Slot& s, const SlotBuffers& b) {
+        using T = decltype(tag);
+        kernels::cpu::adamw_update<T>(s.param.data<T>(), s.grad.data<T>(), b.data<T>(0),
+                                      b.data<T>(1), b.data<T>(2), s.param.numel(), o.lr_,
+                                      o.betas_[0], o.betas_[1], o.eps_, o.weight_decay_,
+                                      s.state.step);
+      },
+      [&](auto& table, const auto& tensors, auto stream) {
+        kernels::cuda::adamw_update(table, tensors, o.lr_, o.betas_[0], o.betas_[1], o.eps_,
+                                    o.weight_decay_, o.amsgrad_, stream);
+      });
 }
 
 }  // namespace danlu::optim

@@ -1,5 +1,5 @@
-// Param groups, the step loop that skips frozen parameters, and state
-// save/load with its validation.
+// Param groups, the step loop that skips frozen parameters, the fused-launch
+// side of the per-parameter loop, and state save/load with its validation.
 #include "optim/optimizer.h"
 
 #include <charconv>
@@ -88,17 +88,14 @@ kernels::cuda::FusedTable& Optimizer::fused_table(size_t group) {
 }
 #endif
 
-kernels::cuda::FusedTensor Optimizer::fused(const Slot& slot, std::initializer_list<Tensor> state,
-                                            bool fresh) {
-  DANLU_CHECK(state.size() <= 3, "fused: a fused launch carries at most 3 state buffers");
+kernels::cuda::FusedTensor Optimizer::fused(const Slot& slot, const SlotBuffers& buffers) {
   kernels::cuda::FusedTensor t;
   t.param = slot.param.data<float>();
   t.grad = slot.grad.data<float>();
-  int k = 0;
-  for (const Tensor& buffer : state) t.state[k++] = data_or_null<float>(buffer);
+  for (size_t k = 0; k < buffers.at.size(); ++k) t.state[k] = buffers.data<float>(k);
   t.n = slot.param.numel();
   t.step = slot.state.step;
-  t.fresh = fresh;
+  t.fresh = buffers.fresh;
   return t;
 }
 

@@ -4,12 +4,14 @@
 // options type (through TypedOptimizer) and its update rule (step_group).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "engine/ops/dispatch.h"
 #include "engine/tensor.h"
 #include "kernels/optim.h"
 #include "optim/options.h"
@@ -91,13 +93,43 @@ class Optimizer : public sched::LrTarget {
   };
   // Applies the update rule to the parameters of `group` that have gradients,
   // all on one device (step() checks): one fused launch when that is a GPU.
+  // A subclass implements it with update_slots below, plus any group-level
+  // work of its own (SWATS's switching test).
   virtual void step_group(size_t group, const std::vector<Slot>& slots) = 0;
-  // The CUDA side of step_group: the reusable table of group `group`'s fused
-  // launches (CUDA builds only), and a slot as a fused-launch tensor with its
-  // state buffers (undefined ones become null) in the kernel's order.
-  kernels::cuda::FusedTable& fused_table(size_t group);
-  static kernels::cuda::FusedTensor fused(const Slot& slot, std::initializer_list<Tensor> state,
-                                          bool fresh = false);
+
+  // A slot's state buffers in its fused kernel's order (an undefined one, for
+  // an option that is off, reaches the kernels as a null pointer), and whether
+  // they were created for this step (SGD starts its momentum buffer from the
+  // gradient).
+  struct SlotBuffers {
+    std::array<Tensor, 3> at;
+    bool fresh = false;
+    template <class T> T* data(size_t i) const { return data_or_null<T>(at[i]); }
+  };
+  // The parameter loop every step_group shares; the optimizer supplies its rule:
+  //   buffers(slot) -> SlotBuffers    fetches a slot's state (creating it on first use)
+  //   cpu(tag, slot, buffers)         runs the CPU kernel, T = decltype(tag) (f32 or f64)
+  //   cuda(table, tensors, stream)    launches the fused kernel on all the slots at once
+  // On the CPU the slots are updated one by one, in order; on a GPU they are
+  // gathered into one fused launch after the loop.
+  template <class Buffers, class CpuUpdate, class CudaLaunch>
+  void update_slots(size_t group, const std::vector<Slot>& slots, Buffers&& buffers,
+                    CpuUpdate&& cpu, [[maybe_unused]] CudaLaunch&& cuda) {
+    const bool on_gpu = slots[0].param.device().is_cuda();
+    kernels::cuda::FusedTensors fused_tensors;
+    for (const Slot& s : slots) {
+      const SlotBuffers b = buffers(s);
+      if (on_gpu) {
+        fused_tensors.push_back(fused(s, b));
+        continue;
+      }
+      ops_detail::dispatch_floating(s.param.dtype(), name_.c_str(),
+                                    [&](auto tag) { cpu(tag, s, b); });
+    }
+    if (on_gpu)
+      DANLU_CUDA_ONLY(cuda(fused_table(group), fused_tensors,
+                           ops_detail::stream_of(slots[0].param)));
+  }
   ParamState& state(size_t group, size_t index) { return state_[group][index]; }
   void check_group(size_t group) const;
 
@@ -113,6 +145,11 @@ class Optimizer : public sched::LrTarget {
   virtual void set_group_state(const nlohmann::json&) {}
 
  private:
+  // The CUDA side of update_slots: the reusable table of group `group`'s
+  // fused launches (CUDA builds only), and a slot as a fused-launch tensor.
+  kernels::cuda::FusedTable& fused_table(size_t group);
+  static kernels::cuda::FusedTensor fused(const Slot& slot, const SlotBuffers& buffers);
+
   std::string name_;
   std::vector<std::vector<Tensor>> params_;      // [group][i]
   std::vector<std::vector<ParamState>> state_;   // parallel to params_

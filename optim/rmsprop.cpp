@@ -1,8 +1,7 @@
-// RMSprop: option checks and the per-parameter update loop (state:
+// RMSprop: option checks and the update rule (state:
 // square_avg, momentum_buffer when momentum > 0, grad_avg when centered).
 #include "optim/rmsprop.h"
 
-#include "engine/ops/dispatch.h"
 #include "kernels/optim.h"
 
 namespace danlu::optim {
@@ -26,29 +25,24 @@ RMSprop::RMSprop(std::vector<ParamGroup> groups, RMSpropOptions defaults)
 
 void RMSprop::step_group(size_t group, const std::vector<Slot>& slots) {
   const RMSpropOptions& o = options(group);
-  const bool cuda = slots[0].param.device().is_cuda();
-  kernels::cuda::FusedTensors fused_tensors;
-  for (const Slot& s : slots) {
-    const Tensor square_avg = s.state.buffer("square_avg", s.param);
-    const Tensor grad_avg = o.centered_ ? s.state.buffer("grad_avg", s.param) : Tensor();
-    const Tensor buf = o.momentum_ > 0.0 ? s.state.buffer("momentum_buffer", s.param) : Tensor();
-    if (cuda) {
-      fused_tensors.push_back(fused(s, {square_avg, grad_avg, buf}));
-      continue;
-    }
-    ops_detail::dispatch_floating(s.param.dtype(), "RMSprop", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::rmsprop_update<T>(s.param.data<T>(), s.grad.data<T>(), square_avg.data<T>(),
-                                      data_or_null<T>(grad_avg), data_or_null<T>(buf),
-                                      s.param.numel(), o.lr_, o.alpha_, o.eps_, o.weight_decay_,
-                                      o.momentum_);
-    });
-  }
-  if (cuda)
-    DANLU_CUDA_ONLY(kernels::cuda::rmsprop_update(fused_table(group), fused_tensors, o.lr_,
-                                                  o.alpha_, o.eps_, o.weight_decay_, o.centered_,
-                                                  o.momentum_,
-                                                  ops_detail::stream_of(slots[0].param)));
+  update_slots(
+      group, slots,
+      [&](const Slot& s) {
+        return SlotBuffers{
+            {s.state.buffer("square_avg", s.param),
+             o.centered_ ? s.state.buffer("grad_avg", s.param) : Tensor(),
+             o.momentum_ > 0.0 ? s.state.buffer("momentum_buffer", s.param) : Tensor()}};
+      },
+      [&](auto tag, const Slot& s, const SlotBuffers& b) {
+        using T = decltype(tag);
+        kernels::cpu::rmsprop_update<T>(s.param.data<T>(), s.grad.data<T>(), b.data<T>(0),
+                                        b.data<T>(1), b.data<T>(2), s.param.numel(), o.lr_,
+                                        o.alpha_, o.eps_, o.weight_decay_, o.momentum_);
+      },
+      [&](auto& table, const auto& tensors, auto stream) {
+        kernels::cuda::rmsprop_update(table, tensors, o.lr_, o.alpha_, o.eps_, o.weight_decay_,
+                                      o.centered_, o.momentum_, stream);
+      });
 }
 
 }  // namespace danlu::optim

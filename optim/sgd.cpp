@@ -1,7 +1,7 @@
-// SGD: option checks (torch.optim.SGD's) and the per-parameter update loop.
+// SGD: option checks (torch.optim.SGD's) and the update rule (state:
+// momentum_buffer when momentum != 0).
 #include "optim/sgd.h"
 
-#include "engine/ops/dispatch.h"
 #include "kernels/optim.h"
 
 namespace danlu::optim {
@@ -25,29 +25,25 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions defaults)
 
 void SGD::step_group(size_t group, const std::vector<Slot>& slots) {
   const SGDOptions& o = options(group);
-  const bool cuda = slots[0].param.device().is_cuda();
-  kernels::cuda::FusedTensors fused_tensors;
-  for (const Slot& s : slots) {
-    // The kernel sets the buffer to the first gradient (PyTorch's clone of d_p).
-    const bool momentum = o.momentum_ != 0.0;
-    const bool first = momentum && !s.state.buffers.count("momentum_buffer");
-    Tensor buf = momentum ? s.state.buffer("momentum_buffer", s.param) : Tensor();
-    if (cuda) {
-      fused_tensors.push_back(fused(s, {buf}, first));
-      continue;
-    }
-    ops_detail::dispatch_floating(s.param.dtype(), "SGD", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::sgd_update<T>(s.param.data<T>(), s.grad.data<T>(),
-                                  momentum ? buf.data<T>() : nullptr, s.param.numel(), o.lr_,
-                                  o.momentum_, o.dampening_, o.weight_decay_, o.nesterov_, first);
-    });
-  }
-  if (cuda)
-    DANLU_CUDA_ONLY(kernels::cuda::sgd_update(fused_table(group), fused_tensors, o.lr_,
-                                              o.momentum_, o.dampening_, o.weight_decay_,
-                                              o.nesterov_,
-                                              ops_detail::stream_of(slots[0].param)));
+  const bool momentum = o.momentum_ != 0.0;
+  update_slots(
+      group, slots,
+      [&](const Slot& s) {
+        // The kernel sets a new buffer to the gradient (PyTorch's clone of d_p).
+        const bool first = momentum && !s.state.buffers.count("momentum_buffer");
+        return SlotBuffers{{momentum ? s.state.buffer("momentum_buffer", s.param) : Tensor()},
+                           first};
+      },
+      [&](auto tag, const Slot& s, const SlotBuffers& b) {
+        using T = decltype(tag);
+        kernels::cpu::sgd_update<T>(s.param.data<T>(), s.grad.data<T>(), b.data<T>(0),
+                                    s.param.numel(), o.lr_, o.momentum_, o.dampening_,
+                                    o.weight_decay_, o.nesterov_, b.fresh);
+      },
+      [&](auto& table, const auto& tensors, auto stream) {
+        kernels::cuda::sgd_update(table, tensors, o.lr_, o.momentum_, o.dampening_,
+                                  o.weight_decay_, o.nesterov_, stream);
+      });
 }
 
 }  // namespace danlu::optim

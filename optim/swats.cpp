@@ -4,7 +4,6 @@
 
 #include <cmath>
 
-#include "engine/ops/dispatch.h"
 #include "kernels/optim.h"
 
 namespace danlu::optim {
@@ -41,34 +40,32 @@ void SWATS::step_group(size_t group, const std::vector<Slot>& slots) {
   Phase& ph = phases_[group];
   ++ph.step;
   const double rate = ph.switched ? ph.sgd_lr * (o.lr_ / ph.switch_lr) : 0.0;
-  double s_dot_g = 0.0, s_dot_s = 0.0;
-  const bool cuda = slots[0].param.device().is_cuda();
-  kernels::cuda::FusedTensors fused_tensors;
-  for (const Slot& s : slots) {
-    Tensor m, v, buf;
-    if (ph.switched) {
-      buf = s.state.buffer("momentum_buffer", s.param);  // v_k starts at 0 after the switch
-    } else {
-      m = s.state.buffer("exp_avg", s.param);
-      v = s.state.buffer("exp_avg_sq", s.param);
-    }
-    if (cuda) {
-      fused_tensors.push_back(ph.switched ? fused(s, {buf}) : fused(s, {m, v}));
-      continue;
-    }
-    ops_detail::dispatch_floating(s.param.dtype(), "SWATS", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::swats_update<T>(s.param.data<T>(), s.grad.data<T>(), data_or_null<T>(m),
-                                    data_or_null<T>(v), data_or_null<T>(buf), s.param.numel(),
-                                    o.lr_, o.betas_[0], o.betas_[1], o.eps_, o.weight_decay_,
-                                    s.state.step, ph.switched, rate, &s_dot_g, &s_dot_s);
-    });
-  }
-  if (cuda)
-    DANLU_CUDA_ONLY(kernels::cuda::swats_update(fused_table(group), fused_tensors, o.lr_,
-                                                o.betas_[0], o.betas_[1], o.eps_, o.weight_decay_,
-                                                ph.switched, rate, &s_dot_g, &s_dot_s,
-                                                ops_detail::stream_of(slots[0].param)));
+  double s_dot_g = 0.0, s_dot_s = 0.0;  // s.g and s.s over the group (Adam phase)
+  update_slots(
+      group, slots,
+      [&](const Slot& s) {
+        // v_k starts at 0 after the switch.
+        if (ph.switched) return SlotBuffers{{s.state.buffer("momentum_buffer", s.param)}};
+        return SlotBuffers{
+            {s.state.buffer("exp_avg", s.param), s.state.buffer("exp_avg_sq", s.param)}};
+      },
+      [&](auto tag, const Slot& s, const SlotBuffers& b) {
+        using T = decltype(tag);
+        // The buffers in the fused kernel's order: {exp_avg, exp_avg_sq}, or
+        // {momentum_buffer} after the switch.
+        T* m = ph.switched ? nullptr : b.data<T>(0);
+        T* v = ph.switched ? nullptr : b.data<T>(1);
+        T* buf = ph.switched ? b.data<T>(0) : nullptr;
+        kernels::cpu::swats_update<T>(s.param.data<T>(), s.grad.data<T>(), m, v, buf,
+                                      s.param.numel(), o.lr_, o.betas_[0], o.betas_[1], o.eps_,
+                                      o.weight_decay_, s.state.step, ph.switched, rate, &s_dot_g,
+                                      &s_dot_s);
+      },
+      [&](auto& table, const auto& tensors, auto stream) {
+        kernels::cuda::swats_update(table, tensors, o.lr_, o.betas_[0], o.betas_[1], o.eps_,
+                                    o.weight_decay_, ph.switched, rate, &s_dot_g, &s_dot_s,
+                                    stream);
+      });
   if (ph.switched || s_dot_g == 0.0) return;  // the paper updates lambda only when s.g != 0
   const double beta2 = o.betas_[1];
   const double gamma = s_dot_s / -s_dot_g;
