@@ -156,6 +156,27 @@ TEST_F(FinetuneRun, PretrainedWithAnotherClassCountGetsAFreshHeadAndSaysSo) {
   EXPECT_EQ(loaded["9.weight"].to_vector(), fresh.model->state_dict()["9.weight"].to_vector());
 }
 
+// configs/finetune: the pretraining config and each transfer config from
+// its checkpoint, a few steps each on a slice of the data.
+TEST_F(FinetuneRun, ShippedTransferConfigsTrainFromThePretrainingRun) {
+  const std::string configs = std::string(DANLU_SOURCE_DIR) + "/configs/finetune/";
+  const std::vector<std::string> few = {"max_steps=3", "epochs=1", "data.test_limit=50",
+                                        "data.train_limit=2000", "data.num_workers=0"};
+  const auto run = [&](const std::string& config, std::vector<std::string> overrides,
+                       const std::string& name) {
+    overrides.insert(overrides.end(), few.begin(), few.end());
+    const RunSummary s = run_training(load_config(configs + config, overrides), Device::cpu(),
+                                      RunOptions{(dir_ / name).string(), "", false, nullptr});
+    EXPECT_EQ(s.end, RunEnd::finished) << config << ": " << s.message;
+    EXPECT_EQ(s.steps, 3) << config;
+  };
+  run("pretrain_classes_0to4.json", {}, "pretrain");
+  const std::string weights = "pretrained=" + (dir_ / "pretrain" / "last.safetensors").string();
+  run("transfer_scratch.json", {}, "scratch");
+  for (const char* name : {"features", "full", "discriminative", "gradual"})
+    run(std::string("transfer_") + name + ".json", {weights}, name);
+}
+
 TEST(Finetune, TorchSavedFashionCnnGivesTorchsLogits) {
   const json expected = testing::load_reference("torch_fashion_cnn.json");
   auto model = nn::fashion_cnn();
