@@ -1,16 +1,16 @@
-// build_model() and apply_init(): a path-naming JSON reader (Fields), one
-// reader per layer type and preset, the init rules, and the dry run.
+// build_model() and apply_init(): one reader per layer type and preset (on
+// engine/json_fields.h), the init rules, and the dry run.
 #include "layers/builder.h"
 
 #include <algorithm>
 #include <functional>
-#include <limits>
 #include <map>
 #include <type_traits>
 #include <utility>
 
 #include "engine/autograd.h"
 #include "engine/error.h"
+#include "engine/json_fields.h"
 #include "engine/json_number.h"
 #include "layers/init.h"
 #include "layers/layers.h"
@@ -22,13 +22,8 @@ namespace {
 
 using nlohmann::json;
 using Maker = std::function<std::shared_ptr<Module>()>;
-constexpr int64_t kAny = std::numeric_limits<int64_t>::min();
-
-std::string join(const std::vector<std::string>& names, const char* quote = "") {
-  std::string s;
-  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + (quote + names[i] + quote);
-  return s;
-}
+using Fields = JsonFields;  // one object of the spec: a layer, an init rule, the model
+constexpr int64_t kAny = JsonFields::kAny;
 
 std::string list_text(const std::vector<int64_t>& xs) {
   std::string s = "[";
@@ -36,125 +31,25 @@ std::string list_text(const std::vector<int64_t>& xs) {
   return s + "]";
 }
 
-std::string int_text(int64_t min) {
-  return min == kAny ? "an integer" : "an integer >= " + std::to_string(min);
+// An int for both spatial dims or an [h, w] pair.
+std::string size2_text(int64_t min) { return integer_text(min) + " or a pair [h, w] of them"; }
+
+ExpandingArray<2> size2_of(const Fields& f, const std::string& key, const json& v, int64_t min) {
+  auto fits = [min](const json& x) { return is_int64(x) && x.get<int64_t>() >= min; };
+  if (fits(v)) return v.get<int64_t>();
+  if (v.is_array() && v.size() == 2 && fits(v[0]) && fits(v[1]))
+    return std::array<int64_t, 2>{v[0].get<int64_t>(), v[1].get<int64_t>()};
+  f.fail(key, size2_text(min), v);
 }
 
-// One JSON object read key by key: typed getters whose errors name the path
-// and what is allowed; finish() refuses every key no getter asked for.
-// `owner` completes "required by ..." and "unknown key for ...".
-class Fields {
- public:
-  Fields(const json& j, std::string path, std::string owner)
-      : j_(j), path_(std::move(path)), owner_(std::move(owner)) {
-    DANLU_CHECK(j_.is_object(), path_, ": expected an object, got ", j_.dump());
-  }
-  void set_owner(std::string owner) { owner_ = std::move(owner); }
-  std::string path(const std::string& key) const { return path_ + "." + key; }
+ExpandingArray<2> size2(Fields& f, const std::string& key, int64_t min) {
+  return size2_of(f, key, f.require(key, size2_text(min)), min);
+}
 
-  const json* find(const std::string& key) {
-    if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.push_back(key);
-    auto it = j_.find(key);
-    return it == j_.end() ? nullptr : &*it;
-  }
-  const json& require(const std::string& key, const std::string& expected) {
-    const json* v = find(key);
-    DANLU_CHECK(v, path(key), ": required by ", owner_, " (", expected, ")");
-    return *v;
-  }
-  [[noreturn]] void fail(const std::string& key, const std::string& expected,
-                         const json& got) const {
-    DANLU_FAIL(path(key), ": expected ", expected, ", got ", got.dump());
-  }
-
-  int64_t integer(const std::string& key, int64_t min) {
-    return int_of(key, require(key, int_text(min)), min);
-  }
-  int64_t integer(const std::string& key, int64_t min, int64_t fallback) {
-    const json* v = find(key);
-    return v ? int_of(key, *v, min) : fallback;
-  }
-  // A number satisfying `ok` (described by `expected`), or `fallback` when absent.
-  double number(const std::string& key, double fallback, const std::string& expected = "a number",
-                const std::function<bool(double)>& ok = {}) {
-    const json* v = find(key);
-    if (!v) return fallback;
-    if (!v->is_number() || (ok && !ok(v->get<double>()))) fail(key, expected, *v);
-    return v->get<double>();
-  }
-  bool boolean(const std::string& key, bool fallback) {
-    const json* v = find(key);
-    if (!v) return fallback;
-    if (!v->is_boolean()) fail(key, "true or false", *v);
-    return v->get<bool>();
-  }
-  std::string choice(const std::string& key, const std::vector<std::string>& allowed) {
-    return choice_of(key, require(key, "one of " + join(allowed, "\"")), allowed);
-  }
-  std::string choice(const std::string& key, const std::string& fallback,
-                     const std::vector<std::string>& allowed) {
-    const json* v = find(key);
-    return v ? choice_of(key, *v, allowed) : fallback;
-  }
-  // An int for both spatial dims or an [h, w] pair.
-  ExpandingArray<2> size2(const std::string& key, int64_t min) {
-    return size2_of(key, require(key, size2_text(min)), min);
-  }
-  ExpandingArray<2> size2(const std::string& key, int64_t min, int64_t fallback) {
-    const json* v = find(key);
-    return v ? size2_of(key, *v, min) : ExpandingArray<2>(fallback);
-  }
-  // A list of integers >= min (non-empty unless allow_empty); a bare integer
-  // reads as a one-element list when `single` is true.
-  std::vector<int64_t> integers(const std::string& key, int64_t min, bool single,
-                                bool allow_empty = false) {
-    const std::string expected = std::string(single ? int_text(min) + " or " : "") + "a " +
-                                 (allow_empty ? "" : "non-empty ") + "list of integers" +
-                                 (min == kAny ? "" : " >= " + std::to_string(min));
-    const json& v = require(key, expected);
-    if (single && is_int64(v) && v.get<int64_t>() >= min) return {v.get<int64_t>()};
-    const bool ok = v.is_array() && (allow_empty || !v.empty()) &&
-                    std::all_of(v.begin(), v.end(), [min](const json& x) {
-                      return is_int64(x) && x.get<int64_t>() >= min;
-                    });
-    if (!ok) fail(key, expected, v);
-    return v.get<std::vector<int64_t>>();
-  }
-
-  void finish() const {
-    for (const auto& [key, value] : j_.items())
-      DANLU_CHECK(std::find(known_.begin(), known_.end(), key) != known_.end(), path(key),
-                  ": unknown key for ", owner_, "; expected one of ", join(known_));
-  }
-
- private:
-  static std::string size2_text(int64_t min) {
-    return int_text(min) + " or a pair [h, w] of them";
-  }
-  int64_t int_of(const std::string& key, const json& v, int64_t min) const {
-    if (!is_int64(v) || v.get<int64_t>() < min) fail(key, int_text(min), v);
-    return v.get<int64_t>();
-  }
-  std::string choice_of(const std::string& key, const json& v,
-                        const std::vector<std::string>& allowed) const {
-    const bool ok = v.is_string() && std::find(allowed.begin(), allowed.end(),
-                                               v.get<std::string>()) != allowed.end();
-    if (!ok) fail(key, "one of " + join(allowed, "\""), v);
-    return v.get<std::string>();
-  }
-  ExpandingArray<2> size2_of(const std::string& key, const json& v, int64_t min) const {
-    auto fits = [min](const json& x) { return is_int64(x) && x.get<int64_t>() >= min; };
-    if (fits(v)) return v.get<int64_t>();
-    if (v.is_array() && v.size() == 2 && fits(v[0]) && fits(v[1]))
-      return std::array<int64_t, 2>{v[0].get<int64_t>(), v[1].get<int64_t>()};
-    fail(key, size2_text(min), v);
-  }
-
-  const json& j_;
-  std::string path_;
-  std::string owner_;
-  std::vector<std::string> known_;
-};
+ExpandingArray<2> size2(Fields& f, const std::string& key, int64_t min, int64_t fallback) {
+  const json* v = f.find(key);
+  return v ? size2_of(f, key, *v, min) : ExpandingArray<2>(fallback);
+}
 
 // ---- layers --------------------------------------------------------------------
 bool in_unit(double p) { return p >= 0 && p <= 1; }
@@ -174,9 +69,9 @@ Maker linear(Fields& f) {
 
 Maker conv2d(Fields& f) {
   const int64_t in = f.integer("in_channels", 1), out = f.integer("out_channels", 1);
-  Conv2dOptions o(in, out, f.size2("kernel_size", 1));
-  o.stride(f.size2("stride", 1, 1)).padding(f.size2("padding", 0, 0));
-  o.dilation(f.size2("dilation", 1, 1)).groups(f.integer("groups", 1, 1));
+  Conv2dOptions o(in, out, size2(f, "kernel_size", 1));
+  o.stride(size2(f, "stride", 1, 1)).padding(size2(f, "padding", 0, 0));
+  o.dilation(size2(f, "dilation", 1, 1)).groups(f.integer("groups", 1, 1));
   return make<Conv2d>(o.bias(f.boolean("bias", true)));
 }
 
@@ -200,10 +95,10 @@ Maker layernorm(Fields& f) {
 // MaxPool2d's and AvgPool2d's shared keys; stride null or absent is the kernel.
 template <class O>
 O pool(Fields& f) {
-  O o(f.size2("kernel_size", 1));
+  O o(size2(f, "kernel_size", 1));
   const json* s = f.find("stride");
-  if (s && !s->is_null()) o.stride(f.size2("stride", 1));
-  o.padding(f.size2("padding", 0, 0));
+  if (s && !s->is_null()) o.stride(size2(f, "stride", 1));
+  o.padding(size2(f, "padding", 0, 0));
   o.ceil_mode(f.boolean("ceil_mode", false));
   return o;
 }
@@ -305,7 +200,7 @@ const std::vector<std::pair<std::string, LayerReader>>& layer_readers() {
       {"AvgPool2d", avgpool},
       {"AdaptiveAvgPool2d",
        [](Fields& f) {
-         return make<AdaptiveAvgPool2d>(AdaptiveAvgPool2dOptions(f.size2("output_size", 1)));
+         return make<AdaptiveAvgPool2d>(AdaptiveAvgPool2dOptions(size2(f, "output_size", 1)));
        }},
       {"Dropout",
        [](Fields& f) {
@@ -341,12 +236,12 @@ std::shared_ptr<Module> read_layer(const json& j, const std::string& path) {
               j.dump());
   const auto& readers = layer_readers();
   auto t = j.find("type");
-  DANLU_CHECK(t != j.end(), path, ".type: required (one of ", join(layer_types(), "\""), ")");
+  DANLU_CHECK(t != j.end(), path, ".type: required (one of ", join_names(layer_types(), "\""), ")");
   auto it = std::find_if(readers.begin(), readers.end(), [&](const auto& r) {
     return t->is_string() && r.first == t->get<std::string>();
   });
   DANLU_CHECK(it != readers.end(), path, ".type: unknown layer ", t->dump(), "; expected one of ",
-              join(layer_types(), "\""));
+              join_names(layer_types(), "\""));
   Fields f(j, path, it->first);
   f.find("type");
   const Maker maker = it->second(f);
@@ -435,7 +330,7 @@ InitRules read_init(const json& j, const std::string& path) {
   for (const auto& [type, rule] : j.items()) {
     const std::string p = path + "." + type;
     DANLU_CHECK(std::find(kInitTypes.begin(), kInitTypes.end(), type) != kInitTypes.end(), p,
-                ": no init rule for this type; expected one of ", join(kInitTypes, "\""));
+                ": no init rule for this type; expected one of ", join_names(kInitTypes, "\""));
     Fields f(rule, p, type);
     if (type == "Linear" || type == "Conv2d") {
       rules.weights[type] = read_weight_rule(f);
@@ -542,7 +437,7 @@ std::shared_ptr<Sequential> build_model(const json& spec, Generator* gen,
   DANLU_CHECK(!(has_layers && has_preset), path, ": give \"layers\" or \"preset\", not both");
   DANLU_CHECK(has_layers || has_preset, path,
               ": expected \"layers\" (a list of layer objects) or \"preset\" (one of ",
-              join(model_presets(), "\""), ")");
+              join_names(model_presets(), "\""), ")");
   std::shared_ptr<Sequential> net;
   std::vector<std::string> labels;
   Maker preset_maker;

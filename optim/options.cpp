@@ -15,20 +15,16 @@ void check_option(bool ok, const std::string& where, const char* field, const ch
 
 namespace detail {
 
-void read_option(const nlohmann::json& j, double& out, const std::string& path) {
-  DANLU_CHECK(j.is_number(), path, ": expected a number, got ", j.dump());
-  out = j.get<double>();
-}
+void read_option(JsonFields& f, const char* name, double& out) { out = f.number(name, out); }
 
-void read_option(const nlohmann::json& j, bool& out, const std::string& path) {
-  DANLU_CHECK(j.is_boolean(), path, ": expected true or false, got ", j.dump());
-  out = j.get<bool>();
-}
+void read_option(JsonFields& f, const char* name, bool& out) { out = f.boolean(name, out); }
 
-void read_option(const nlohmann::json& j, Betas& out, const std::string& path) {
-  DANLU_CHECK(j.is_array() && j.size() == 2 && j[0].is_number() && j[1].is_number(), path,
-              ": expected two numbers [beta1, beta2], got ", j.dump());
-  out = {j[0].get<double>(), j[1].get<double>()};
+void read_option(JsonFields& f, const char* name, Betas& out) {
+  const nlohmann::json* j = f.find(name);
+  if (!j) return;
+  if (!j->is_array() || j->size() != 2 || !(*j)[0].is_number() || !(*j)[1].is_number())
+    f.fail(name, "two numbers [beta1, beta2]", *j);
+  out = {(*j)[0].get<double>(), (*j)[1].get<double>()};
 }
 
 }  // namespace detail

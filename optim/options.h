@@ -12,6 +12,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "engine/json_fields.h"
 
 namespace danlu::optim {
 
@@ -22,29 +23,18 @@ void check_option(bool ok, const std::string& where, const char* field, const ch
                   double got);
 
 namespace detail {
-void read_option(const nlohmann::json& j, double& out, const std::string& path);
-void read_option(const nlohmann::json& j, bool& out, const std::string& path);
-void read_option(const nlohmann::json& j, Betas& out, const std::string& path);
+void read_option(JsonFields& f, const char* name, double& out);
+void read_option(JsonFields& f, const char* name, bool& out);
+void read_option(JsonFields& f, const char* name, Betas& out);
 }  // namespace detail
 
 // `defaults` with the options that `j` names replaced. Unknown names and
 // wrong types are errors naming "<where>.<name>"; ranges are left to check().
 template <class Options>
 Options options_from_json(const nlohmann::json& j, Options defaults, const std::string& where) {
-  DANLU_CHECK(j.is_object(), where, ": expected an object of options, got ", j.dump());
-  std::string allowed;
-  defaults.fields([&](const char* name, auto&) {
-    allowed += (allowed.empty() ? "" : ", ") + std::string(name);
-  });
-  for (const auto& [key, value] : j.items()) {
-    bool known = false;
-    defaults.fields([&](const char* name, auto& field) {
-      if (key != name) return;
-      detail::read_option(value, field, where + "." + key);
-      known = true;
-    });
-    DANLU_CHECK(known, where, ".", key, ": unknown option; expected one of ", allowed);
-  }
+  JsonFields f(j, where, "", "an object of options");
+  defaults.fields([&](const char* name, auto& field) { detail::read_option(f, name, field); });
+  f.finish("unknown option");
   return defaults;
 }
 

@@ -1,6 +1,7 @@
 // Reading one scheduler spec, {"type": NAME, ...parameters...}: typed getters
 // whose errors name the JSON path and what is allowed, and a final check
-// that every key in the spec is one the schedule knows.
+// that every key in the spec is one the schedule knows (engine/json_fields.h
+// reads the keys; a spec adds its type and the per-group and nested lists).
 #pragma once
 
 #include <cstdint>
@@ -9,16 +10,20 @@
 #include <string>
 #include <vector>
 
+#include "engine/json_fields.h"
+
 namespace danlu::sched {
 
 class Spec {
  public:
   // `path` names the spec in errors ("scheduler", "scheduler.schedulers[1]").
   Spec(const nlohmann::json& spec, std::string path);
+  Spec(const Spec&) = delete;  // fields_ refers to spec_
+  Spec& operator=(const Spec&) = delete;
 
   const std::string& type() const { return type_; }
   const std::string& path() const { return path_; }
-  std::string path(const std::string& key) const { return path_ + "." + key; }
+  std::string path(const std::string& key) const { return fields_.path(key); }
 
   // Getters without a fallback require the key.
   double number(const std::string& key);
@@ -45,12 +50,10 @@ class Spec {
   void finish() const;
 
  private:
-  const nlohmann::json* get(const std::string& key, const char* expected, bool required);
-
   nlohmann::json spec_;
   std::string path_;
+  JsonFields fields_;  // reads spec_
   std::string type_;
-  std::vector<std::string> known_{"type"};
 };
 
 }  // namespace danlu::sched
