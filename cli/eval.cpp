@@ -1,6 +1,7 @@
 // `danlu eval CONFIG --weights CKPT`: the test split's loss, accuracy,
 // per-class accuracy and confusion matrix for a trained model; a warning
 // first when the weights hold NaN or inf.
+#include <cmath>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -26,7 +27,11 @@ void print(const train::EvalResult& r, const std::vector<std::string>& names) {
               "accuracy");
   for (size_t c = 0; c < r.confusion.size(); ++c) {
     const std::string name = c < names.size() ? names[c] : std::to_string(c);
-    std::printf("%-12s %8.2f%%  ", name.c_str(), 100 * per_class[c]);
+    // A class without test examples (data.classes leaves it out) has no accuracy.
+    if (std::isfinite(per_class[c]))
+      std::printf("%-12s %8.2f%%  ", name.c_str(), 100 * per_class[c]);
+    else
+      std::printf("%-12s %9s  ", name.c_str(), "-");
     for (int64_t n : r.confusion[c]) std::printf(" %5lld", static_cast<long long>(n));
     std::printf("\n");
   }
