@@ -894,6 +894,32 @@ def scheduler_cases():
     return cases
 
 
+SAFETENSORS_DTYPES = {torch.float32: ("F32", "f"), torch.float64: ("F64", "d"),
+                      torch.int64: ("I64", "q")}
+
+
+def write_safetensors(name, tensors, metadata):
+    """Writes (name, tensor) pairs to tests/reference/<name> in the
+    safetensors format, implemented here from the spec (not the safetensors
+    package): a u64 little-endian header length, the JSON header padded with
+    spaces so the data starts 8-byte aligned, then each tensor's
+    little-endian bytes."""
+    header, blobs, offset = {"__metadata__": metadata}, [], 0
+    for key, t in tensors:
+        dtype, fmt = SAFETENSORS_DTYPES[t.dtype]
+        blob = struct.pack("<%d%s" % (t.numel(), fmt), *t.reshape(-1).tolist())
+        header[key] = {"dtype": dtype, "shape": list(t.shape),
+                       "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    path = os.path.join(HERE, name)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    print("%-22s %3d tensors %5d bytes" % (name, len(tensors), os.path.getsize(path)))
+
+
 def torch_written_safetensors():
     """Writes torch_written.safetensors, a small PyTorch model's state_dict plus
     a few extra tensors, with the format implemented here from the spec (not
@@ -910,26 +936,10 @@ def torch_written_safetensors():
     tensors = list(model.state_dict().items()) + extra
     metadata = {"format": "pt", "source": "tests/reference/make_vectors.py"}
 
-    # The spec: u64 little-endian header length, JSON header padded with spaces
-    # so the data starts 8-byte aligned, then each tensor's little-endian bytes.
-    dtypes = {torch.float32: ("F32", "f"), torch.float64: ("F64", "d"), torch.int64: ("I64", "q")}
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, t in tensors:
-        dtype, fmt = dtypes[t.dtype]
-        blob = struct.pack("<%d%s" % (t.numel(), fmt), *t.reshape(-1).tolist())
-        header[name] = {"dtype": dtype, "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    path = os.path.join(HERE, "torch_written.safetensors")
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-    print("%-22s %3d tensors %5d bytes" % (os.path.basename(path), len(tensors),
-                                            os.path.getsize(path)))
+    write_safetensors("torch_written.safetensors", tensors, metadata)
 
-    lines = [json.dumps(dict(name=n, dtype=dtypes[t.dtype][0], **T(t)), separators=(",", ":"))
+    lines = [json.dumps(dict(name=n, dtype=SAFETENSORS_DTYPES[t.dtype][0], **T(t)),
+                        separators=(",", ":"))
              for n, t in tensors]
     with open(os.path.join(HERE, "torch_written.json"), "w") as f:
         f.write('{"generator":"tests/reference/make_vectors.py, torch %s",\n'
@@ -949,29 +959,16 @@ def torch_fashion_cnn():
     nn = torch.nn
     model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
                           nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64),
-                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 10))
+                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 10)).float()
     with torch.no_grad():
         for _ in range(3):
-            model(torch.randn(8, 1, 28, 28))
+            model(torch.randn(8, 1, 28, 28, dtype=torch.float32))
     model.eval()
-    x = torch.randn(2, 1, 28, 28)
+    x = torch.randn(2, 1, 28, 28, dtype=torch.float32)
     with torch.no_grad():
         logits = model(x)
-    blobs, header, offset = [], {"__metadata__": {"format": "pt"}}, 0
-    for name, t in model.state_dict().items():
-        dtype, fmt = ("I64", "q") if t.dtype == torch.int64 else ("F32", "f")
-        blob = struct.pack("<%d%s" % (t.numel(), fmt), *t.reshape(-1).tolist())
-        header[name] = {"dtype": dtype, "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    path = os.path.join(HERE, "torch_fashion_cnn.safetensors")
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-    print("%-22s %3d tensors %5d bytes" % (os.path.basename(path), len(header) - 1,
-                                            os.path.getsize(path)))
+    write_safetensors("torch_fashion_cnn.safetensors", list(model.state_dict().items()),
+                      {"format": "pt"})
     with open(os.path.join(HERE, "torch_fashion_cnn.json"), "w") as f:
         f.write('{"generator":"tests/reference/make_vectors.py, torch %s",\n'
                 % torch.__version__.split("a")[0].split("+")[0])

@@ -13,6 +13,7 @@
 #include "layers/builder.h"
 #include "layers/models.h"
 #include "layers/serialize.h"
+#include "tests/support/error_of.h"
 #include "tests/support/reference.h"
 #include "tests/support/test_directory.h"
 #include "train/checkpoint.h"
@@ -27,14 +28,9 @@ namespace {
 
 using nlohmann::json;
 
+// The error of building a session from `user` ("" when none).
 std::string error_of(const json& user) {
-  try {
-    const TrainConfig c = parse_config(user);
-    make_session(c, Device::cpu(), {1, 28, 28}, 10);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
+  return testing::error_of([&] { make_session(parse_config(user), Device::cpu(), {1, 28, 28}, 10); });
 }
 
 TEST(Finetune, PatternsArePrefixesOfWholePartsOrGlobs) {
