@@ -2,6 +2,7 @@
 #include "engine/json_fields.h"
 
 #include <algorithm>
+#include <sstream>
 
 #include "engine/error.h"
 #include "engine/json_number.h"
@@ -20,10 +21,21 @@ std::string integer_text(int64_t min) {
   return min == JsonFields::kAny ? "an integer" : "an integer >= " + std::to_string(min);
 }
 
+void check_range(bool ok, const std::string& path, const std::string& expected, double got) {
+  if (ok) return;
+  std::ostringstream value;
+  value << got;
+  DANLU_FAIL(path, ": expected ", expected, ", got ", value.str());
+}
+
 JsonFields::JsonFields(const json& j, std::string path, std::string owner,
                        const std::string& object)
     : j_(j), path_(std::move(path)), owner_(std::move(owner)) {
   DANLU_CHECK(j_.is_object(), path_, ": expected ", object, ", got ", j_.dump());
+}
+
+JsonFields JsonFields::object(const std::string& key) {
+  return JsonFields(require(key, "an object"), path(key), owner_);
 }
 
 const json* JsonFields::find(const std::string& key) {
@@ -80,11 +92,20 @@ std::optional<double> JsonFields::optional_number(const std::string& key) {
   return number(key, 0.0);
 }
 
+bool JsonFields::boolean(const std::string& key) {
+  const json& v = require(key, "true or false");
+  if (!v.is_boolean()) fail(key, "true or false", v);
+  return v.get<bool>();
+}
+
 bool JsonFields::boolean(const std::string& key, bool fallback) {
-  const json* v = find(key);
-  if (!v) return fallback;
-  if (!v->is_boolean()) fail(key, "true or false", *v);
-  return v->get<bool>();
+  return find(key) ? boolean(key) : fallback;
+}
+
+std::string JsonFields::string(const std::string& key) {
+  const json& v = require(key, "a string");
+  if (!v.is_string()) fail(key, "a string", v);
+  return v.get<std::string>();
 }
 
 std::string JsonFields::choice_of(const std::string& key, const json& v,

@@ -1,6 +1,6 @@
 // One JSON object read key by key, for every reader of user JSON (model
-// specs, scheduler specs, optimizer options): typed getters whose one-line
-// errors name the JSON path and what is allowed,
+// specs, scheduler specs, optimizer options, the resolved training config):
+// typed getters whose one-line errors name the JSON path and what is allowed,
 //   "model.layers[2].out_channels: expected an integer >= 1, got 0",
 // and finish(), which refuses every key no getter asked for.
 #pragma once
@@ -23,14 +23,19 @@ class JsonFields {
   // The lower bound of an integer that may be any int64.
   static constexpr int64_t kAny = std::numeric_limits<int64_t>::min();
 
-  // `path` names the object in errors ("scheduler", "model.layers[2]");
-  // `owner` completes "required by <owner> (...)" and "unknown key for
-  // <owner>"; `object` says what a non-object was expected to be.
+  // `path` names the object in errors ("scheduler", "model.layers[2]"; ""
+  // for a file's top level, whose keys are named alone); `owner` completes
+  // "required by <owner> (...)" and "unknown key for <owner>"; `object` says
+  // what a non-object was expected to be.
   JsonFields(const nlohmann::json& j, std::string path, std::string owner,
              const std::string& object = "an object");
   void set_owner(std::string owner) { owner_ = std::move(owner); }
   const std::string& owner() const { return owner_; }
-  std::string path(const std::string& key) const { return path_ + "." + key; }
+  std::string path(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+  }
+  // The object at `key` read the same way, its keys named "<path>.<key>.<name>".
+  JsonFields object(const std::string& key);
 
   // The raw value, or nullptr when absent; either way the key counts as known.
   const nlohmann::json* find(const std::string& key);
@@ -49,7 +54,9 @@ class JsonFields {
   double number(const std::string& key, double fallback, const std::string& expected = "a number",
                 const std::function<bool(double)>& ok = {});
   std::optional<double> optional_number(const std::string& key);
+  bool boolean(const std::string& key);
   bool boolean(const std::string& key, bool fallback);
+  std::string string(const std::string& key);
   std::string choice(const std::string& key, const std::vector<std::string>& allowed);
   std::string choice(const std::string& key, const std::string& fallback,
                      const std::vector<std::string>& allowed);
@@ -77,5 +84,9 @@ class JsonFields {
 
 // "an integer", or "an integer >= min".
 std::string integer_text(int64_t min);
+
+// Throws "<path>: expected <expected>, got <got>" unless `ok`: the range check
+// of a number already read (-1 prints as "-1", 0.001 as "0.001").
+void check_range(bool ok, const std::string& path, const std::string& expected, double got);
 
 }  // namespace danlu

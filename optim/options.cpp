@@ -1,17 +1,7 @@
-// Reading option values from JSON and the one-line range errors.
+// Reading option values from JSON.
 #include "optim/options.h"
 
-#include <sstream>
-
 namespace danlu::optim {
-
-void check_option(bool ok, const std::string& where, const char* field, const char* expected,
-                  double got) {
-  if (ok) return;
-  std::ostringstream value;
-  value << got;  // -1 prints as "-1", 0.001 as "0.001"
-  DANLU_FAIL(where, ".", field, ": expected ", expected, ", got ", value.str());
-}
 
 namespace detail {
 

@@ -1,5 +1,5 @@
 // An optimizer's options as JSON with PyTorch's names, and the range checks
-// whose one-line messages name the option:
+// (check_range, engine/json_fields.h) whose one-line messages name the option:
 //   "optimizer.momentum: expected a number >= 0, got -1".
 // Every options struct (SGDOptions, AdamOptions, ...) lists its fields once,
 //   template <class F> void fields(F&& f) { f("lr", lr_); f("betas", betas_); ... }
@@ -17,10 +17,6 @@
 namespace danlu::optim {
 
 using Betas = std::array<double, 2>;  // (beta1, beta2), JSON [0.9, 0.999]
-
-// Throws "<where>.<field>: expected <expected>, got <got>" unless `ok`.
-void check_option(bool ok, const std::string& where, const char* field, const char* expected,
-                  double got);
 
 namespace detail {
 void read_option(JsonFields& f, const char* name, double& out);

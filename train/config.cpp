@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "engine/error.h"
+#include "engine/json_fields.h"
 #include "engine/json_number.h"
 #include "engine/io/cifar10.h"
 #include "engine/io/idx.h"
@@ -112,91 +113,57 @@ void merge(json& into, const json& user, const std::string& path) {
   }
 }
 
-// Typed reads of the resolved config with range checks.
-class Reader {
- public:
-  explicit Reader(const json& root) : root_(root) {}
+// A number of the resolved config within [lo, hi].
+double number_in(JsonFields& f, const std::string& key, double lo, double hi, const char* range) {
+  const double v = f.number(key);
+  check_range(v >= lo && v <= hi, f.path(key), std::string("a number in ") + range, v);
+  return v;
+}
 
-  const json& at(const std::string& path) const {
-    const json* j = &root_;
-    size_t start = 0;
-    while (start <= path.size()) {
-      const size_t dot = std::min(path.find('.', start), path.size());
-      j = &j->at(path.substr(start, dot - start));
-      start = dot + 1;
-    }
-    return *j;
-  }
-  int64_t integer(const std::string& path, int64_t lo) const {
-    const json& j = at(path);
-    DANLU_CHECK(is_int64(j) && j.get<int64_t>() >= lo, path, ": expected an integer >= ", lo,
-                ", got ", j.dump());
-    return j.get<int64_t>();
-  }
-  double number(const std::string& path, double lo, double hi, const char* range) const {
-    const double v = at(path).get<double>();
-    DANLU_CHECK(v >= lo && v <= hi, path, ": expected a number in ", range, ", got ", v);
-    return v;
-  }
-  std::string choice(const std::string& path, const std::vector<std::string>& allowed) const {
-    const std::string v = at(path).get<std::string>();
-    if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return v;
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "\"" : ", \"") + a + "\"";
-    DANLU_FAIL(path, ": expected one of ", list, ", got \"", v, "\"");
-  }
-  std::vector<float> floats(const std::string& path) const {
-    const json& j = at(path);
-    // Each value must fit a float: 1e300 would become inf.
-    DANLU_CHECK(std::all_of(j.begin(), j.end(),
-                            [](const json& x) {
-                              return x.is_number() && std::isfinite(x.get<float>());
-                            }),
-                path, ": expected a list of numbers (each within +-3.4e38), got ", j.dump());
-    return j.get<std::vector<float>>();
-  }
-  std::vector<std::string> strings(const std::string& path) const {
-    const json& j = at(path);
-    DANLU_CHECK(std::all_of(j.begin(), j.end(), [](const json& x) { return x.is_string(); }),
-                path, ": expected a list of strings, got ", j.dump());
-    return j.get<std::vector<std::string>>();
-  }
+// A list of the resolved config whose every element is `ok`.
+const json& list_of(JsonFields& f, const std::string& key, const std::string& expected,
+                    bool (*ok)(const json&)) {
+  const json& j = f.require(key, expected);
+  if (!std::all_of(j.begin(), j.end(), ok)) f.fail(key, expected, j);
+  return j;
+}
 
- private:
-  const json& root_;
-};
+// Each value must fit a float: 1e300 would become inf.
+std::vector<float> floats(JsonFields& f, const std::string& key) {
+  return list_of(f, key, "a list of numbers (each within +-3.4e38)", [](const json& x) {
+           return x.is_number() && std::isfinite(x.get<float>());
+         }).get<std::vector<float>>();
+}
 
-DataConfig parse_data(const Reader& r) {
+DataConfig parse_data(JsonFields data) {
   DataConfig d;
-  d.dataset = r.choice("data.dataset", {"fashion_mnist", "mnist", "cifar10"});
-  d.path = r.at("data.path").get<std::string>();
+  d.dataset = data.choice("dataset", {"fashion_mnist", "mnist", "cifar10"});
+  d.path = data.string("path");
   if (d.path.empty()) {
     DANLU_CHECK(d.dataset == "fashion_mnist", "data.path: required for ", d.dataset,
                 " (the folder holding its files)");
     d.path = io::fashion_mnist_dir();
   }
-  d.train_limit = r.integer("data.train_limit", 0);
-  d.test_limit = r.integer("data.test_limit", 0);
-  const json& classes = r.at("data.classes");
-  DANLU_CHECK(std::all_of(classes.begin(), classes.end(),
-                          [](const json& c) { return is_int64(c) && c >= 0 && c < 10; }),
-              "data.classes: expected a list of labels from 0 to 9, got ", classes.dump());
-  d.classes = classes.get<std::vector<int64_t>>();
-  d.train_per_class = r.integer("data.train_per_class", 0);
-  d.num_workers = static_cast<int>(r.integer("data.num_workers", 0));
-  DANLU_CHECK(d.num_workers <= 64, "data.num_workers: expected an integer in [0, 64], got ",
-              d.num_workers);
+  d.train_limit = data.integer("train_limit", 0);
+  d.test_limit = data.integer("test_limit", 0);
+  d.classes = list_of(data, "classes", "a list of labels from 0 to 9", [](const json& c) {
+                return is_int64(c) && c >= 0 && c < 10;
+              }).get<std::vector<int64_t>>();
+  d.train_per_class = data.integer("train_per_class", 0);
+  d.num_workers = static_cast<int>(data.integer("num_workers", 0));
+  if (d.num_workers > 64) data.fail("num_workers", "an integer in [0, 64]", d.num_workers);
 
+  JsonFields augmentation = data.object("augmentation");
   io::Augmentation& a = d.augmentation;
-  a.random_crop = r.at("data.augmentation.random_crop").get<bool>();
-  a.crop_padding = r.integer("data.augmentation.crop_padding", 0);
-  a.horizontal_flip = r.at("data.augmentation.horizontal_flip").get<bool>();
-  a.random_erasing = r.at("data.augmentation.random_erasing").get<bool>();
-  a.erasing.p = r.number("data.augmentation.erasing_p", 0, 1, "[0, 1]");
+  a.random_crop = augmentation.boolean("random_crop");
+  a.crop_padding = augmentation.integer("crop_padding", 0);
+  a.horizontal_flip = augmentation.boolean("horizontal_flip");
+  a.random_erasing = augmentation.boolean("random_erasing");
+  a.erasing.p = number_in(augmentation, "erasing_p", 0, 1, "[0, 1]");
 
   const int64_t channels = d.dataset == "cifar10" ? 3 : 1;
-  if (r.at("data.normalize").get<bool>()) {
-    std::vector<float> mean = r.floats("data.mean"), std = r.floats("data.std");
+  if (data.boolean("normalize")) {
+    std::vector<float> mean = floats(data, "mean"), std = floats(data, "std");
     if (mean.empty() && std.empty()) {
       if (d.dataset == "cifar10") {
         mean.assign(io::kCifar10Mean.begin(), io::kCifar10Mean.end());
@@ -274,37 +241,39 @@ json read_json_file(const std::string& path) {
 TrainConfig parse_config(const json& user) {
   TrainConfig c;
   c.json = resolve_config(user);
-  const Reader r(c.json);
-  c.data = parse_data(r);
+  JsonFields r(c.json, "", "the training config");
+  c.data = parse_data(r.object("data"));
   c.batch_size = r.integer("batch_size", 1);
   c.eval_batch_size = r.integer("eval_batch_size", 1);
   c.epochs = r.integer("epochs", 0);
   c.max_steps = r.integer("max_steps", 0);
   DANLU_CHECK(c.epochs > 0 || c.max_steps > 0,
               "epochs: 0 needs max_steps > 0 (train for epochs, steps or both)");
-  c.label_smoothing = r.number("label_smoothing", 0, 1, "[0, 1]");
-  c.clip_grad_norm = r.number("clip_grad_norm", 0, 1e30, "[0, inf) (0 = off)");
-  c.clip_grad_value = r.number("clip_grad_value", 0, 1e30, "[0, inf) (0 = off)");
+  c.label_smoothing = number_in(r, "label_smoothing", 0, 1, "[0, 1]");
+  c.clip_grad_norm = number_in(r, "clip_grad_norm", 0, 1e30, "[0, inf) (0 = off)");
+  c.clip_grad_value = number_in(r, "clip_grad_value", 0, 1e30, "[0, inf) (0 = off)");
   c.seed = static_cast<uint64_t>(r.integer("seed", 0));
   c.eval_every = r.integer("eval_every", 0);
   c.log_every = r.integer("log_every", 1);
   c.checkpoint_every = r.integer("checkpoint_every", 0);
-  c.monitor_every = r.integer("monitor.every", 0);
-  c.early_stopping.metric =
-      r.choice("early_stopping.metric", {"test_accuracy", "test_loss"});
-  c.early_stopping.patience = r.integer("early_stopping.patience", 0);
-  c.early_stopping.min_delta = r.number("early_stopping.min_delta", 0, 1e30, "[0, inf)");
+  c.monitor_every = r.object("monitor").integer("every", 0);
+  JsonFields early = r.object("early_stopping");
+  c.early_stopping.metric = early.choice("metric", {"test_accuracy", "test_loss"});
+  c.early_stopping.patience = early.integer("patience", 0);
+  c.early_stopping.min_delta = number_in(early, "min_delta", 0, 1e30, "[0, inf)");
   DANLU_CHECK(c.early_stopping.patience == 0 || c.eval_every > 0,
               "early_stopping.patience: needs eval_every > 0 (it counts evaluations)");
-  c.freeze = r.strings("freeze");
+  c.freeze = list_of(r, "freeze", "a list of strings", [](const json& x) {
+               return x.is_string();
+             }).get<std::vector<std::string>>();
   c.unfreeze_at_epoch = r.integer("unfreeze_at_epoch", 0);
   DANLU_CHECK(c.unfreeze_at_epoch == 0 || !c.freeze.empty(),
               "unfreeze_at_epoch: nothing is frozen; give \"freeze\" the layers to train later");
-  c.pretrained = r.at("pretrained").get<std::string>();
-  c.device = r.at("device").get<std::string>();
-  DANLU_CHECK(c.json.at("param_groups").is_array(),
-              "param_groups: expected a list of {\"params\": PREFIX, options...}, got ",
-              c.json.at("param_groups").dump());
+  c.pretrained = r.string("pretrained");
+  c.device = r.string("device");
+  const json& groups = r.require("param_groups", "a list");
+  if (!groups.is_array())
+    r.fail("param_groups", "a list of {\"params\": PREFIX, options...}", groups);
   return c;
 }
 
