@@ -166,7 +166,7 @@ void schedule(const Options& o) {
       else if (t > 0)
         c->scheduler->step();
       const double lr = c->target.lr(0);
-      csv << "," << sched::format_number(lr);
+      csv << "," << format_number(lr);
       if (!o.plot.empty()) c->curve.add(double(t), lr);
     }
     csv << "\n";

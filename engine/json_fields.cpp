@@ -2,7 +2,6 @@
 #include "engine/json_fields.h"
 
 #include <algorithm>
-#include <sstream>
 
 #include "engine/error.h"
 #include "engine/json_number.h"
@@ -19,13 +18,6 @@ std::string join_names(const std::vector<std::string>& names, const char* quote)
 
 std::string integer_text(int64_t min) {
   return min == JsonFields::kAny ? "an integer" : "an integer >= " + std::to_string(min);
-}
-
-void check_range(bool ok, const std::string& path, const std::string& expected, double got) {
-  if (ok) return;
-  std::ostringstream value;
-  value << got;
-  DANLU_FAIL(path, ": expected ", expected, ", got ", value.str());
 }
 
 JsonFields::JsonFields(const json& j, std::string path, std::string owner,

@@ -31,6 +31,7 @@ class JsonFields {
              const std::string& object = "an object");
   void set_owner(std::string owner) { owner_ = std::move(owner); }
   const std::string& owner() const { return owner_; }
+  const std::string& path() const { return path_; }
   std::string path(const std::string& key) const {
     return path_.empty() ? key : path_ + "." + key;
   }
@@ -84,9 +85,5 @@ class JsonFields {
 
 // "an integer", or "an integer >= min".
 std::string integer_text(int64_t min);
-
-// Throws "<path>: expected <expected>, got <got>" unless `ok`: the range check
-// of a number already read (-1 prints as "-1", 0.001 as "0.001").
-void check_range(bool ok, const std::string& path, const std::string& expected, double got);
 
 }  // namespace danlu

@@ -7,10 +7,10 @@
 namespace danlu::optim {
 
 void AdadeltaOptions::check(const std::string& where) const {
-  check_range(lr_ >= 0.0, where + ".lr", "a number >= 0", lr_);
-  check_range(rho_ >= 0.0 && rho_ <= 1.0, where + ".rho", "a number in [0, 1]", rho_);
-  check_range(eps_ >= 0.0, where + ".eps", "a number >= 0", eps_);
-  check_range(weight_decay_ >= 0.0, where + ".weight_decay", "a number >= 0", weight_decay_);
+  check_range(lr_ >= 0.0, where, "lr", "a number >= 0", lr_);
+  check_range(rho_ >= 0.0 && rho_ <= 1.0, where, "rho", "a number in [0, 1]", rho_);
+  check_range(eps_ >= 0.0, where, "eps", "a number >= 0", eps_);
+  check_range(weight_decay_ >= 0.0, where, "weight_decay", "a number >= 0", weight_decay_);
 }
 
 Adadelta::Adadelta(std::vector<Tensor> params, AdadeltaOptions options)

@@ -7,12 +7,12 @@
 namespace danlu::optim {
 
 void AdagradOptions::check(const std::string& where) const {
-  check_range(lr_ >= 0.0, where + ".lr", "a number >= 0", lr_);
-  check_range(lr_decay_ >= 0.0, where + ".lr_decay", "a number >= 0", lr_decay_);
-  check_range(weight_decay_ >= 0.0, where + ".weight_decay", "a number >= 0", weight_decay_);
-  check_range(initial_accumulator_value_ >= 0.0, where + ".initial_accumulator_value",
+  check_range(lr_ >= 0.0, where, "lr", "a number >= 0", lr_);
+  check_range(lr_decay_ >= 0.0, where, "lr_decay", "a number >= 0", lr_decay_);
+  check_range(weight_decay_ >= 0.0, where, "weight_decay", "a number >= 0", weight_decay_);
+  check_range(initial_accumulator_value_ >= 0.0, where, "initial_accumulator_value",
               "a number >= 0", initial_accumulator_value_);
-  check_range(eps_ >= 0.0, where + ".eps", "a number >= 0", eps_);
+  check_range(eps_ >= 0.0, where, "eps", "a number >= 0", eps_);
 }
 
 Adagrad::Adagrad(std::vector<Tensor> params, AdagradOptions options)

@@ -8,13 +8,13 @@ namespace danlu::optim {
 
 void check_adam_options(double lr, Betas betas, double eps, double weight_decay,
                         const std::string& where) {
-  check_range(lr >= 0.0, where + ".lr", "a number >= 0", lr);
-  check_range(eps >= 0.0, where + ".eps", "a number >= 0", eps);
-  check_range(betas[0] >= 0.0 && betas[0] < 1.0, where + ".betas[0]", "a number in [0, 1)",
+  check_range(lr >= 0.0, where, "lr", "a number >= 0", lr);
+  check_range(eps >= 0.0, where, "eps", "a number >= 0", eps);
+  check_range(betas[0] >= 0.0 && betas[0] < 1.0, where, "betas[0]", "a number in [0, 1)",
               betas[0]);
-  check_range(betas[1] >= 0.0 && betas[1] < 1.0, where + ".betas[1]", "a number in [0, 1)",
+  check_range(betas[1] >= 0.0 && betas[1] < 1.0, where, "betas[1]", "a number in [0, 1)",
               betas[1]);
-  check_range(weight_decay >= 0.0, where + ".weight_decay", "a number >= 0", weight_decay);
+  check_range(weight_decay >= 0.0, where, "weight_decay", "a number >= 0", weight_decay);
 }
 
 void AdamOptions::check(const std::string& where) const {

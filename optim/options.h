@@ -1,5 +1,5 @@
 // An optimizer's options as JSON with PyTorch's names, and the range checks
-// (check_range, engine/json_fields.h) whose one-line messages name the option:
+// (check_range, engine/range_check.h) whose one-line messages name the option:
 //   "optimizer.momentum: expected a number >= 0, got -1".
 // Every options struct (SGDOptions, AdamOptions, ...) lists its fields once,
 //   template <class F> void fields(F&& f) { f("lr", lr_); f("betas", betas_); ... }
@@ -13,6 +13,7 @@
 
 #include "engine/error.h"
 #include "engine/json_fields.h"
+#include "engine/range_check.h"
 
 namespace danlu::optim {
 

@@ -8,11 +8,11 @@ namespace danlu::optim {
 
 // PyTorch checks alpha >= 0 only: alpha > 1 is accepted (and diverges).
 void RMSpropOptions::check(const std::string& where) const {
-  check_range(lr_ >= 0.0, where + ".lr", "a number >= 0", lr_);
-  check_range(eps_ >= 0.0, where + ".eps", "a number >= 0", eps_);
-  check_range(momentum_ >= 0.0, where + ".momentum", "a number >= 0", momentum_);
-  check_range(weight_decay_ >= 0.0, where + ".weight_decay", "a number >= 0", weight_decay_);
-  check_range(alpha_ >= 0.0, where + ".alpha", "a number >= 0", alpha_);
+  check_range(lr_ >= 0.0, where, "lr", "a number >= 0", lr_);
+  check_range(eps_ >= 0.0, where, "eps", "a number >= 0", eps_);
+  check_range(momentum_ >= 0.0, where, "momentum", "a number >= 0", momentum_);
+  check_range(weight_decay_ >= 0.0, where, "weight_decay", "a number >= 0", weight_decay_);
+  check_range(alpha_ >= 0.0, where, "alpha", "a number >= 0", alpha_);
 }
 
 RMSprop::RMSprop(std::vector<Tensor> params, RMSpropOptions options)

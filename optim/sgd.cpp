@@ -7,9 +7,9 @@
 namespace danlu::optim {
 
 void SGDOptions::check(const std::string& where) const {
-  check_range(lr_ >= 0.0, where + ".lr", "a number >= 0", lr_);
-  check_range(momentum_ >= 0.0, where + ".momentum", "a number >= 0", momentum_);
-  check_range(weight_decay_ >= 0.0, where + ".weight_decay", "a number >= 0", weight_decay_);
+  check_range(lr_ >= 0.0, where, "lr", "a number >= 0", lr_);
+  check_range(momentum_ >= 0.0, where, "momentum", "a number >= 0", momentum_);
+  check_range(weight_decay_ >= 0.0, where, "weight_decay", "a number >= 0", weight_decay_);
   DANLU_CHECK(!nesterov_ || (momentum_ > 0.0 && dampening_ == 0.0), where,
               ".nesterov: Nesterov momentum requires momentum > 0 and dampening = 0, got momentum ",
               momentum_, " and dampening ", dampening_);

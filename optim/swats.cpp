@@ -11,14 +11,14 @@ namespace danlu::optim {
 using nlohmann::json;
 
 void SWATSOptions::check(const std::string& where) const {
-  check_range(lr_ >= 0.0, where + ".lr", "a number >= 0", lr_);
-  check_range(eps_ >= 0.0, where + ".eps", "a number >= 0", eps_);
-  check_range(betas_[0] >= 0.0 && betas_[0] < 1.0, where + ".betas[0]", "a number in [0, 1)",
+  check_range(lr_ >= 0.0, where, "lr", "a number >= 0", lr_);
+  check_range(eps_ >= 0.0, where, "eps", "a number >= 0", eps_);
+  check_range(betas_[0] >= 0.0 && betas_[0] < 1.0, where, "betas[0]", "a number in [0, 1)",
               betas_[0]);
-  check_range(betas_[1] >= 0.0 && betas_[1] < 1.0, where + ".betas[1]", "a number in [0, 1)",
+  check_range(betas_[1] >= 0.0 && betas_[1] < 1.0, where, "betas[1]", "a number in [0, 1)",
               betas_[1]);
-  check_range(weight_decay_ >= 0.0, where + ".weight_decay", "a number >= 0", weight_decay_);
-  check_range(eps_switch_ >= 0.0, where + ".eps_switch", "a number >= 0", eps_switch_);
+  check_range(weight_decay_ >= 0.0, where, "weight_decay", "a number >= 0", weight_decay_);
+  check_range(eps_switch_ >= 0.0, where, "eps_switch", "a number >= 0", eps_switch_);
 }
 
 SWATS::SWATS(std::vector<Tensor> params, SWATSOptions options)

@@ -11,7 +11,7 @@ namespace danlu::sched {
 namespace {
 
 void check_base_lr(const std::optional<double>& lr, const std::string& scheduler) {
-  require(!lr || *lr >= 0, scheduler, "base_lr", "a number >= 0", lr.value_or(0));
+  check_range(!lr || *lr >= 0, scheduler, "base_lr", "a number >= 0", lr.value_or(0));
 }
 
 }  // namespace
@@ -19,8 +19,8 @@ void check_base_lr(const std::optional<double>& lr, const std::string& scheduler
 CaffeInv::CaffeInv(LrTarget& target, std::optional<double> base_lr, double gamma, double power)
     : LRScheduler(target), base_lr_(base_lr), gamma_(gamma), power_(power) {
   check_base_lr(base_lr, name());
-  require(gamma > 0, name(), "gamma", "a number > 0", gamma);
-  require(power > 0, name(), "power", "a number > 0", power);
+  check_range(gamma > 0, name(), "gamma", "a number > 0", gamma);
+  check_range(power > 0, name(), "power", "a number > 0", power);
   initial_step();
 }
 
@@ -36,8 +36,8 @@ CaffeSigmoid::CaffeSigmoid(LrTarget& target, std::optional<double> base_lr, doub
                            int64_t stepsize)
     : LRScheduler(target), base_lr_(base_lr), gamma_(gamma), stepsize_(stepsize) {
   check_base_lr(base_lr, name());
-  require(gamma != 0, name(), "gamma", "a number other than 0 (< 0 decays, > 0 rises)", gamma);
-  require(stepsize >= 0, name(), "stepsize", "an integer >= 0", double(stepsize));
+  check_range(gamma != 0, name(), "gamma", "a number other than 0 (< 0 decays, > 0 rises)", gamma);
+  check_range(stepsize >= 0, name(), "stepsize", "an integer >= 0", double(stepsize));
   initial_step();
 }
 

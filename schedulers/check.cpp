@@ -1,16 +1,9 @@
-// Formatting and range checks for scheduler hyperparameters.
+// List checks for scheduler hyperparameters.
 #include "schedulers/check.h"
 
-#include <charconv>
 #include <type_traits>
 
 namespace danlu::sched {
-
-std::string format_number(double x) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), x);
-  return ec == std::errc() ? std::string(buf, end) : std::string("?");
-}
 
 namespace {
 template <class T>
@@ -30,16 +23,6 @@ std::string join(const std::vector<T>& xs) {
 std::string format_list(const std::vector<double>& xs) { return join(xs); }
 std::string format_list(const std::vector<int64_t>& xs) { return join(xs); }
 
-void require(bool ok, const std::string& scheduler, const std::string& param,
-             const std::string& expected, const std::string& got) {
-  if (!ok) throw ParamError(scheduler, param, "expected " + expected + ", got " + got);
-}
-
-void require(bool ok, const std::string& scheduler, const std::string& param,
-             const std::string& expected, double got) {
-  if (!ok) require(false, scheduler, param, expected, format_number(got));
-}
-
 void require_sorted(const std::vector<int64_t>& xs, int64_t min, bool strict,
                     const std::string& scheduler, const std::string& param) {
   const std::string expected = std::string("a non-empty list of ") +
@@ -47,7 +30,7 @@ void require_sorted(const std::vector<int64_t>& xs, int64_t min, bool strict,
                                " integers >= " + std::to_string(min);
   bool ok = !xs.empty() && xs[0] >= min;
   for (size_t i = 1; ok && i < xs.size(); ++i) ok = strict ? xs[i] > xs[i - 1] : xs[i] >= xs[i - 1];
-  require(ok, scheduler, param, expected, format_list(xs));
+  check_range(ok, scheduler, param, expected, format_list(xs));
 }
 
 }  // namespace danlu::sched

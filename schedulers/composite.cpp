@@ -11,21 +11,21 @@ namespace {
 
 void check_children(const std::vector<std::unique_ptr<LRScheduler>>& schedulers,
                     const LrTarget* target, const std::string& parent) {
-  if (schedulers.empty()) throw ParamError(parent, "schedulers", "expected a non-empty list");
+  if (schedulers.empty()) throw FieldError(parent, "schedulers", "expected a non-empty list");
   for (size_t i = 0; i < schedulers.size(); ++i) {
     const std::string at = "schedulers[" + std::to_string(i) + "]";
-    if (!schedulers[i]) throw ParamError(parent, at, "expected a scheduler, got none");
+    if (!schedulers[i]) throw FieldError(parent, at, "expected a scheduler, got none");
     if (&schedulers[i]->target() != target)
-      throw ParamError(parent, at, "drives another optimizer; all must drive the same one");
+      throw FieldError(parent, at, "drives another optimizer; all must drive the same one");
     if (schedulers[i]->needs_metric())
-      throw ParamError(parent, at,
+      throw FieldError(parent, at,
                        schedulers[i]->name() + " needs a metric and cannot run inside " + parent);
   }
 }
 
 LrTarget& target_of(const std::vector<std::unique_ptr<LRScheduler>>& schedulers) {
   if (schedulers.empty() || !schedulers[0])
-    throw ParamError("ChainedScheduler", "schedulers", "expected a non-empty list");
+    throw FieldError("ChainedScheduler", "schedulers", "expected a non-empty list");
   return schedulers[0]->target();
 }
 
@@ -49,7 +49,7 @@ SequentialLR::SequentialLR(LrTarget& target, std::vector<std::unique_ptr<LRSched
     : LRScheduler(target), schedulers_(std::move(schedulers)), milestones_(std::move(milestones)) {
   check_children(schedulers_, &target, name());
   if (milestones_.size() + 1 != schedulers_.size())
-    require(false, name(), "milestones",
+    check_range(false, name(), "milestones",
             std::to_string(schedulers_.size() - 1) + " milestones (one fewer than schedulers)",
             format_list(milestones_));
   if (!milestones_.empty()) require_sorted(milestones_, 1, true, name(), "milestones");

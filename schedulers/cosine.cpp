@@ -13,8 +13,8 @@ using std::numbers::pi;
 
 CosineAnnealingLR::CosineAnnealingLR(LrTarget& target, int64_t T_max, double eta_min)
     : LRScheduler(target), T_max_(T_max), eta_min_(eta_min) {
-  require(T_max >= 1, name(), "T_max", "an integer >= 1", double(T_max));
-  require(eta_min >= 0, name(), "eta_min", "a number >= 0", eta_min);
+  check_range(T_max >= 1, name(), "T_max", "an integer >= 1", double(T_max));
+  check_range(eta_min >= 0, name(), "eta_min", "a number >= 0", eta_min);
   initial_step();
 }
 
@@ -46,9 +46,9 @@ std::vector<double> CosineAnnealingLR::closed_form_lr() {
 CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(LrTarget& target, int64_t T_0,
                                                          int64_t T_mult, double eta_min)
     : LRScheduler(target), T_0_(T_0), T_mult_(T_mult), eta_min_(eta_min), T_i_(T_0), T_cur_(-1) {
-  require(T_0 >= 1, name(), "T_0", "an integer >= 1", double(T_0));
-  require(T_mult >= 1, name(), "T_mult", "an integer >= 1", double(T_mult));
-  require(eta_min >= 0, name(), "eta_min", "a number >= 0", eta_min);
+  check_range(T_0 >= 1, name(), "T_0", "an integer >= 1", double(T_0));
+  check_range(T_mult >= 1, name(), "T_mult", "an integer >= 1", double(T_mult));
+  check_range(eta_min >= 0, name(), "eta_min", "a number >= 0", eta_min);
   initial_step();
 }
 
@@ -73,7 +73,7 @@ void CosineAnnealingWarmRestarts::step() {
 }
 
 void CosineAnnealingWarmRestarts::step_to(int64_t epoch) {
-  require(epoch >= 0, name(), "epoch", "an integer >= 0", double(epoch));
+  check_range(epoch >= 0, name(), "epoch", "an integer >= 0", double(epoch));
   ++step_count_;
   if (epoch >= T_0_) {
     if (T_mult_ == 1) {

@@ -18,14 +18,14 @@ LrTarget& start_at_base(LrTarget& target, const CyclicLROptions& o) {
   const std::vector<double> base = per_group(o.base_lr_, groups, "CyclicLR", "base_lr");
   require_each(
       o.max_lr_, [](double x) { return x >= 0; }, "CyclicLR", "max_lr", "numbers >= 0");
-  require(o.step_size_up_ > 0, "CyclicLR", "step_size_up", "a number > 0", o.step_size_up_);
+  check_range(o.step_size_up_ > 0, "CyclicLR", "step_size_up", "a number > 0", o.step_size_up_);
   if (o.step_size_down_)
-    require(*o.step_size_down_ > 0, "CyclicLR", "step_size_down", "a number > 0",
+    check_range(*o.step_size_down_ > 0, "CyclicLR", "step_size_down", "a number > 0",
             *o.step_size_down_);
-  require(o.gamma_ > 0, "CyclicLR", "gamma", "a number > 0", o.gamma_);
+  check_range(o.gamma_ > 0, "CyclicLR", "gamma", "a number > 0", o.gamma_);
   for (size_t g = 0; g < groups; ++g) target.set_lr(g, base[g]);
   if (o.cycle_momentum_) {
-    require(target.has_momentum(), "CyclicLR", "cycle_momentum",
+    check_range(target.has_momentum(), "CyclicLR", "cycle_momentum",
             "false for an optimizer without momentum", "true");
     const auto m = per_group(o.base_momentum_, groups, "CyclicLR", "base_momentum");
     for (size_t g = 0; g < groups; ++g) target.set_momentum(g, m[g]);

@@ -30,7 +30,7 @@ using Reader = std::function<Recipe(Spec&)>;
 
 const std::map<std::string, Reader>& readers();
 
-// A spec's recipe; a constructor's ParamError is reported at the spec's path.
+// A spec's recipe; a constructor's FieldError is reported at the spec's path.
 Recipe read(Spec& spec) {
   const auto& all = readers();
   auto it = all.find(spec.type());
@@ -46,8 +46,8 @@ Recipe read(Spec& spec) {
   return [recipe, path = spec.path()](LrTarget& target) {
     try {
       return recipe(target);
-    } catch (const ParamError& e) {
-      throw Error(path + "." + e.param() + ": " + e.detail());
+    } catch (const FieldError& e) {
+      throw Error(path + "." + e.field() + ": " + e.detail());
     }
   };
 }

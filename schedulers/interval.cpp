@@ -16,7 +16,7 @@ EpochStepper::EpochStepper(std::unique_ptr<LRScheduler> schedule, int64_t iterat
     : LRScheduler(target_of(schedule)),
       schedule_(std::move(schedule)),
       iterations_per_epoch_(iterations_per_epoch) {
-  require(iterations_per_epoch >= 1, name(), "iterations_per_epoch", "an integer >= 1",
+  check_range(iterations_per_epoch >= 1, name(), "iterations_per_epoch", "an integer >= 1",
           double(iterations_per_epoch));
   sync();
 }

@@ -12,15 +12,15 @@ namespace {
 
 int64_t total_steps_of(const OneCycleLROptions& o) {
   if (o.total_steps_) {
-    require(*o.total_steps_ >= 1, "OneCycleLR", "total_steps", "an integer >= 1",
+    check_range(*o.total_steps_ >= 1, "OneCycleLR", "total_steps", "an integer >= 1",
             double(*o.total_steps_));
     return *o.total_steps_;
   }
   if (!o.epochs_ || !o.steps_per_epoch_)
-    throw ParamError("OneCycleLR", "total_steps",
+    throw FieldError("OneCycleLR", "total_steps",
                      "required, or else both epochs and steps_per_epoch");
-  require(*o.epochs_ >= 1, "OneCycleLR", "epochs", "an integer >= 1", double(*o.epochs_));
-  require(*o.steps_per_epoch_ >= 1, "OneCycleLR", "steps_per_epoch", "an integer >= 1",
+  check_range(*o.epochs_ >= 1, "OneCycleLR", "epochs", "an integer >= 1", double(*o.epochs_));
+  check_range(*o.steps_per_epoch_ >= 1, "OneCycleLR", "steps_per_epoch", "an integer >= 1",
           double(*o.steps_per_epoch_));
   return *o.epochs_ * *o.steps_per_epoch_;
 }
@@ -33,15 +33,15 @@ LrTarget& start_cycle(LrTarget& target, const OneCycleLROptions& o) {
   require_each(
       o.max_lr_, [](double x) { return x > 0; }, "OneCycleLR", "max_lr", "numbers > 0");
   const auto max_lr = per_group(o.max_lr_, groups, "OneCycleLR", "max_lr");
-  require(o.div_factor_ > 0, "OneCycleLR", "div_factor", "a number > 0", o.div_factor_);
-  require(o.final_div_factor_ > 0, "OneCycleLR", "final_div_factor", "a number > 0",
+  check_range(o.div_factor_ > 0, "OneCycleLR", "div_factor", "a number > 0", o.div_factor_);
+  check_range(o.final_div_factor_ > 0, "OneCycleLR", "final_div_factor", "a number > 0",
           o.final_div_factor_);
-  require(o.pct_start_ >= 0 && o.pct_start_ <= 1, "OneCycleLR", "pct_start", "a number in [0, 1]",
+  check_range(o.pct_start_ >= 0 && o.pct_start_ <= 1, "OneCycleLR", "pct_start", "a number in [0, 1]",
           o.pct_start_);
   total_steps_of(o);
   std::vector<double> max_momentum;
   if (o.cycle_momentum_) {
-    require(target.has_momentum(), "OneCycleLR", "cycle_momentum",
+    check_range(target.has_momentum(), "OneCycleLR", "cycle_momentum",
             "false for an optimizer without momentum", "true");
     max_momentum = per_group(o.max_momentum_, groups, "OneCycleLR", "max_momentum");
     per_group(o.base_momentum_, groups, "OneCycleLR", "base_momentum");

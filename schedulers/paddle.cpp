@@ -14,7 +14,7 @@ namespace {
 
 void check_learning_rate(const std::optional<double>& lr, const std::string& scheduler,
                          const char* param = "learning_rate") {
-  require(!lr || *lr >= 0, scheduler, param, "a number >= 0", lr.value_or(0));
+  check_range(!lr || *lr >= 0, scheduler, param, "a number >= 0", lr.value_or(0));
 }
 
 // The schedule's learning rate for group g: its own, or else the group's.
@@ -28,7 +28,7 @@ PiecewiseDecay::PiecewiseDecay(LrTarget& target, std::vector<int64_t> boundaries
                                std::vector<double> values)
     : LRScheduler(target), boundaries_(std::move(boundaries)), values_(std::move(values)) {
   require_sorted(boundaries_, 0, true, name(), "boundaries");
-  require(values_.size() == boundaries_.size() + 1, name(), "values",
+  check_range(values_.size() == boundaries_.size() + 1, name(), "values",
           std::to_string(boundaries_.size() + 1) + " numbers (one more than boundaries)",
           format_list(values_));
   require_each(
@@ -46,7 +46,7 @@ NaturalExpDecay::NaturalExpDecay(LrTarget& target, std::optional<double> learnin
                                  double gamma)
     : LRScheduler(target), learning_rate_(learning_rate), gamma_(gamma) {
   check_learning_rate(learning_rate, name());
-  require(gamma > 0, name(), "gamma", "a number > 0", gamma);
+  check_range(gamma > 0, name(), "gamma", "a number > 0", gamma);
   initial_step();
 }
 
@@ -61,7 +61,7 @@ InverseTimeDecay::InverseTimeDecay(LrTarget& target, std::optional<double> learn
                                    double gamma)
     : LRScheduler(target), learning_rate_(learning_rate), gamma_(gamma) {
   check_learning_rate(learning_rate, name());
-  require(gamma > 0, name(), "gamma", "a number > 0", gamma);
+  check_range(gamma > 0, name(), "gamma", "a number > 0", gamma);
   initial_step();
 }
 
@@ -81,9 +81,9 @@ PolynomialDecay::PolynomialDecay(LrTarget& target, std::optional<double> learnin
       power_(power),
       cycle_(cycle) {
   check_learning_rate(learning_rate, name());
-  require(decay_steps >= 1, name(), "decay_steps", "an integer >= 1", double(decay_steps));
-  require(end_lr >= 0, name(), "end_lr", "a number >= 0", end_lr);
-  require(power > 0, name(), "power", "a number > 0", power);
+  check_range(decay_steps >= 1, name(), "decay_steps", "an integer >= 1", double(decay_steps));
+  check_range(end_lr >= 0, name(), "end_lr", "a number >= 0", end_lr);
+  check_range(power > 0, name(), "power", "a number > 0", power);
   initial_step();
 }
 
@@ -123,9 +123,9 @@ class LinearWarmup::PrivateLrs final : public LrTarget {
 
 LinearWarmup::LinearWarmup(LrTarget& target, int64_t warmup_steps, double start_lr, double end_lr)
     : LRScheduler(target), warmup_steps_(warmup_steps), start_lr_(start_lr), end_lr_(end_lr) {
-  require(warmup_steps >= 1, name(), "warmup_steps", "an integer >= 1", double(warmup_steps));
-  require(start_lr >= 0, name(), "start_lr", "a number >= 0", start_lr);
-  require(end_lr > start_lr, name(), "end_lr",
+  check_range(warmup_steps >= 1, name(), "warmup_steps", "an integer >= 1", double(warmup_steps));
+  check_range(start_lr >= 0, name(), "start_lr", "a number >= 0", start_lr);
+  check_range(end_lr > start_lr, name(), "end_lr",
           "a number > start_lr (" + format_number(start_lr) + ")", end_lr);
 }
 
@@ -177,8 +177,8 @@ NoamDecay::NoamDecay(LrTarget& target, double d_model, int64_t warmup_steps,
       d_model_(d_model),
       warmup_steps_(warmup_steps),
       learning_rate_(learning_rate) {
-  require(d_model > 0, name(), "d_model", "a number > 0", d_model);
-  require(warmup_steps >= 1, name(), "warmup_steps", "an integer >= 1", double(warmup_steps));
+  check_range(d_model > 0, name(), "d_model", "a number > 0", d_model);
+  check_range(warmup_steps >= 1, name(), "warmup_steps", "an integer >= 1", double(warmup_steps));
   check_learning_rate(learning_rate, name());
   initial_step();
 }

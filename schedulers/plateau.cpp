@@ -11,11 +11,11 @@ namespace danlu::sched {
 ReduceLROnPlateau::ReduceLROnPlateau(LrTarget& target, ReduceLROnPlateauOptions options)
     : LRScheduler(target), options_(std::move(options)) {
   const ReduceLROnPlateauOptions& o = options_;
-  require(o.factor_ > 0 && o.factor_ < 1, name(), "factor", "a number in (0, 1)", o.factor_);
-  require(o.patience_ >= 0, name(), "patience", "an integer >= 0", double(o.patience_));
-  require(o.threshold_ >= 0, name(), "threshold", "a number >= 0", o.threshold_);
-  require(o.cooldown_ >= 0, name(), "cooldown", "an integer >= 0", double(o.cooldown_));
-  require(o.eps_ >= 0, name(), "eps", "a number >= 0", o.eps_);
+  check_range(o.factor_ > 0 && o.factor_ < 1, name(), "factor", "a number in (0, 1)", o.factor_);
+  check_range(o.patience_ >= 0, name(), "patience", "an integer >= 0", double(o.patience_));
+  check_range(o.threshold_ >= 0, name(), "threshold", "a number >= 0", o.threshold_);
+  check_range(o.cooldown_ >= 0, name(), "cooldown", "an integer >= 0", double(o.cooldown_));
+  check_range(o.eps_ >= 0, name(), "eps", "a number >= 0", o.eps_);
   min_lrs_ = per_group(o.min_lr_, groups(), name(), "min_lr");
   require_each(
       min_lrs_, [](double x) { return x >= 0; }, name(), "min_lr", "numbers >= 0");

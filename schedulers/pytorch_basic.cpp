@@ -59,8 +59,8 @@ std::vector<double> MultiplicativeLR::get_lr() {
 
 StepLR::StepLR(LrTarget& target, int64_t step_size, double gamma)
     : LRScheduler(target), step_size_(step_size), gamma_(gamma) {
-  require(step_size >= 1, name(), "step_size", "an integer >= 1", double(step_size));
-  require(gamma > 0, name(), "gamma", "a number > 0", gamma);
+  check_range(step_size >= 1, name(), "step_size", "an integer >= 1", double(step_size));
+  check_range(gamma > 0, name(), "gamma", "a number > 0", gamma);
   initial_step();
 }
 
@@ -76,7 +76,7 @@ std::vector<double> StepLR::closed_form_lr() {
 MultiStepLR::MultiStepLR(LrTarget& target, std::vector<int64_t> milestones, double gamma)
     : LRScheduler(target), milestones_(std::move(milestones)), gamma_(gamma) {
   require_sorted(milestones_, 0, false, name(), "milestones");
-  require(gamma > 0, name(), "gamma", "a number > 0", gamma);
+  check_range(gamma > 0, name(), "gamma", "a number > 0", gamma);
   initial_step();
 }
 
@@ -95,8 +95,8 @@ std::vector<double> MultiStepLR::closed_form_lr() {
 ConstantLR::ConstantLR(LrTarget& target, double factor, int64_t total_iters)
     : LRScheduler(target), factor_(factor), total_iters_(total_iters) {
   // PyTorch allows factor 0, which then divides by zero at total_iters.
-  require(factor > 0 && factor <= 1, name(), "factor", "a number in (0, 1]", factor);
-  require(total_iters >= 1, name(), "total_iters", "an integer >= 1", double(total_iters));
+  check_range(factor > 0 && factor <= 1, name(), "factor", "a number in (0, 1]", factor);
+  check_range(total_iters >= 1, name(), "total_iters", "an integer >= 1", double(total_iters));
   initial_step();
 }
 
@@ -117,11 +117,11 @@ LinearLR::LinearLR(LrTarget& target, double start_factor, double end_factor, int
       end_factor_(end_factor),
       total_iters_(total_iters) {
   // PyTorch allows start_factor 0, which its chainable form divides by.
-  require(start_factor > 0 && start_factor <= 1, name(), "start_factor", "a number in (0, 1]",
+  check_range(start_factor > 0 && start_factor <= 1, name(), "start_factor", "a number in (0, 1]",
           start_factor);
-  require(end_factor >= 0 && end_factor <= 1, name(), "end_factor", "a number in [0, 1]",
+  check_range(end_factor >= 0 && end_factor <= 1, name(), "end_factor", "a number in [0, 1]",
           end_factor);
-  require(total_iters >= 1, name(), "total_iters", "an integer >= 1", double(total_iters));
+  check_range(total_iters >= 1, name(), "total_iters", "an integer >= 1", double(total_iters));
   initial_step();
 }
 
@@ -140,7 +140,7 @@ std::vector<double> LinearLR::closed_form_lr() {
 }
 
 ExponentialLR::ExponentialLR(LrTarget& target, double gamma) : LRScheduler(target), gamma_(gamma) {
-  require(gamma > 0, name(), "gamma", "a number > 0", gamma);
+  check_range(gamma > 0, name(), "gamma", "a number > 0", gamma);
   initial_step();
 }
 
@@ -155,8 +155,8 @@ std::vector<double> ExponentialLR::closed_form_lr() {
 
 PolynomialLR::PolynomialLR(LrTarget& target, int64_t total_iters, double power)
     : LRScheduler(target), total_iters_(total_iters), power_(power) {
-  require(total_iters >= 1, name(), "total_iters", "an integer >= 1", double(total_iters));
-  require(power > 0, name(), "power", "a number > 0", power);
+  check_range(total_iters >= 1, name(), "total_iters", "an integer >= 1", double(total_iters));
+  check_range(power > 0, name(), "power", "a number > 0", power);
   initial_step();
 }
 

@@ -60,7 +60,7 @@ void overwrite_initial_lrs(const LrTarget& target, const std::vector<double>& lr
 std::vector<double> per_group(const std::vector<double>& values, size_t groups,
                               const std::string& scheduler, const std::string& param) {
   if (values.size() == groups) return values;
-  require(values.size() == 1, scheduler, param,
+  check_range(values.size() == 1, scheduler, param,
           "one value or one per param group (" + std::to_string(groups) + ")", format_list(values));
   return std::vector<double>(groups, values[0]);
 }

@@ -16,7 +16,7 @@ using std::numbers::pi;
 namespace {
 
 void check_initial_lr(const std::optional<double>& lr, const std::string& scheduler) {
-  require(!lr || *lr >= 0, scheduler, "initial_learning_rate", "a number >= 0", lr.value_or(0));
+  check_range(!lr || *lr >= 0, scheduler, "initial_learning_rate", "a number >= 0", lr.value_or(0));
 }
 
 // initial_learning_rate * decayed for every group.
@@ -36,8 +36,8 @@ CosineDecay::CosineDecay(LrTarget& target, std::optional<double> initial_learnin
       decay_steps_(decay_steps),
       alpha_(alpha) {
   check_initial_lr(initial_learning_rate, name());
-  require(decay_steps >= 1, name(), "decay_steps", "an integer >= 1", double(decay_steps));
-  require(alpha >= 0 && alpha <= 1, name(), "alpha", "a number in [0, 1]", alpha);
+  check_range(decay_steps >= 1, name(), "decay_steps", "an integer >= 1", double(decay_steps));
+  check_range(alpha >= 0 && alpha <= 1, name(), "alpha", "a number in [0, 1]", alpha);
   initial_step();
 }
 
@@ -61,11 +61,11 @@ CosineDecayRestarts::CosineDecayRestarts(LrTarget& target,
       m_mul_(m_mul),
       alpha_(alpha) {
   check_initial_lr(initial_learning_rate, name());
-  require(first_decay_steps >= 1, name(), "first_decay_steps", "an integer >= 1",
+  check_range(first_decay_steps >= 1, name(), "first_decay_steps", "an integer >= 1",
           double(first_decay_steps));
-  require(t_mul > 0, name(), "t_mul", "a number > 0", t_mul);
-  require(m_mul >= 0, name(), "m_mul", "a number >= 0", m_mul);
-  require(alpha >= 0 && alpha <= 1, name(), "alpha", "a number in [0, 1]", alpha);
+  check_range(t_mul > 0, name(), "t_mul", "a number > 0", t_mul);
+  check_range(m_mul >= 0, name(), "m_mul", "a number >= 0", m_mul);
+  check_range(alpha >= 0 && alpha <= 1, name(), "alpha", "a number in [0, 1]", alpha);
   initial_step();
 }
 
@@ -97,10 +97,10 @@ LinearCosineDecay::LinearCosineDecay(LrTarget& target, std::optional<double> ini
       alpha_(alpha),
       beta_(beta) {
   check_initial_lr(initial_learning_rate, name());
-  require(decay_steps >= 1, name(), "decay_steps", "an integer >= 1", double(decay_steps));
-  require(num_periods >= 0, name(), "num_periods", "a number >= 0", num_periods);
-  require(alpha >= 0, name(), "alpha", "a number >= 0", alpha);
-  require(beta >= 0, name(), "beta", "a number >= 0", beta);
+  check_range(decay_steps >= 1, name(), "decay_steps", "an integer >= 1", double(decay_steps));
+  check_range(num_periods >= 0, name(), "num_periods", "a number >= 0", num_periods);
+  check_range(alpha >= 0, name(), "alpha", "a number >= 0", alpha);
+  check_range(beta >= 0, name(), "beta", "a number >= 0", beta);
   initial_step();
 }
 
@@ -130,12 +130,12 @@ NoisyLinearCosineDecay::NoisyLinearCosineDecay(LrTarget& target,
       beta_(beta),
       seed_(seed) {
   check_initial_lr(initial_learning_rate, name());
-  require(decay_steps >= 1, name(), "decay_steps", "an integer >= 1", double(decay_steps));
-  require(initial_variance >= 0, name(), "initial_variance", "a number >= 0", initial_variance);
-  require(variance_decay >= 0, name(), "variance_decay", "a number >= 0", variance_decay);
-  require(num_periods >= 0, name(), "num_periods", "a number >= 0", num_periods);
-  require(alpha >= 0, name(), "alpha", "a number >= 0", alpha);
-  require(beta >= 0, name(), "beta", "a number >= 0", beta);
+  check_range(decay_steps >= 1, name(), "decay_steps", "an integer >= 1", double(decay_steps));
+  check_range(initial_variance >= 0, name(), "initial_variance", "a number >= 0", initial_variance);
+  check_range(variance_decay >= 0, name(), "variance_decay", "a number >= 0", variance_decay);
+  check_range(num_periods >= 0, name(), "num_periods", "a number >= 0", num_periods);
+  check_range(alpha >= 0, name(), "alpha", "a number >= 0", alpha);
+  check_range(beta >= 0, name(), "beta", "a number >= 0", beta);
   initial_step();
 }
 

@@ -13,6 +13,7 @@
 #include "engine/error.h"
 #include "engine/json_fields.h"
 #include "engine/json_number.h"
+#include "engine/range_check.h"
 #include "engine/io/cifar10.h"
 #include "engine/io/idx.h"
 
@@ -116,7 +117,7 @@ void merge(json& into, const json& user, const std::string& path) {
 // A number of the resolved config within [lo, hi].
 double number_in(JsonFields& f, const std::string& key, double lo, double hi, const char* range) {
   const double v = f.number(key);
-  check_range(v >= lo && v <= hi, f.path(key), std::string("a number in ") + range, v);
+  check_range(v >= lo && v <= hi, f.path(), key, std::string("a number in ") + range, v);
   return v;
 }
 
