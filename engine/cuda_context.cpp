@@ -108,6 +108,14 @@ void CudaEvent::make_wait(kernels::Stream stream) const {
 
 void CudaEvent::synchronize() const { DANLU_CUDA_CHECK(cudaEventSynchronize(event_)); }
 
+void CudaEvent::synchronize_if_pending() const {
+  const cudaError_t status = cudaEventQuery(event_);
+  if (status == cudaErrorNotReady)
+    synchronize();
+  else
+    DANLU_CUDA_CHECK(status);
+}
+
 float elapsed_ms(const CudaEvent& start, const CudaEvent& end) {
   float ms = 0;
   DANLU_CUDA_CHECK(cudaEventElapsedTime(&ms, start.event_, end.event_));

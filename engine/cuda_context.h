@@ -48,6 +48,10 @@ class CudaEvent {
   void record(kernels::Stream stream);
   void make_wait(kernels::Stream stream) const;
   void synchronize() const;
+  // synchronize() only when the event has not yet completed: for reusing a
+  // buffer whose copy was queued long ago, where a wait is back-pressure on a
+  // host running ahead of a busy GPU, not a read-back (engine/sync_check.h).
+  void synchronize_if_pending() const;
 
   // Milliseconds of GPU time from `start` to `end`, both recorded, completed
   // and created with timing (about 0.5 us resolution).

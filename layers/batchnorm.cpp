@@ -11,8 +11,9 @@ namespace danlu::nn {
 
 namespace {
 
-// Adds one to the i64 counter (in place on the CPU; through a host copy
-// elsewhere) and returns the new count.
+// Adds one to the i64 counter and returns the new count. Module::to keeps the
+// counter on the CPU, where this is a host increment; a counter put on a GPU
+// by hand goes through a host copy, which waits for the GPU.
 int64_t increment(const Tensor& counter) {
   Tensor host = counter.to(Device::cpu());
   const int64_t count = ++host.data<int64_t>()[0];

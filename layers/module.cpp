@@ -186,7 +186,8 @@ void Module::to(Device device) {
     if (t.grad().defined()) t.set_grad(t.grad().to(device));
   };
   for (const Tensor& p : parameters()) move(p);
-  for (const Tensor& b : buffers()) move(b);
+  for (const Tensor& b : buffers())
+    if (is_floating(b.dtype())) move(b);  // integer buffers are counters the host reads
 }
 
 void Module::to(DType dtype) {

@@ -92,8 +92,11 @@ class Module {
   // and returns the report.
   LoadReport load_state_dict(const StateDict& dict, bool strict = true);
 
-  // Moves every parameter, buffer and gradient in place, so tensor handles
-  // held elsewhere (an optimizer's) stay valid.
+  // Moves every parameter, floating buffer and gradient in place, so tensor
+  // handles held elsewhere (an optimizer's) stay valid. Integer buffers (such
+  // as BatchNorm's num_batches_tracked) are counters that only the host reads
+  // and writes: they stay on the CPU, so that counting a step never waits
+  // for the GPU.
   void to(Device device);
   // Converts floating parameters and buffers (and gradients) in place;
   // integer buffers such as num_batches_tracked keep their dtype.

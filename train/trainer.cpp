@@ -17,6 +17,7 @@
 #include "engine/ops/reduce.h"
 #include "engine/profile.h"
 #include "engine/random.h"
+#include "engine/sync_check.h"
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/distributed.h"
@@ -27,6 +28,7 @@
 #include "train/report.h"
 #include "train/run_dir.h"
 #include "train/step.h"
+#include "train/sync_report.h"
 
 namespace danlu::train {
 
@@ -208,30 +210,36 @@ class Trainer {
     Interval interval;
     StepStats shown;  // the progress line's numbers: the last ones read back
     for (;;) {
+      sync_.begin_step();
       std::optional<io::Batch> batch;
       {
         PhaseRange data(Phase::data);
         batch = epoch.next();
       }
       if (!batch) break;
-      step(*batch, interval);
+      const bool reads_before = step(*batch, interval);
       const bool log = progress_.step % config_.log_every == 0;
       // Every rank stops after the same step, when any rank was asked to.
       const bool stop = any_rank(options_.stop && options_.stop->load(), world());
-      if (read_every_step() || log || stop || steps_done()) {
+      const bool reads_back = read_every_step() || log || stop || steps_done();
+      if (reads_back) {
         if (!read_back(interval)) return false;
         shown = interval_stats(interval);
       }
       line.update(progress_.batch, shown, log);
       if (log) log_step(interval);
+      if (sync_check_enabled() && is_writer())
+        metrics_.write(sync_.end_step(progress_.step, progress_.step - first_step_,
+                                      reads_back || reads_before || progress_.batch == train_.size()));
       if (stop) return interrupt();
       if (steps_done()) return true;
     }
     return read_back(interval);
   }
 
-  // One step; its numbers stay on the device until read_back().
-  void step(const io::Batch& batch, Interval& interval) {
+  // One step; its numbers stay on the device until read_back(). True when it
+  // read something back itself (a log step's gradient norms, the monitor's).
+  bool step(const io::Batch& batch, Interval& interval) {
     const bool log_next = progress_.step % config_.log_every == config_.log_every - 1;
     std::vector<double> rates;
     for (size_t g = 0; g < session_.optimizer->num_param_groups(); ++g) rates.push_back(lr(g));
@@ -244,6 +252,7 @@ class Trainer {
     const int64_t images = batch.labels.numel() * world().size();  // every rank's
     interval.images += images;
     trained_images_ += images;
+    return log_next || monitor;
   }
 
   // Reads the pending steps' losses and predictions (on a GPU the first read
@@ -445,6 +454,11 @@ class Trainer {
                    {"final_accuracy", s.final_accuracy}, {"final_loss", s.final_loss},
                    {"seconds", s.seconds},       {"images_per_s", s.images_per_s}};
     record.update(memory());
+    if (sync_check_enabled()) {
+      std::printf("%s\n", sync_.summary().c_str());
+      record["sync_check"] = {{"steady_steps", sync_.steady_steps()},
+                              {"steady_blocking_calls", sync_.steady_calls()}};
+    }
     metrics_.write(record);
     return s;
   }
@@ -457,6 +471,7 @@ class Trainer {
   const TrainConfig& config_;
   Progress progress_;
   int64_t first_step_ = 0;  // the step this process started at (after a resume)
+  SyncReport sync_;          // DANLU_SYNC_CHECK=1: blocking CUDA calls per step
   int64_t trained_images_ = 0;  // by this process: partial batches count what they hold
   Clock::time_point start_;  // when this process began training
   int64_t total_epochs_ = 0;

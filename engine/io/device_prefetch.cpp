@@ -73,7 +73,7 @@ void DevicePrefetcher::start(const Batch& host) {
               "DevicePrefetcher: both buffers hold batches; take one first");
   Buffer& b = *buffers_[started_ % buffers_.size()];
   const size_t image_bytes = bytes_of(host.images), label_bytes = bytes_of(host.labels);
-  b.copied.synchronize();  // the copy engine is done reading the pinned memory
+  b.copied.synchronize_if_pending();  // the copy engine is done reading the pinned memory
   b.reserve(image_bytes + label_bytes);
   std::memcpy(b.pinned, host.images.raw_data(), image_bytes);
   std::memcpy(static_cast<char*>(b.pinned) + image_bytes, host.labels.raw_data(), label_bytes);

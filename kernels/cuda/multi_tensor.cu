@@ -20,10 +20,17 @@ struct FusedTable::Impl {
   cudaEvent_t copied = nullptr;     // recorded after the last copy out of `host`
   bool copy_in_flight = false;
 
-  // Blocks until the last copy out of `host` has finished.
+  // Blocks until the last copy out of `host` has finished. That copy was
+  // queued a launch (usually a step) ago and has almost always run: the query
+  // then spares the host a blocking call, and a wait is only back-pressure on
+  // a host running a step ahead of a busy GPU.
   void wait_for_copy() {
     if (!copy_in_flight) return;
-    DANLU_CUDA_CHECK(cudaEventSynchronize(copied));
+    const cudaError_t status = cudaEventQuery(copied);
+    if (status == cudaErrorNotReady)
+      DANLU_CUDA_CHECK(cudaEventSynchronize(copied));
+    else
+      DANLU_CUDA_CHECK(status);
     copy_in_flight = false;
   }
 

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <set>
 
+#include "kernels/emulated/blocking_calls.h"
 #include "kernels/emulated/device_limits.h"
 #include "kernels/emulated/device_memory.h"
 #include "kernels/emulated/include/cuda_runtime_api.h"
@@ -54,6 +55,15 @@ Memory& memory() {
 }
 
 thread_local cudaError_t last_error = cudaSuccess;
+
+// Calls that would block the host on a GPU (kernels/emulated/blocking_calls.h).
+std::atomic<int64_t> g_blocking_calls{0};
+
+// `status`, after counting a call that blocks the host.
+cudaError_t blocking(cudaError_t status) {
+  ++g_blocking_calls;
+  return status;
+}
 
 // Records a failure as the thread's last error, as the CUDA runtime does.
 cudaError_t fail(cudaError_t error) {
@@ -165,7 +175,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
   return cudaSuccess;
 }
 
-cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize() { return blocking(cudaSuccess); }
 cudaError_t cudaDeviceReset() { return cudaSuccess; }
 
 cudaError_t cudaDriverGetVersion(int* version) {
@@ -227,7 +237,8 @@ const char* cudaGetErrorName(cudaError_t error) {
   return "cudaErrorUnknown";
 }
 
-cudaError_t cudaMalloc(void** ptr, size_t bytes) {
+namespace {
+cudaError_t device_malloc(void** ptr, size_t bytes) {
   if (!ptr) return fail(cudaErrorInvalidValue);
   *ptr = nullptr;
   if (bytes == 0) return cudaSuccess;
@@ -247,7 +258,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   return cudaSuccess;
 }
 
-cudaError_t cudaFree(void* ptr) {
+cudaError_t device_free(void* ptr) {
   if (!ptr) return cudaSuccess;
   Memory& m = memory();
   {
@@ -261,10 +272,17 @@ cudaError_t cudaFree(void* ptr) {
   return cudaSuccess;
 }
 
-cudaError_t cudaMallocAsync(void** ptr, size_t bytes, cudaStream_t) { return cudaMalloc(ptr, bytes); }
-cudaError_t cudaFreeAsync(void* ptr, cudaStream_t) { return cudaFree(ptr); }
+}  // namespace
+
+cudaError_t cudaMalloc(void** ptr, size_t bytes) { return blocking(device_malloc(ptr, bytes)); }
+cudaError_t cudaFree(void* ptr) { return blocking(device_free(ptr)); }
+cudaError_t cudaMallocAsync(void** ptr, size_t bytes, cudaStream_t) {
+  return device_malloc(ptr, bytes);
+}
+cudaError_t cudaFreeAsync(void* ptr, cudaStream_t) { return device_free(ptr); }
 
 cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned int) {
+  ++g_blocking_calls;
   if (!ptr) return fail(cudaErrorInvalidValue);
   *ptr = nullptr;
   if (bytes > physical_bytes(_SC_PHYS_PAGES)) return fail(cudaErrorMemoryAllocation);
@@ -283,6 +301,7 @@ cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
 }
 
 cudaError_t cudaFreeHost(void* ptr) {
+  ++g_blocking_calls;
   if (!ptr) return cudaSuccess;
   Memory& m = memory();
   {
@@ -293,31 +312,41 @@ cudaError_t cudaFreeHost(void* ptr) {
   return cudaSuccess;
 }
 
-cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+namespace {
+cudaError_t copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
   if (!valid_copy(dst, src, bytes, kind)) return fail(cudaErrorInvalidValue);
   if (bytes) std::memmove(dst, src, bytes);
   return cudaSuccess;
 }
 
+cudaError_t set(void* ptr, int value, size_t bytes) {
+  if (bytes && !in_device_allocation(ptr, bytes)) return fail(cudaErrorInvalidValue);
+  if (bytes) std::memset(ptr, value, bytes);
+  return cudaSuccess;
+}
+}  // namespace
+
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  return blocking(copy(dst, src, bytes, kind));
+}
+
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t) {
-  return cudaMemcpy(dst, src, bytes, kind);
+  return copy(dst, src, bytes, kind);
 }
 
 cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int src_device,
                                 size_t bytes, cudaStream_t) {
   if (dst_device != 0 || src_device != 0) return fail(cudaErrorInvalidDevice);
-  return cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice);
+  return copy(dst, src, bytes, cudaMemcpyDeviceToDevice);
 }
 
 cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
-  if (bytes && !in_device_allocation(ptr, bytes)) return fail(cudaErrorInvalidValue);
-  if (bytes) std::memset(ptr, value, bytes);
-  return cudaSuccess;
+  return blocking(set(ptr, value, bytes));
 }
 
 cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t) {
-  return cudaMemset(ptr, value, bytes);
+  return set(ptr, value, bytes);
 }
 
 cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t* pool, int device) {
@@ -383,7 +412,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   return cudaSuccess;
 }
 
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return blocking(cudaSuccess); }
 cudaError_t cudaStreamQuery(cudaStream_t) { return cudaSuccess; }
 
 cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t event, unsigned int) {
@@ -414,7 +443,7 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
 }
 
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
-  return event ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
+  return blocking(event ? cudaSuccess : fail(cudaErrorInvalidResourceHandle));
 }
 
 cudaError_t cudaEventQuery(cudaEvent_t event) {
@@ -432,3 +461,5 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
 }
 
 void danlu::emu::set_device_memory(size_t bytes) { device_memory_cap.store(bytes); }
+
+int64_t danlu::emu::blocking_calls() { return g_blocking_calls.load(); }

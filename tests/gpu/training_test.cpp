@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/sync_check.h"
+#include "engine/tensor.h"
 #include "tests/support/cuda_buffer.h"
 #include "train/config.h"
 #include "tests/support/metrics.h"
@@ -73,6 +75,56 @@ TEST(GpuTraining, DivergenceIsReportedAtItsStepThoughReadLater) {
   EXPECT_NE(gpu.message.find(at), std::string::npos) << gpu.message << "\n" << cpu.message;
   EXPECT_NE(gpu.message.find("lr 1e+30"), std::string::npos) << gpu.message;
   fs::remove_all(dir);
+}
+
+// A steady-state step (engine/sync_check.h) queues its work and returns: no
+// call that makes the host wait for the GPU, with BatchNorm's counter, the
+// on-device gradient clipping, the fused update and the batch prefetch all
+// in play. DANLU_SYNC_CHECK=1 writes each step's count to metrics.jsonl.
+TEST(GpuTraining, SteadyStateStepsMakeNoBlockingCall) {
+  DANLU_REQUIRE_GPU();
+  const fs::path dir = fs::temp_directory_path() / ("danlu_gpu_sync_" + std::to_string(::getpid()));
+  const TrainConfig config = parse_config(
+      {{"data", {{"train_limit", 80}, {"test_limit", 8}, {"num_workers", 1}}},
+       {"batch_size", 8},
+       {"eval_batch_size", 8},
+       {"epochs", 1},
+       {"optimizer", {{"type", "SGD"}, {"lr", 0.01}, {"momentum", 0.9}}},
+       {"clip_grad_norm", 1.0},
+       {"label_smoothing", 0.1},
+       {"log_every", 5}});
+  ::setenv("DANLU_SYNC_CHECK", "1", 1);
+  const RunSummary gpu = run_training(config, Device::cuda(0), {dir.string(), "", false, nullptr});
+  ::unsetenv("DANLU_SYNC_CHECK");
+  ASSERT_EQ(gpu.end, RunEnd::finished) << gpu.message;
+
+  std::ifstream metrics(dir / "metrics.jsonl");
+  std::string line;
+  std::vector<int64_t> steady_steps;
+  json summary;
+  while (std::getline(metrics, line)) {
+    const json record = json::parse(line);
+    if (record["kind"] == "summary") summary = record;
+    if (record["kind"] != "sync_check") continue;
+    if (record["steady"].get<bool>()) {
+      steady_steps.push_back(record["step"].get<int64_t>());
+      EXPECT_EQ(record["blocking_calls"].get<int64_t>(), 0) << "step " << record["step"];
+    }
+  }
+  // Steps 1-2 warm up; 5 and 10 log (10 also ends the epoch).
+  EXPECT_EQ(steady_steps, (std::vector<int64_t>{3, 4, 6, 7, 8, 9}));
+  EXPECT_EQ(summary["sync_check"]["steady_blocking_calls"], 0);
+  fs::remove_all(dir);
+}
+
+// The count sees a read-back: a GPU tensor copied to the host waits for the
+// GPU, so the test above could fail.
+TEST(GpuTraining, AReadBackIsABlockingCall) {
+  DANLU_REQUIRE_GPU();
+  const Tensor x = Tensor::ones({4}, TensorOptions().device(Device::cuda(0)));
+  const int64_t before = blocking_cuda_calls();
+  EXPECT_EQ(x.to(Device::cpu()).data<float>()[3], 1.0f);
+  EXPECT_GT(blocking_cuda_calls(), before);
 }
 
 }  // namespace
