@@ -33,7 +33,7 @@ __global__ void forward_kernel(const float* x, const float* mask, float* y, int6
   float max = -INFINITY;
   for (int64_t k = t.lane; k < cols; k += t.size)
     max = fmaxf(max, scale * xr[k] + (mr ? mr[k] : 0.0f));
-  max = team_reduce<WarpPerRow>(max, MaxOp{}, -INFINITY, scratch);
+  max = team_reduce<WarpPerRow>(max, Max{}, -INFINITY, scratch);
   if (max == -INFINITY) {
     for (int64_t k = t.lane; k < cols; k += t.size) yr[k] = 0.0f;
     return;
@@ -41,7 +41,7 @@ __global__ void forward_kernel(const float* x, const float* mask, float* y, int6
   float sum = 0.0f;
   for (int64_t k = t.lane; k < cols; k += t.size)
     sum += expf(scale * xr[k] + (mr ? mr[k] : 0.0f) - max);
-  sum = team_reduce<WarpPerRow>(sum, SumOp{}, 0.0f, scratch);
+  sum = team_reduce<WarpPerRow>(sum, Sum{}, 0.0f, scratch);
   for (int64_t k = t.lane; k < cols; k += t.size)
     yr[k] = expf(scale * xr[k] + (mr ? mr[k] : 0.0f) - max) / sum;
 }
@@ -56,7 +56,7 @@ __global__ void backward_kernel(const float* y, const float* dy, float* dx, int6
   const int64_t base = t.row * cols;
   float dot = 0.0f;
   for (int64_t k = t.lane; k < cols; k += t.size) dot += dy[base + k] * y[base + k];
-  dot = team_reduce<WarpPerRow>(dot, SumOp{}, 0.0f, scratch);
+  dot = team_reduce<WarpPerRow>(dot, Sum{}, 0.0f, scratch);
   for (int64_t k = t.lane; k < cols; k += t.size) {
     const int64_t j = base + k;
     dx[j] = scale * y[j] * (dy[j] - dot);

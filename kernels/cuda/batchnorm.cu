@@ -148,8 +148,8 @@ __global__ void partial_grad_kernel(const float* dy, const float* x, const float
                        sum_dy += g;
                        sum_dy_xc += g * (x[i] - mu);
                      });
-  sum_dy = block_reduce(sum_dy, SumOp{}, 0.0f, scratch);
-  sum_dy_xc = block_reduce(sum_dy_xc, SumOp{}, 0.0f, scratch);
+  sum_dy = block_reduce(sum_dy, Sum{}, 0.0f, scratch);
+  sum_dy_xc = block_reduce(sum_dy_xc, Sum{}, 0.0f, scratch);
   if (threadIdx.x == 0) partial[k * C + c] = make_float2(sum_dy, sum_dy_xc);
 }
 

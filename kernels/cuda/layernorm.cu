@@ -66,8 +66,8 @@ __global__ void dx_kernel(const float* dy, const float* x, const float* weight, 
     sum_g += g;
     sum_g_xhat += g * (xr[d] - mu) * rs;
   }
-  const float mean_g = team_reduce<WarpPerRow>(sum_g, SumOp{}, 0.0f, scratch) / D;
-  const float mean_g_xhat = team_reduce<WarpPerRow>(sum_g_xhat, SumOp{}, 0.0f, scratch) / D;
+  const float mean_g = team_reduce<WarpPerRow>(sum_g, Sum{}, 0.0f, scratch) / D;
+  const float mean_g_xhat = team_reduce<WarpPerRow>(sum_g_xhat, Sum{}, 0.0f, scratch) / D;
   float* dxr = dx + t.row * D;
   for (int64_t d = t.lane; d < D; d += t.size) {
     const float g = dyr[d] * (weight ? weight[d] : 1.0f);

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/multi_tensor.cuh"
 
@@ -18,9 +19,7 @@ namespace danlu::kernels::cuda {
 
 namespace {
 
-constexpr int kWarp = 32;
-constexpr int kWarps = kChunkThreads / kWarp;
-constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kWarps = kChunkThreads / kWarpSize;
 
 __device__ __forceinline__ float add(float a, float b) { return __fadd_rn(a, b); }
 __device__ __forceinline__ float sub(float a, float b) { return __fsub_rn(a, b); }
@@ -181,33 +180,8 @@ struct SwatsAdamRule {
 
 // ---- deterministic block reductions in double ----------------------------------------
 
-struct Sum {
-  __device__ double operator()(double a, double b) const { return a + b; }
-};
-// max that returns NaN when either side is NaN (the CPU's inf-norm).
-struct NanMax {
-  __device__ double operator()(double a, double b) const {
-    return isnan(a) || isnan(b) ? NAN : (a > b ? a : b);
-  }
-};
-
-// Combines the 512 threads' values (every thread calls it, with the block's
-// __shared__ double[16]); identity 0 fits both Sum and NanMax of |g| terms.
-// The result is valid in warp 0. The butterfly and the warp order fix the
-// combination order.
-template <class Combine>
-__device__ __forceinline__ double block_reduce(double v, double* warp_vals, Combine combine) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2)
-    v = combine(v, __shfl_xor_sync(kFullMask, v, offset));
-  if (threadIdx.x % kWarp == 0) warp_vals[threadIdx.x / kWarp] = v;
-  __syncthreads();
-  if (threadIdx.x < kWarp) {
-    v = threadIdx.x < kWarps ? warp_vals[threadIdx.x] : 0.0;
-    for (int offset = kWarp / 2; offset > 0; offset /= 2)
-      v = combine(v, __shfl_xor_sync(kFullMask, v, offset));
-  }
-  return v;
-}
+// Each block reduces its values with block_reduce (block_reduce.cuh) in
+// double; identity 0 fits both Sum and NanMax of |g| terms.
 
 // The element range of block b's chunk.
 struct ChunkRange {
@@ -253,7 +227,7 @@ __device__ bool combine_across_blocks(const double (&mine)[K], const Partials& p
     double acc = 0.0;
     for (unsigned b = threadIdx.x; b < gridDim.x; b += kChunkThreads)
       acc = Combine()(acc, all[k * gridDim.x + b]);
-    acc = block_reduce(acc, warp_vals[k], Combine());
+    acc = block_reduce(acc, Combine(), 0.0, warp_vals[k]);
     if (threadIdx.x == 0) p.out[k] = acc;
   }
   if (threadIdx.x == 0) *p.done = 0;
@@ -274,8 +248,8 @@ __global__ void swats_adam_kernel(Table table, SwatsAdamRule rule, Partials part
     sg += s * static_cast<double>(g);
     ss += s * s;
   }
-  const double mine[2] = {block_reduce(sg, warp_vals[0], Sum()),
-                          block_reduce(ss, warp_vals[1], Sum())};
+  const double mine[2] = {block_reduce(sg, Sum(), 0.0, warp_vals[0]),
+                          block_reduce(ss, Sum(), 0.0, warp_vals[1])};
   combine_across_blocks<Sum>(mine, partials, warp_vals, &last);
 }
 
@@ -311,7 +285,7 @@ __global__ void norm_part_kernel(Table table, NormKind kind, double p, Partials 
       case NormKind::other: acc += pow(a, p); break;
     }
   }
-  const double mine[1] = {block_reduce(acc, warp_vals[0], Combine())};
+  const double mine[1] = {block_reduce(acc, Combine(), 0.0, warp_vals[0])};
   const bool combined = combine_across_blocks<Combine>(mine, partials, warp_vals, &last);
   if (!combined || threadIdx.x != 0 || finish.norm == nullptr) return;
   // As the host's clip_grad_norm_: clamp(NaN, max=1) is NaN, an inf norm gives 0.

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/launch.cuh"
 
 namespace danlu::kernels::cuda {
@@ -23,9 +24,7 @@ namespace danlu::kernels::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kWarp = 32;
-constexpr int kWarpsPerBlock = kThreads / kWarp;
-constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kWarpsPerBlock = kThreads / kWarpSize;
 // Rows up to this long get one warp each (at most 32 terms per lane).
 constexpr int64_t kWarpRowMax = 1024;
 // Slicing: aim for this many blocks in flight, but keep every slice at
@@ -35,36 +34,17 @@ constexpr int64_t kTargetBlocks = 1024;
 constexpr int64_t kMinRowSlice = 16384;
 constexpr int64_t kMinColumnSlice = 128;
 
-__device__ __forceinline__ double warp_sum(double v) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_xor_sync(kFullMask, v, offset);
-  return v;
-}
-
 // One warp per row of `reduce` terms: each lane sums the terms lane, lane +
 // 32, ... in double, then the warp adds its 32 partial sums by a butterfly.
 __global__ void sum_rows_warp_kernel(const float* x, float* y, int64_t rows, int64_t reduce) {
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarpSize;
   if (row >= rows) return;  // the whole warp leaves together
-  const int lane = threadIdx.x % kWarp;
+  const int lane = threadIdx.x % kWarpSize;
   const float* base = x + row * reduce;
   double acc = 0.0;
-  for (int64_t r = lane; r < reduce; r += kWarp) acc += base[r];
-  acc = warp_sum(acc);
+  for (int64_t r = lane; r < reduce; r += kWarpSize) acc += base[r];
+  acc = warp_reduce(acc, Sum{});
   if (lane == 0) y[row] = static_cast<float>(acc);
-}
-
-// Sum of the block's 256 values `v` (every thread calls it, passing the
-// block's __shared__ double[8]); the result is valid in thread 0. Warps reduce
-// by butterfly, then warp 0 adds the 8 warp sums.
-__device__ __forceinline__ double block_sum(double v, double* warp_sums) {
-  v = warp_sum(v);
-  if (threadIdx.x % kWarp == 0) warp_sums[threadIdx.x / kWarp] = v;
-  __syncthreads();
-  if (threadIdx.x < kWarp) {
-    v = threadIdx.x < kWarpsPerBlock ? warp_sums[threadIdx.x] : 0.0;
-    v = warp_sum(v);
-  }
-  return v;
 }
 
 // One block per (row, slice): blockIdx.x is the row, blockIdx.y the slice of
@@ -80,7 +60,7 @@ __global__ void sum_rows_block_kernel(const float* x, float* y, double* partial,
   const float* base = x + row * reduce;
   double acc = 0.0;
   for (int64_t r = begin + threadIdx.x; r < end; r += kThreads) acc += base[r];
-  acc = block_sum(acc, warp_sums);
+  acc = block_reduce(acc, Sum{}, 0.0, warp_sums);
   if (threadIdx.x != 0) return;
   if (partial) {
     partial[row * gridDim.y + blockIdx.y] = acc;
@@ -127,12 +107,12 @@ __global__ void sum_columns_kernel(const float* x, float* y, double* partial, in
 // strided, then a butterfly) and writes the float result.
 __global__ void sum_partials_kernel(const double* partial, float* y, int64_t outputs,
                                     int64_t slices) {
-  const int64_t out = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
+  const int64_t out = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarpSize;
   if (out >= outputs) return;  // the whole warp leaves together
-  const int lane = threadIdx.x % kWarp;
+  const int lane = threadIdx.x % kWarpSize;
   double acc = 0.0;
-  for (int64_t s = lane; s < slices; s += kWarp) acc += partial[out * slices + s];
-  acc = warp_sum(acc);
+  for (int64_t s = lane; s < slices; s += kWarpSize) acc += partial[out * slices + s];
+  acc = warp_reduce(acc, Sum{});
   if (lane == 0) y[out] = static_cast<float>(acc);
 }
 
@@ -190,9 +170,9 @@ __device__ __forceinline__ bool beats(const Best& a, const Best& b) {
 }
 
 __device__ __forceinline__ Best warp_best(Best b) {
-  for (int offset = kWarp / 2; offset > 0; offset /= 2) {
-    const Best other{__shfl_xor_sync(kFullMask, b.v, offset),
-                     __shfl_xor_sync(kFullMask, b.i, offset)};
+  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
+    const Best other{__shfl_xor_sync(kFullWarp, b.v, offset),
+                     __shfl_xor_sync(kFullWarp, b.i, offset)};
     if (beats(other, b)) b = other;
   }
   return b;
@@ -202,12 +182,12 @@ __device__ __forceinline__ Best warp_best(Best b) {
 // combines the 32 candidates; lane 0 writes the index.
 __global__ void argmax_rows_warp_kernel(const float* x, int64_t* y, int64_t rows,
                                         int64_t reduce) {
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarpSize;
   if (row >= rows) return;  // the whole warp leaves together
-  const int lane = threadIdx.x % kWarp;
+  const int lane = threadIdx.x % kWarpSize;
   const float* base = x + row * reduce;
   Best best{0.0f, -1};
-  for (int64_t r = lane; r < reduce; r += kWarp) {
+  for (int64_t r = lane; r < reduce; r += kWarpSize) {
     const Best c{base[r], r};
     if (beats(c, best)) best = c;
   }
@@ -228,12 +208,12 @@ __global__ void argmax_rows_block_kernel(const float* x, int64_t* y, int64_t red
     if (beats(c, best)) best = c;
   }
   best = warp_best(best);
-  if (threadIdx.x % kWarp == 0) {
-    warp_v[threadIdx.x / kWarp] = best.v;
-    warp_i[threadIdx.x / kWarp] = best.i;
+  if (threadIdx.x % kWarpSize == 0) {
+    warp_v[threadIdx.x / kWarpSize] = best.v;
+    warp_i[threadIdx.x / kWarpSize] = best.i;
   }
   __syncthreads();
-  if (threadIdx.x >= kWarp) return;
+  if (threadIdx.x >= kWarpSize) return;
   best = threadIdx.x < kWarpsPerBlock ? Best{warp_v[threadIdx.x], warp_i[threadIdx.x]}
                                       : Best{0.0f, -1};
   best = warp_best(best);
@@ -280,7 +260,7 @@ void sum_middle(const float* x, float* y, int64_t outer, int64_t reduce, int64_t
     return;
   }
   int bx = 2;  // the smallest power of two >= inner, at most a warp
-  while (bx < kWarp && bx < inner) bx *= 2;
+  while (bx < kWarpSize && bx < inner) bx *= 2;
   const int64_t tiles = (inner + bx - 1) / bx;
   slicing(reduce, outer * tiles, kMinColumnSlice, &slices, &slice_len);
   sliced(y, outputs, slices, stream, [&](double* partial) {

@@ -1,50 +1,15 @@
-// Warp and block reductions for the row-wise kernels (softmax, cross-entropy,
-// layer norm, batch norm). Every reduction visits its values in a fixed tree
-// order, so the same inputs always give the same bits: no atomics.
+// Row teams for the row-wise kernels (softmax, cross-entropy, layer norm,
+// batch norm): a warp or a block per row, reducing through block_reduce.cuh.
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstdint>
 
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/launch.cuh"
 
 namespace danlu::kernels::cuda {
-
-constexpr unsigned kFullWarp = 0xffffffffu;
-constexpr int kWarpSize = 32;
-
-struct SumOp {
-  __device__ float operator()(float a, float b) const { return a + b; }
-};
-struct MaxOp {
-  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
-};
-
-// Butterfly reduction over the 32 lanes of a full warp. Both operations are
-// commutative, so every lane ends with the same bits.
-template <class Op>
-__device__ inline float warp_reduce(float v, Op op) {
-  for (int offset = kWarpSize / 2; offset > 0; offset /= 2)
-    v = op(v, __shfl_xor_sync(kFullWarp, v, offset));
-  return v;
-}
-
-// Reduction over a block whose size is a multiple of 32 (at most 1024);
-// every thread gets the result. `scratch` is a __shared__ float[32] of the
-// calling kernel; the trailing barrier lets the next call reuse it. Every
-// thread of the block must reach this call.
-template <class Op>
-__device__ inline float block_reduce(float v, Op op, float identity, float* scratch) {
-  const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
-  v = warp_reduce(v, op);
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  const int warps = blockDim.x / kWarpSize;
-  v = warp_reduce(lane < warps ? scratch[lane] : identity, op);
-  __syncthreads();
-  return v;
-}
 
 // Rows longer than this get a block each; up to it, a warp (at most 32
 // values per lane, no block barrier).

@@ -29,10 +29,10 @@ __global__ void forward_rows_kernel(const float* x, float* y, int64_t rows, int6
   float* yr = y + t.row * dim;
   float max = -INFINITY;
   for (int64_t k = t.lane; k < dim; k += t.size) max = fmaxf(max, xr[k]);
-  max = team_reduce<WarpPerRow>(max, MaxOp{}, -INFINITY, scratch);
+  max = team_reduce<WarpPerRow>(max, Max{}, -INFINITY, scratch);
   float sum = 0.0f;
   for (int64_t k = t.lane; k < dim; k += t.size) sum += expf(xr[k] - max);
-  sum = team_reduce<WarpPerRow>(sum, SumOp{}, 0.0f, scratch);
+  sum = team_reduce<WarpPerRow>(sum, Sum{}, 0.0f, scratch);
   if constexpr (Log) {
     const float log_sum = logf(sum);
     for (int64_t k = t.lane; k < dim; k += t.size) yr[k] = (xr[k] - max) - log_sum;
@@ -74,7 +74,7 @@ __global__ void backward_rows_kernel(const float* y, const float* dy, float* dx,
   float sum = 0.0f;
   for (int64_t k = t.lane; k < dim; k += t.size)
     sum += Log ? dy[base + k] : dy[base + k] * y[base + k];
-  sum = team_reduce<WarpPerRow>(sum, SumOp{}, 0.0f, scratch);
+  sum = team_reduce<WarpPerRow>(sum, Sum{}, 0.0f, scratch);
   for (int64_t k = t.lane; k < dim; k += t.size) {
     const int64_t j = base + k;
     dx[j] = Log ? dy[j] - expf(y[j]) * sum : y[j] * (dy[j] - sum);

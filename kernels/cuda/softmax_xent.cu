@@ -34,15 +34,15 @@ __global__ void forward_kernel(const float* logits, const int64_t* target, float
   const float* row = logits + t.row * C;
   float max = -INFINITY;
   for (int64_t c = t.lane; c < C; c += t.size) max = fmaxf(max, row[c]);
-  max = team_reduce<WarpPerRow>(max, MaxOp{}, -INFINITY, scratch);
+  max = team_reduce<WarpPerRow>(max, Max{}, -INFINITY, scratch);
   float sum_exp = 0.0f, sum_shifted = 0.0f;
   for (int64_t c = t.lane; c < C; c += t.size) {
     const float z = row[c] - max;
     sum_exp += expf(z);
     sum_shifted += z;
   }
-  sum_exp = team_reduce<WarpPerRow>(sum_exp, SumOp{}, 0.0f, scratch);
-  sum_shifted = team_reduce<WarpPerRow>(sum_shifted, SumOp{}, 0.0f, scratch);
+  sum_exp = team_reduce<WarpPerRow>(sum_exp, Sum{}, 0.0f, scratch);
+  sum_shifted = team_reduce<WarpPerRow>(sum_shifted, Sum{}, 0.0f, scratch);
   if (t.lane != 0) return;
   const int64_t tgt = target[t.row];
   const double log_sum = log(static_cast<double>(sum_exp));
@@ -81,7 +81,7 @@ __global__ void reduce_kernel(const float* loss, int64_t N, double scale, float*
   __shared__ float scratch[kWarpSize];
   double sum = 0.0;
   for (int64_t i = threadIdx.x; i < N; i += blockDim.x) sum += loss[i];
-  const float total = block_reduce(static_cast<float>(sum), SumOp{}, 0.0f, scratch);
+  const float total = block_reduce(static_cast<float>(sum), Sum{}, 0.0f, scratch);
   if (threadIdx.x == 0) out[0] = static_cast<float>(total * scale);
 }
 
