@@ -1,25 +1,21 @@
-// CUDA optimizer updates and gradient clipping as multi-tensor launches: one
+// CUDA optimizer updates as multi-tensor launches (clipping: clip_grad.cu): one
 // launch per param group (see multi_tensor.cuh). Each rule is the CPU loop of
 // kernels/cpu/optim.cpp with every operation rounded on its own (__fadd_rn,
 // __fmul_rn, ... keep the compiler from fusing multiply-adds), the group's
 // scalars rounded to float once on the host as the CPU does, and the
 // per-tensor step constants computed on the host in double. The reductions
-// (SWATS's projections, the gradient norm) run in double in a fixed order,
-// each in one launch whose last block combines the others' results.
+// (SWATS's projections) run in double in a fixed order, in one launch whose
+// last block combines the others' results (multi_tensor_reduce.cuh).
 #include "kernels/optim.h"
 
 #include <cmath>
 #include <cstdint>
 
-#include "kernels/cuda/block_reduce.cuh"
-#include "kernels/cuda/check.h"
-#include "kernels/cuda/multi_tensor.cuh"
+#include "kernels/cuda/multi_tensor_reduce.cuh"
 
 namespace danlu::kernels::cuda {
 
 namespace {
-
-constexpr int kWarps = kChunkThreads / kWarpSize;
 
 __device__ __forceinline__ float add(float a, float b) { return __fadd_rn(a, b); }
 __device__ __forceinline__ float sub(float a, float b) { return __fsub_rn(a, b); }
@@ -178,62 +174,6 @@ struct SwatsAdamRule {
   }
 };
 
-// ---- deterministic block reductions in double ----------------------------------------
-
-// Each block reduces its values with block_reduce (block_reduce.cuh) in
-// double; identity 0 fits both Sum and NanMax of |g| terms.
-
-// The element range of block b's chunk.
-struct ChunkRange {
-  Row row;
-  int64_t begin, end;
-};
-__device__ __forceinline__ ChunkRange chunk_range(const Table& table) {
-  const ChunkRef ref = table.chunks[blockIdx.x];
-  const Row row = table.rows[ref.row];
-  const int64_t begin = static_cast<int64_t>(ref.chunk) * kChunk;
-  return {row, begin, begin + kChunk < row.n ? begin + kChunk : row.n};
-}
-
-// Where the blocks of a reducing launch meet: K arrays of one partial result
-// per block, the K results, and the count of blocks done (zero at launch).
-struct Partials {
-  double* partial;  // [K][gridDim.x]
-  double* out;      // [K]
-  unsigned* done;
-};
-
-// The end of a reducing launch (every thread of every block calls it, with
-// its block's results `mine` valid in thread 0, and the block's __shared__
-// scratch, which the combine reuses only after its barrier). Thread 0 stores the block's results and makes them visible
-// (__threadfence) before counting the block done on an integer atomic; the
-// block that counts last reads every block's results (volatile: other blocks
-// wrote them during this launch), combines each array in block order (the
-// same order whichever block comes last), writes out and resets the count.
-// Returns true in the last block.
-template <class Combine, int K>
-__device__ bool combine_across_blocks(const double (&mine)[K], const Partials& p,
-                                      double (*warp_vals)[kWarps], bool* last) {
-  if (threadIdx.x == 0) {
-    for (int k = 0; k < K; ++k) p.partial[k * gridDim.x + blockIdx.x] = mine[k];
-    __threadfence();
-    *last = atomicAdd(p.done, 1u) == gridDim.x - 1;
-  }
-  __syncthreads();
-  if (!*last) return false;  // uniform: every thread read *last after the barrier
-  __threadfence();
-  const volatile double* all = p.partial;
-  for (int k = 0; k < K; ++k) {
-    double acc = 0.0;
-    for (unsigned b = threadIdx.x; b < gridDim.x; b += kChunkThreads)
-      acc = Combine()(acc, all[k * gridDim.x + b]);
-    acc = block_reduce(acc, Combine(), 0.0, warp_vals[k]);
-    if (threadIdx.x == 0) p.out[k] = acc;
-  }
-  if (threadIdx.x == 0) *p.done = 0;
-  return true;
-}
-
 // SWATS Adam phase in one launch: block b updates chunk b (thread t takes
 // elements begin + t, + 512, ...) and sums s*g and s*s over it in double;
 // the last block adds the chunks' sums into out[0] and out[1].
@@ -251,77 +191,6 @@ __global__ void swats_adam_kernel(Table table, SwatsAdamRule rule, Partials part
   const double mine[2] = {block_reduce(sg, Sum(), 0.0, warp_vals[0]),
                           block_reduce(ss, Sum(), 0.0, warp_vals[1])};
   combine_across_blocks<Sum>(mine, partials, warp_vals, &last);
-}
-
-enum class NormKind { one, two, inf, other };
-
-// What the last block of a norm launch does besides leaving the part in
-// out[0]: nothing (norm == nullptr: the host combines the parts), or finish
-// clip_grad_norm_ on the device (*norm = the total norm, *coef = its scale).
-struct NormFinish {
-  float* norm;
-  double* coef;
-  double max_norm;
-};
-
-// The gradient norm's part in one launch: block b adds |g|^p over chunk b's
-// elements (max |g| for the inf norm; thread t takes elements begin + t,
-// + 512, ...); the last block combines the chunks' results into out[0] and,
-// when asked, thread 0 of it takes the p-th root and the clipping scale.
-template <class Combine>
-__global__ void norm_part_kernel(Table table, NormKind kind, double p, Partials partials,
-                                 NormFinish finish) {
-  __shared__ double warp_vals[1][kWarps];
-  __shared__ bool last;
-  const ChunkRange r = chunk_range(table);
-  const float* g = r.row.list[0];
-  double acc = 0.0;
-  for (int64_t i = r.begin + threadIdx.x; i < r.end; i += kChunkThreads) {
-    const double a = fabs(static_cast<double>(g[i]));
-    switch (kind) {
-      case NormKind::inf: acc = NanMax()(acc, a); break;
-      case NormKind::two: acc += a * a; break;
-      case NormKind::one: acc += a; break;
-      case NormKind::other: acc += pow(a, p); break;
-    }
-  }
-  const double mine[1] = {block_reduce(acc, Combine(), 0.0, warp_vals[0])};
-  const bool combined = combine_across_blocks<Combine>(mine, partials, warp_vals, &last);
-  if (!combined || threadIdx.x != 0 || finish.norm == nullptr) return;
-  // As the host's clip_grad_norm_: clamp(NaN, max=1) is NaN, an inf norm gives 0.
-  const double norm = kind == NormKind::inf ? partials.out[0] : pow(partials.out[0], 1.0 / p);
-  *finish.norm = static_cast<float>(norm);
-  *finish.coef = isnan(norm) ? norm : fmin(finish.max_norm / (norm + 1e-6), 1.0);
-}
-
-// Runs `launch_with(partials)`, a reducing launch over the table's chunks
-// with `components` results, then `use_results(partials.out)` (device
-// memory, valid until the launches `use_results` queues have run).
-template <class LaunchWith, class UseResults>
-void reduce_on_device(const Table& t, int components, Stream stream, LaunchWith launch_with,
-                      UseResults use_results) {
-  const size_t doubles = static_cast<size_t>(components) * (t.num_chunks + 1);
-  char* buffer = nullptr;
-  DANLU_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&buffer),
-                                   doubles * sizeof(double) + sizeof(unsigned), stream));
-  double* partial = reinterpret_cast<double*>(buffer);
-  const Partials partials{partial, partial + static_cast<size_t>(components) * t.num_chunks,
-                          reinterpret_cast<unsigned*>(buffer + doubles * sizeof(double))};
-  DANLU_CUDA_CHECK(cudaMemsetAsync(partials.done, 0, sizeof(unsigned), stream));
-  launch_with(partials);
-  use_results(partials.out);
-  DANLU_CUDA_CHECK(cudaFreeAsync(buffer, stream));
-}
-
-// reduce_on_device, with the `components` results copied to the host.
-template <class LaunchWith>
-void reduce_to_host(const Table& t, int components, double* results, Stream stream,
-                    LaunchWith launch_with) {
-  reduce_on_device(t, components, stream, launch_with, [&](const double* out) {
-    DANLU_CUDA_CHECK(cudaMemcpyAsync(results, out, components * sizeof(double),
-                                     cudaMemcpyDeviceToHost, stream));
-  });
-  DANLU_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
 float to_float(double v) { return static_cast<float>(v); }
@@ -414,90 +283,6 @@ void swats_update(FusedTable& table, const FusedTensors& tensors, double lr, dou
   });
   *s_dot_g += dots[0];
   *s_dot_s += dots[1];
-}
-
-namespace {
-
-// Launches the norm over the table's gradients (see norm_part_kernel).
-void launch_norm(const Table& t, double norm_type, const Partials& partials, NormFinish finish,
-                 Stream stream) {
-  const NormKind kind = std::isinf(norm_type) ? NormKind::inf
-                        : norm_type == 2.0    ? NormKind::two
-                        : norm_type == 1.0    ? NormKind::one
-                                              : NormKind::other;
-  const auto grid = static_cast<unsigned>(t.num_chunks);
-  if (kind == NormKind::inf) {
-    launch("clip_grad_norm", norm_part_kernel<NanMax>, grid, kChunkThreads, 0, stream, t, kind,
-           norm_type, partials, finish);
-  } else {
-    launch("clip_grad_norm", norm_part_kernel<Sum>, grid, kChunkThreads, 0, stream, t, kind,
-           norm_type, partials, finish);
-  }
-}
-
-// Row lists: the gradient. The scale is `coef`, or *device_coef when that
-// is set (written by an earlier launch on the stream).
-struct ScaleRule {
-  float coef;
-  const double* device_coef;
-  __device__ void operator()(const Row& row, int64_t i) const {
-    const float c = device_coef ? static_cast<float>(*device_coef) : coef;
-    row.list[0][i] = mul(row.list[0][i], c);
-  }
-};
-
-// Row lists: the gradient; comparisons with NaN are false, so NaN stays.
-struct ClampRule {
-  float lo, hi;
-  __device__ void operator()(const Row& row, int64_t i) const {
-    const float g = row.list[0][i];
-    row.list[0][i] = g < lo ? lo : (g > hi ? hi : g);
-  }
-};
-
-}  // namespace
-
-double clip_grad_norm_part(FusedTable& table, const FusedTensors& grads, double norm_type,
-                           Stream stream) {
-  const Table t = upload(table, rows_of(grads, no_constants), stream);
-  if (t.num_chunks == 0) return 0.0;
-  double result = 0.0;
-  reduce_to_host(t, 1, &result, stream, [&](const Partials& partials) {
-    launch_norm(t, norm_type, partials, NormFinish{nullptr, nullptr, 0.0}, stream);
-  });
-  return result;
-}
-
-void clip_grad_scale(FusedTable& table, const FusedTensors& grads, double coef, Stream stream) {
-  multi_tensor_apply("clip_grad_scale", table, rows_of(grads, no_constants),
-                     ScaleRule{to_float(coef), nullptr}, stream);
-}
-
-void clip_grad_norm_on_device(FusedTable& table, const FusedTensors& grads, double norm_type,
-                              double max_norm, float* norm, Stream stream) {
-  const Table t = upload(table, rows_of(grads, no_constants), stream);
-  if (t.num_chunks == 0) {  // only empty gradients: the norm is 0 and nothing is scaled
-    DANLU_CUDA_CHECK(cudaMemsetAsync(norm, 0, sizeof(float), stream));
-    return;
-  }
-  // out[0]: the combined part, out[1]: the scale.
-  reduce_on_device(
-      t, 2, stream,
-      [&](const Partials& partials) {
-        launch_norm(t, norm_type, partials, NormFinish{norm, partials.out + 1, max_norm}, stream);
-      },
-      [&](const double* out) {
-        launch("clip_grad_scale", multi_tensor_kernel<ScaleRule>,
-               static_cast<unsigned>(t.num_chunks), kChunkThreads, 0, stream, t,
-               ScaleRule{0.0f, out + 1});
-      });
-}
-
-void clip_grad_value(FusedTable& table, const FusedTensors& grads, double clip_value,
-                     Stream stream) {
-  const float hi = to_float(clip_value);
-  multi_tensor_apply("clip_grad_value", table, rows_of(grads, no_constants), ClampRule{-hi, hi},
-                     stream);
 }
 
 }  // namespace danlu::kernels::cuda

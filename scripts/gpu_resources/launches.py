@@ -1,7 +1,7 @@
 """The block size each kernel is launched with, read from its launch sites:
 every kernel starts through launch("name", kernel, grid, block, ...)
 (kernels/cuda/launch.cuh), and the block is a named constant of the file
-(constexpr int kThreads = 256;) or of a header it includes. Sites whose
+(constexpr int kThreads = 256;) or of a header it includes, directly or not. Sites whose
 block is not a constant expression are listed in OVERRIDES."""
 
 import ast
@@ -79,6 +79,22 @@ def _constants(text, into):
                 into[name.strip()] = value
 
 
+def _included(text, texts):
+    """The kernels/cuda headers `text` includes, directly or through one
+    another, each once, innermost first (so a header's constants can use
+    those of the headers it includes)."""
+    order, seen = [], set()
+
+    def visit(t):
+        for header in _INCLUDE.findall(t):
+            if header not in seen:
+                seen.add(header)
+                visit(texts.get(header, ""))
+                order.append(header)
+    visit(text)
+    return order
+
+
 def block_sizes(cuda_dir):
     """{(file, kernel): threads} for .cu launch sites and {kernel: threads}
     for launch sites in headers (they serve every file that includes them)."""
@@ -86,7 +102,7 @@ def block_sizes(cuda_dir):
     per_file, per_header = {}, {}
     for name, text in texts.items():
         constants = {}
-        for header in _INCLUDE.findall(text):
+        for header in _included(text, texts):
             _constants(texts.get(header, ""), constants)
         _constants(text, constants)
         for m in _LAUNCH.finditer(text):

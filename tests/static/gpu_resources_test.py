@@ -71,6 +71,10 @@ class LaunchTest(unittest.TestCase):
         self.assertEqual(launches.block_of("conv.cu", "implicit_gemm", sizes), (256, "launch"))
         self.assertEqual(launches.block_of("optim.cu", "multi_tensor_kernel", sizes)[0], 512)
         self.assertEqual(launches.block_of("x.cu", "unknown_kernel", sizes), (256, "assumed"))
+        # kChunkThreads comes from multi_tensor.cuh through multi_tensor_reduce.cuh.
+        self.assertEqual(launches.block_of("clip_grad.cu", "norm_part_kernel", sizes),
+                         (512, "launch"))
+        self.assertEqual(launches.block_of("optim.cu", "swats_adam_kernel", sizes), (512, "launch"))
 
 
 class StaleTest(unittest.TestCase):
