@@ -1,4 +1,4 @@
-// The count of blocking CUDA runtime calls (see sync_check.h).
+// The counts of blocking CUDA runtime calls and of kernel launches (see sync_check.h).
 #include "engine/sync_check.h"
 
 #include <atomic>
@@ -12,6 +12,13 @@
 #endif
 
 namespace danlu {
+
+namespace {
+std::atomic<int64_t> g_kernel_launches{0};
+}  // namespace
+
+int64_t kernel_launches() { return g_kernel_launches.load(std::memory_order_relaxed); }
+void count_kernel_launch() { g_kernel_launches.fetch_add(1, std::memory_order_relaxed); }
 
 bool sync_check_enabled() {
   const char* v = std::getenv("DANLU_SYNC_CHECK");

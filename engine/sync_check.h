@@ -1,4 +1,4 @@
-// Counting the host's waits for the GPU. A training step on a GPU should
+// Counting the host's waits for the GPU, and its kernel launches. A training step on a GPU should
 // never make the host wait: the host queues step after step, and reads a
 // loss back only at log steps. Every CUDA runtime call that blocks the host
 // until the device has caught up (cudaDeviceSynchronize, cudaStreamSynchronize,
@@ -19,6 +19,12 @@ namespace danlu {
 
 // Blocking CUDA runtime calls so far in this process; 0 in a CPU-only build.
 int64_t blocking_cuda_calls();
+
+// GPU kernel launches so far in this process: each launch() of a danlu kernel
+// (kernels/cuda/launch.cuh) and each cuBLAS call, which may start more than
+// one kernel, counts one. The step profile divides both counts by the steps.
+int64_t kernel_launches();
+void count_kernel_launch();
 
 // Whether DANLU_SYNC_CHECK=1 is set.
 bool sync_check_enabled();

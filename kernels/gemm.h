@@ -43,17 +43,17 @@ void gemm_openblas(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, 
                    const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
 
 // The built-in GEMM's micro-kernel on this CPU: instruction set and tile
-// (rows x columns of C), e.g. "avx512 12x32".
+// (rows x columns of C), e.g. "avx512 8x48".
 template <class T>
 std::string gemm_builtin_kernel();
 
 // Which GEMM gemm runs, e.g. "OpenBLAS 0.3.21 (SkylakeX kernels)" or
-// "built-in (blocked, OpenMP, 2 threads, avx512 12x32 f32 kernel): OpenBLAS
+// "built-in (blocked, OpenMP, 2 threads, avx512 8x48 f32 kernel): OpenBLAS
 // not found at build time". Throws danlu::Error for a bad DANLU_GEMM.
 std::string gemm_description();
 
 // The name of the CPU kernels gemm runs: OpenBLAS's ("Haswell", ...) or the
-// built-in GEMM's f32 micro-kernel ("avx512 12x32", ...).
+// built-in GEMM's f32 micro-kernel ("avx512 8x48", ...).
 std::string blas_core_name();
 
 // Advice when the BLAS library runs generic kernels on a CPU that supports

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <functional>
 
+#include "engine/sync_check.h"
+
 namespace danlu::train {
 
 namespace {
@@ -80,6 +82,7 @@ void StepProfiler::begin_step() {
   charged_.clear();
   enter(kOutside, Pass::other);
   step_start_ = last_switch_;
+  launches_at_start_ = kernel_launches(), blocking_at_start_ = blocking_cuda_calls();
 }
 
 void StepProfiler::end_step() {
@@ -87,6 +90,8 @@ void StepProfiler::end_step() {
   host_total_ms_ += std::chrono::duration<double, std::milli>(last_switch_ - step_start_).count();
   ++steps_;
   if (!device_.is_cuda()) return;
+  launches_ += kernel_launches() - launches_at_start_;
+  blocking_calls_ += blocking_cuda_calls() - blocking_at_start_;  // before the wait below
   events_[used_events_ - 1].synchronize();
   for (size_t k = 1; k < used_events_; ++k) {
     const double ms = elapsed_ms(events_[k - 1], events_[k]);
@@ -102,6 +107,8 @@ StepProfile StepProfiler::result() const {
   const double n = std::max<int64_t>(steps_, 1);
   p.step_ms = host_total_ms_ / n;
   p.device_step_ms = device_total_ms_ / n;
+  p.launches_per_step = double(launches_) / n;
+  p.blocking_calls_per_step = double(blocking_calls_) / n;
   for (ProfileRow row : rows_) {
     row.calls /= n, row.host_ms /= n, row.device_ms /= n;
     p.rows.push_back(row);
@@ -165,8 +172,10 @@ std::string format_profile(const StepProfile& p) {
                 p.step_ms > 0 ? p.batch_size * 1000.0 / p.step_ms : 0.0);
   out += line;
   if (p.device_step_ms > 0) {
-    std::snprintf(line, sizeof line, "GPU time per step %.3f ms (first to last event)\n",
-                  p.device_step_ms);
+    std::snprintf(line, sizeof line,
+                  "GPU time per step %.3f ms (first to last event); %.1f kernel launches and "
+                  "%.1f blocking CUDA calls per step\n",
+                  p.device_step_ms, p.launches_per_step, p.blocking_calls_per_step);
     out += line;
   }
   out += format_rows(p, p.rows, "scope");
@@ -192,7 +201,11 @@ nlohmann::json profile_json(const StepProfile& p) {
                         {"step_ms", p.step_ms},
                         {"rows", to_json(p.rows, "scope")},
                         {"by_layer_type", to_json(by_layer_type(p), "type")}};
-  if (p.device_step_ms > 0) out["gpu_step_ms"] = p.device_step_ms;
+  if (p.device_step_ms > 0) {
+    out["gpu_step_ms"] = p.device_step_ms;
+    out["launches_per_step"] = p.launches_per_step;
+    out["blocking_calls_per_step"] = p.blocking_calls_per_step;
+  }
   return out;
 }
 

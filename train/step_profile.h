@@ -41,6 +41,9 @@ struct StepProfile {
   int64_t steps = 0, batch_size = 0;
   double step_ms = 0;          // host wall time per step
   double device_step_ms = 0;   // GPU time per step, first to last event (GPU runs only)
+  // Per step, GPU runs only (engine/sync_check.h): kernel launches, and CUDA
+  // calls that made the host wait for the GPU inside the step.
+  double launches_per_step = 0, blocking_calls_per_step = 0;
   std::vector<ProfileRow> rows;  // most time first
 };
 
@@ -71,6 +74,8 @@ class StepProfiler : public StepRecorder {
   std::vector<int> open_;         // row indices, innermost last
   Clock::time_point last_switch_, step_start_;
   double host_total_ms_ = 0, device_total_ms_ = 0;
+  int64_t launches_at_start_ = 0, blocking_at_start_ = 0;  // the counts when the step began
+  int64_t launches_ = 0, blocking_calls_ = 0;              // summed over the steps
   int64_t steps_ = 0;
   // GPU: events_[k] marks scope change k of the current step; charged_[k]
   // is the row that was open between event k-1 and event k.

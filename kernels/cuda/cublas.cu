@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "engine/error.h"
+#include "engine/sync_check.h"
 #include "kernels/cuda/check.h"
 #include "kernels/gemm.h"
 
@@ -43,6 +44,7 @@ void check_cublas(cublasStatus_t status, const char* call, const char* file, int
 void set_gemm_tf32(bool allow) { use_tf32 = allow; }
 
 cublasHandle_t cublas_handle(Stream stream) {
+  count_kernel_launch();  // every cuBLAS call asks for its handle once
   static std::mutex mutex;
   static std::array<cublasHandle_t, kMaxDevices> handles{};
   int device = 0;

@@ -16,7 +16,8 @@ namespace danlu::kernels::cuda {
 void check_cublas(cublasStatus_t status, const char* call, const char* file, int line);
 
 // The current device's handle (created at first use), bound to `stream` and
-// set to TF32 or full-precision float math as set_gemm_tf32 last said.
+// set to TF32 or full-precision float math as set_gemm_tf32 last said. Call
+// it once per cuBLAS call: it counts the call as a launch (engine/sync_check.h).
 cublasHandle_t cublas_handle(Stream stream);
 
 }  // namespace danlu::kernels::cuda

@@ -140,7 +140,7 @@ __global__ void slab_kernel(const float* src, float* dst, int64_t outer, int64_t
 // The same index with size-1 dimensions dropped and neighbouring dimensions
 // merged wherever both operands step through them as through one dimension,
 // so the kernels divide by as few sizes as possible (a bias add over
-// (N, C, H, W) becomes two dimensions).
+// (N, C, H, W) becomes three: N, C and H*W).
 BroadcastIndex collapse(const BroadcastIndex& in) {
   BroadcastIndex out;
   for (int d = 0; d < in.ndim; ++d) {

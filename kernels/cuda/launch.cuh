@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "engine/sync_check.h"
 #include "kernels/cuda/check.h"
 #include "kernels/stream.h"
 
@@ -46,6 +47,7 @@ template <class... Params, class... Args>
 void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
             size_t shared_bytes, Stream stream, Args&&... args) {
   if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;  // nothing to do
+  count_kernel_launch();
 #ifdef DANLU_EMULATED
   (void)stream;  // emulated kernels finish inside the launch: every stream is in order
   ::danlu::emu::launch_kernel(name, kernel, grid, block, shared_bytes, std::forward<Args>(args)...);

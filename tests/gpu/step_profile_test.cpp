@@ -1,5 +1,6 @@
 // Step profiles on a GPU: timing events at every scope change give each
-// row its GPU time, and the rows add up to the step's GPU time.
+// row its GPU time, and the rows add up to the step's GPU time; the profile
+// counts the step's kernel launches and blocking calls.
 #include <gtest/gtest.h>
 
 #include "tests/support/cuda_buffer.h"
@@ -29,8 +30,14 @@ TEST(GpuStepProfile, RowsCarryGpuTimeThatAddsUpToTheStep) {
   EXPECT_TRUE(conv_backward_timed);
   EXPECT_NEAR(sum, p.device_step_ms, 1e-6 * p.device_step_ms);
   for (size_t i = 1; i < p.rows.size(); ++i) EXPECT_GE(p.rows[i - 1].device_ms, p.rows[i].device_ms);
+  // The Fashion CNN's step launches dozens of kernels and, with its
+  // BatchNorm counter on the host, never makes the host wait.
+  EXPECT_GT(p.launches_per_step, 20);
+  EXPECT_EQ(p.blocking_calls_per_step, 0);
   const std::string table = format_profile(p);
   EXPECT_NE(table.find("GPU ms"), std::string::npos) << table;
+  EXPECT_NE(table.find("0.0 blocking CUDA calls per step"), std::string::npos) << table;
+  EXPECT_EQ(profile_json(p)["blocking_calls_per_step"], 0.0);
 }
 
 }  // namespace
