@@ -72,14 +72,17 @@ class Reader {
     // prediction for every input over C classes, is a network that too large
     // steps killed, although its loss stayed finite (BatchNorm keeps it so).
     // A network that learns slowly sits near ln C too, but from its first
-    // step, with no spike.
+    // step, with no spike. A loss near ln C by chance (label smoothing keeps
+    // a trained network's loss well above 0) comes with a test accuracy far
+    // above 1 / C.
     const double classes = std::round(std::exp(last.loss));
     const auto at_uniform = [&](const LossPoint& p) {
       return std::abs(p.loss - std::log(classes)) <= limits_.collapse * std::log(classes);
     };
+    const std::optional<EpochPoint> eval = last_evaluation();
+    const bool at_chance = !eval || *eval->test_accuracy <= limits_.chance / classes;
     if (classes >= 2 && run_.steps.size() >= 4 && peak->loss > limits_.spike * std::log(classes) &&
-        std::all_of(run_.steps.end() - 3, run_.steps.end(), at_uniform)) {
-      const std::optional<EpochPoint> eval = last_evaluation();
+        std::all_of(run_.steps.end() - 3, run_.steps.end(), at_uniform) && at_chance) {
       return Diagnosis{
           Verdict::diverged,
           printf_string("The loss spiked to %.4g at step %lld, then settled at %.4g = ln %.0f by "
