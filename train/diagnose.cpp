@@ -74,13 +74,15 @@ class Reader {
     // A network that learns slowly sits near ln C too, but from its first
     // step, with no spike. A loss near ln C by chance (label smoothing keeps
     // a trained network's loss well above 0) comes with a test accuracy far
-    // above 1 / C.
+    // above chance. (A collapsed network's eval-mode accuracy can still beat
+    // 1 / C: BatchNorm's running statistics differ from the batch's.)
     const double classes = std::round(std::exp(last.loss));
     const auto at_uniform = [&](const LossPoint& p) {
       return std::abs(p.loss - std::log(classes)) <= limits_.collapse * std::log(classes);
     };
     const std::optional<EpochPoint> eval = last_evaluation();
-    const bool at_chance = !eval || *eval->test_accuracy <= limits_.chance / classes;
+    const bool at_chance = !eval || *eval->test_accuracy < 0.5 ||
+                           *eval->test_accuracy <= limits_.chance / classes;
     if (classes >= 2 && run_.steps.size() >= 4 && peak->loss > limits_.spike * std::log(classes) &&
         std::all_of(run_.steps.end() - 3, run_.steps.end(), at_uniform) && at_chance) {
       return Diagnosis{

@@ -60,8 +60,9 @@ struct DiagnoseLimits {
   double decayed = 0.2;    // a final lr below this fraction of the initial one was decayed
   double rise = 0.05;      // a test loss this fraction above its best has risen
   // A collapse: a loss above `spike` x ln C, then the last three within
-  // `collapse` (a fraction) of ln C, and no test accuracy above `chance` / C
-  // (the same prediction for every input is right about 1 time in C at best).
+  // `collapse` (a fraction) of ln C, and a test accuracy (when there is one)
+  // below one half or at most `chance` / C: a network right on most test
+  // images tells its inputs apart, whatever its loss.
   double spike = 1.5, collapse = 0.05, chance = 1.5;
 };
 
