@@ -13,6 +13,7 @@
 #include <cuda_runtime_api.h>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/event_wait.h"
 #include "kernels/gemm.h"
 #endif
 
@@ -108,13 +109,7 @@ void CudaEvent::make_wait(kernels::Stream stream) const {
 
 void CudaEvent::synchronize() const { DANLU_CUDA_CHECK(cudaEventSynchronize(event_)); }
 
-void CudaEvent::synchronize_if_pending() const {
-  const cudaError_t status = cudaEventQuery(event_);
-  if (status == cudaErrorNotReady)
-    synchronize();
-  else
-    DANLU_CUDA_CHECK(status);
-}
+void CudaEvent::synchronize_if_pending() const { kernels::cuda::synchronize_if_pending(event_); }
 
 float elapsed_ms(const CudaEvent& start, const CudaEvent& end) {
   float ms = 0;

@@ -228,7 +228,7 @@ class Trainer {
       }
       line.update(progress_.batch, shown, log);
       if (log) log_step(interval);
-      if (sync_check_enabled() && is_writer())
+      if (sync_check_ && is_writer())
         metrics_.write(sync_.end_step(progress_.step, progress_.step - first_step_,
                                       reads_back || reads_before || progress_.batch == train_.size()));
       if (stop) return interrupt();
@@ -454,7 +454,7 @@ class Trainer {
                    {"final_accuracy", s.final_accuracy}, {"final_loss", s.final_loss},
                    {"seconds", s.seconds},       {"images_per_s", s.images_per_s}};
     record.update(memory());
-    if (sync_check_enabled()) {
+    if (sync_check_) {
       std::printf("%s\n", sync_.summary().c_str());
       record["sync_check"] = {{"steady_steps", sync_.steady_steps()},
                               {"steady_blocking_calls", sync_.steady_calls()}};
@@ -471,7 +471,8 @@ class Trainer {
   const TrainConfig& config_;
   Progress progress_;
   int64_t first_step_ = 0;  // the step this process started at (after a resume)
-  SyncReport sync_;          // DANLU_SYNC_CHECK=1: blocking CUDA calls per step
+  const bool sync_check_ = sync_check_enabled();  // DANLU_SYNC_CHECK=1, read once per run
+  SyncReport sync_;                                // its blocking CUDA calls per step
   int64_t trained_images_ = 0;  // by this process: partial batches count what they hold
   Clock::time_point start_;  // when this process began training
   int64_t total_epochs_ = 0;

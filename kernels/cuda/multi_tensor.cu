@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/event_wait.h"
 
 namespace danlu::kernels::cuda {
 
@@ -20,17 +21,11 @@ struct FusedTable::Impl {
   cudaEvent_t copied = nullptr;     // recorded after the last copy out of `host`
   bool copy_in_flight = false;
 
-  // Blocks until the last copy out of `host` has finished. That copy was
-  // queued a launch (usually a step) ago and has almost always run: the query
-  // then spares the host a blocking call, and a wait is only back-pressure on
-  // a host running a step ahead of a busy GPU.
+  // Blocks until the last copy out of `host` has finished; that copy was
+  // queued a launch (usually a step) ago, so it has almost always run.
   void wait_for_copy() {
     if (!copy_in_flight) return;
-    const cudaError_t status = cudaEventQuery(copied);
-    if (status == cudaErrorNotReady)
-      DANLU_CUDA_CHECK(cudaEventSynchronize(copied));
-    else
-      DANLU_CUDA_CHECK(status);
+    synchronize_if_pending(copied);
     copy_in_flight = false;
   }
 
