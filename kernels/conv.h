@@ -34,6 +34,20 @@ template <class T> void im2col(const T* x, T* cols, const Conv2dShape& s);
 // im2col copied from each input element. Overwrites dx.
 template <class T> void col2im(const T* cols, T* dx, const Conv2dShape& s);
 
+// How conv2d_forward and conv2d_backward compute, from DANLU_CPU_CONV, read
+// at each call so that benchmarks and tests can compare the paths on one
+// shape: `lowered` (the default) lowers every shape to GEMM; `auto` runs the
+// direct convolution (kernels/cpu/conv_direct.h) for the forward and dx
+// where it measured faster (3x3, stride 1, outputs at least 8 wide) and
+// lowers elsewhere and for dweight; `direct` runs it wherever it applies.
+// It is not the default yet: with it, tests/data/distributed_train_test.sh's
+// two ranks drift from one process past its tolerance after 6 steps
+// (docs/performance.md).
+enum class CpuConvPath { automatic, direct, lowered };
+CpuConvPath cpu_conv_path();
+// Whether this shape runs the direct convolution under cpu_conv_path().
+bool conv2d_runs_direct(const Conv2dShape& s);
+
 // Elements of scratch memory conv2d_forward and conv2d_backward need (it
 // depends on omp_get_max_threads(), so ask just before the call).
 int64_t conv2d_workspace(const Conv2dShape& s);

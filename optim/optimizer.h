@@ -113,8 +113,8 @@ class Optimizer : public sched::LrTarget {
   // On the CPU the slots are updated one by one, in order; on a GPU they are
   // gathered into one fused launch after the loop.
   template <class Buffers, class CpuUpdate, class CudaLaunch>
-  void update_slots(size_t group, const std::vector<Slot>& slots, Buffers&& buffers,
-                    CpuUpdate&& cpu, [[maybe_unused]] CudaLaunch&& cuda) {
+  void update_slots([[maybe_unused]] size_t group, const std::vector<Slot>& slots,
+                    Buffers&& buffers, CpuUpdate&& cpu, [[maybe_unused]] CudaLaunch&& cuda) {
     const bool on_gpu = slots[0].param.device().is_cuda();
     kernels::cuda::FusedTensors fused_tensors;
     for (const Slot& s : slots) {

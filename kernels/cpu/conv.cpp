@@ -5,13 +5,20 @@
 // runs single-threaded inside them: one fork per call, each core's data in
 // its own cache. Otherwise (batch 1, few large images) the chunks run one
 // after another, and the GEMM and the copies around it are threaded inside.
+//
+// With DANLU_CPU_CONV=auto or direct, the forward and dx of 3x3 filters at
+// stride 1 (ResNet's layers) take the direct convolution instead
+// (kernels/cpu/conv_direct.cpp), which lowers nothing; see cpu_conv_path().
 #include "kernels/conv.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <string>
 
+#include "engine/error.h"
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/gemm.h"
 
 namespace danlu::kernels::cpu {
@@ -215,10 +222,29 @@ void col2im(const T* cols, T* dx, const Conv2dShape& s) {
   }
 }
 
+CpuConvPath cpu_conv_path() {
+  const char* env = std::getenv("DANLU_CPU_CONV");
+  const std::string want = env && *env ? env : "lowered";
+  if (want == "auto") return CpuConvPath::automatic;
+  if (want == "direct") return CpuConvPath::direct;
+  if (want == "lowered") return CpuConvPath::lowered;
+  DANLU_FAIL("DANLU_CPU_CONV=", want, ": expected auto, direct or lowered");
+}
+
+bool conv2d_runs_direct(const Conv2dShape& s) {
+  switch (cpu_conv_path()) {
+    case CpuConvPath::automatic: return conv2d_direct_is_faster(s);
+    case CpuConvPath::direct: return conv2d_direct_supports(s);
+    case CpuConvPath::lowered: break;
+  }
+  return false;
+}
+
 int64_t conv2d_workspace(const Conv2dShape& s) {
   const Plan p = make_plan(s);
   const int64_t partial_dweights = p.threads > 1 ? p.threads * s.o * s.col_rows() / s.groups : 0;
-  return p.threads * chunk_workspace(s, p) + partial_dweights;
+  const int64_t lowered = p.threads * chunk_workspace(s, p) + partial_dweights;
+  return conv2d_runs_direct(s) ? std::max(lowered, conv2d_direct_workspace(s)) : lowered;
 }
 
 namespace {
@@ -298,6 +324,7 @@ void backward_chunk(const T* x, const T* weight, const T* dy, T* dx, T* dweight,
 template <class T>
 void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, T* workspace,
                     const Conv2dShape& s) {
+  if (conv2d_runs_direct(s)) return conv2d_direct_forward(x, weight, bias, y, workspace, s);
   const Plan p = make_plan(s);
   const int64_t per_thread = chunk_workspace(s, p);
   if (p.threads == 1) {
@@ -332,6 +359,10 @@ void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight
       }
       dbias[o] = static_cast<T>(acc);
     }
+  }
+  if (dx && conv2d_runs_direct(s)) {  // dweight, if asked for, is lowered below
+    conv2d_direct_backward_data(weight, dy, dx, workspace, s);
+    dx = nullptr;
   }
   const int64_t dw_size = s.o * s.col_rows() / s.groups;
   if (dweight && s.n == 0) std::fill(dweight, dweight + dw_size, T(0));

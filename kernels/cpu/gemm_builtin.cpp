@@ -34,9 +34,8 @@
 // latency. 8 rows divide the channel counts of CNNs (C is O x positions in
 // the convolution's forward GEMM). The kernel is written once with GCC
 // vector extensions and compiled for each instruction set with a target
-// attribute; the CPU's features pick one at run time, so the build needs no
-// -march flag. DANLU_CPU_ISA=avx2 (or avx512, sse2) forces one instead, so
-// that one machine can test each; unset or "auto" picks the widest.
+// attribute; cpu_isa() (kernels/cpu/cpu_isa.h) picks one at run time from
+// the CPU's features or DANLU_CPU_ISA.
 //
 // When C is narrower than a tile and its columns would pad the tiles more
 // than its rows (a weight gradient O x 9, say), the transposed problem
@@ -57,6 +56,7 @@
 #include <type_traits>
 
 #include "engine/error.h"
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/gemm.h"
 
 namespace danlu::kernels::cpu {
@@ -140,17 +140,11 @@ DANLU_MICRO_KERNEL(sse2, "sse2", 6, 2, 16)
 
 template <class T>
 Kernel<T> pick_kernel() {
-  const bool avx512 = __builtin_cpu_supports("avx512f");
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  const char* env = std::getenv("DANLU_CPU_ISA");
-  const std::string want = env && *env ? env : "auto";
-  const std::string isa = want != "auto" ? want : avx512 ? "avx512" : avx2 ? "avx2" : "sse2";
-  DANLU_CHECK(isa == "avx512" || isa == "avx2" || isa == "sse2", "DANLU_CPU_ISA=", want,
-              ": expected auto, avx512, avx2 or sse2");
-  DANLU_CHECK(isa != "avx512" || avx512, "DANLU_CPU_ISA=avx512, but this CPU has no AVX-512F");
-  DANLU_CHECK(isa != "avx2" || avx2, "DANLU_CPU_ISA=avx2, but this CPU has no AVX2 and FMA");
-  if (isa == "avx512") return avx512_kernel<T>();
-  if (isa == "avx2") return avx2_kernel<T>();
+  switch (cpu_isa()) {
+    case CpuIsa::avx512: return avx512_kernel<T>();
+    case CpuIsa::avx2: return avx2_kernel<T>();
+    case CpuIsa::sse2: break;
+  }
   return sse2_kernel<T>();
 }
 

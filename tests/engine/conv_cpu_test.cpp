@@ -11,10 +11,14 @@
 //   per thread under serial BLAS, each thread summing its own dweight;
 // - groups, depthwise, dilation, asymmetric parameters, 1x1, batch 1 and 0,
 //   no bias, and each gradient computed alone.
+// Every case runs on both paths (DANLU_CPU_CONV=lowered and direct); the
+// 3x3 stride-1 ones take the direct convolution (kernels/cpu/conv_direct.cpp)
+// under `direct`, and its own cases below take each of its edges.
 // Outputs start as NaN, so an element the kernel fails to write shows.
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cstdlib>
 #include <limits>
 #include <string>
 #include <vector>
@@ -22,6 +26,7 @@
 #include "kernels/conv.h"
 #include "tests/support/conv_problem.h"
 #include "tests/support/conv_shape.h"
+#include "tests/support/error_of.h"
 #include "tests/support/omp_threads.h"
 
 namespace danlu {
@@ -68,7 +73,38 @@ std::vector<Case> cases() {
   };
 }
 
+// The direct convolution's edges: rows that end inside a vector (full and
+// half width), a last row tile cut short, channel counts that do not fill
+// its 4-channel tiles, padding 0 and 2 and unequal per axis (dx pads dy by 2
+// and 0), one input channel, and many images per thread.
+std::vector<Case> direct_cases() {
+  Conv2dShape pads = conv({2, 3, 9, 21}, {5, 3, 3});
+  pads.pad_h = 0, pads.pad_w = 2;
+  return {
+      {"28x28, 16 -> 16: two vectors per row, the second 12 lanes",
+       conv({3, 16, 28, 28}, {16, 3, 3}, 1, 1)},
+      {"5 -> 7 channels, 13x13: half-width vectors, partial tiles",
+       conv({3, 5, 13, 13}, {7, 3, 3}, 1, 1)},
+      {"1 -> 3 channels, 5x3 rows narrower than a half vector",
+       conv({2, 1, 5, 3}, {3, 3, 3}, 1, 1)},
+      {"pad 0 and 2 per axis, 9x21", testing::with_output_size(pads)},
+      {"pad 2 both axes", conv({2, 4, 6, 17}, {6, 3, 3}, 1, 2)},
+      {"pad 0", conv({2, 6, 12, 40}, {9, 3, 3}, 1, 0)},
+      {"33 images of 64 channels at 7x7",
+       conv({33, 64, 7, 7}, {64, 3, 3}, 1, 1)},
+  };
+}
+
 using testing::OmpThreads;
+
+// Sets DANLU_CPU_CONV for a scope.
+class ConvPath {
+ public:
+  explicit ConvPath(const char* path) { ::setenv("DANLU_CPU_CONV", path, 1); }
+  ~ConvPath() { ::unsetenv("DANLU_CPU_CONV"); }
+  ConvPath(const ConvPath&) = delete;
+  ConvPath& operator=(const ConvPath&) = delete;
+};
 
 template <class T>
 std::vector<T> unwritten(int64_t n) {
@@ -97,12 +133,13 @@ ConvGrads<T> backward(const ConvProblem<T>& p, bool dx, bool dw, bool db) {
 }
 
 template <class T>
-void check_all_cases() {
+void check_cases(const std::vector<Case>& all, const char* path) {
+  ConvPath scope(path);
   uint64_t seed = 700;
-  for (const Case& c : cases()) {
+  for (const Case& c : all) {
     const ConvProblem<T> p(c.s, seed += 10);
     for (int threads : {1, 2, 3}) {
-      const std::string what = c.name + ", " + std::to_string(threads) + " threads";
+      const std::string what = c.name + ", " + std::to_string(threads) + " threads, " + path;
       SCOPED_TRACE(what);
       OmpThreads scope(threads);
       testing::expect_conv_forward(p, forward(p, true), what);
@@ -114,13 +151,50 @@ void check_all_cases() {
   }
 }
 
-TEST(ConvCpu, Float32MatchesReference) { check_all_cases<float>(); }
-TEST(ConvCpu, Float64MatchesReference) { check_all_cases<double>(); }
+TEST(ConvCpu, Float32MatchesReference) { check_cases<float>(cases(), "lowered"); }
+TEST(ConvCpu, Float64MatchesReference) { check_cases<double>(cases(), "lowered"); }
+TEST(ConvCpu, DirectFloat32MatchesReference) {
+  check_cases<float>(cases(), "direct");
+  check_cases<float>(direct_cases(), "direct");
+}
+TEST(ConvCpu, DirectFloat64MatchesReference) {
+  check_cases<double>(cases(), "direct");
+  check_cases<double>(direct_cases(), "direct");
+}
+
+// Which shapes run direct under each DANLU_CPU_CONV, and a wrong value is
+// an error naming the choices.
+TEST(ConvCpu, PathFollowsTheShapeAndTheVariable) {
+  const Conv2dShape resnet = conv({128, 16, 28, 28}, {16, 3, 3}, 1, 1);
+  const Conv2dShape narrow = conv({128, 64, 7, 7}, {64, 3, 3}, 1, 1);
+  const Conv2dShape strided = conv({128, 16, 28, 28}, {32, 3, 3}, 2, 1);
+  {
+    ConvPath scope("auto");
+    EXPECT_TRUE(kernels::cpu::conv2d_runs_direct(resnet));
+    EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(narrow));
+    EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(strided));
+  }
+  {
+    ConvPath scope("direct");
+    EXPECT_TRUE(kernels::cpu::conv2d_runs_direct(narrow));
+    EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(strided));
+  }
+  {
+    ConvPath scope("lowered");
+    EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(resnet));
+  }
+  ::unsetenv("DANLU_CPU_CONV");  // the default
+  EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(resnet));
+  ConvPath scope("fast");
+  EXPECT_EQ(testing::error_of([&] { kernels::cpu::conv2d_runs_direct(resnet); }),
+            "DANLU_CPU_CONV=fast: expected auto, direct or lowered");
+}
 
 // The cases above take the batch plans their names claim. The workspace
 // shows the plan: `threads` buffers of a `chunk`-image lowered input and
 // output, plus one dweight slice per thread when threads take whole chunks.
 TEST(ConvCpu, CasesTakeTheirBatchPlans) {
+  ConvPath lowered("lowered");
   const auto planned = [](const Conv2dShape& s, int threads) {
     OmpThreads scope(threads);
     return kernels::cpu::conv2d_workspace(s);
@@ -143,9 +217,12 @@ TEST(ConvCpu, CasesTakeTheirBatchPlans) {
 TEST(ConvCpu, LargeMagnitudesMatchReference) {
   const Case c = cases()[0];
   const ConvProblem<float> p(c.s, 800, 1e3f, 1e2f, 1e3f);
-  testing::expect_conv_forward(p, forward(p, true), c.name + " x1e3, w x1e2");
-  testing::expect_conv_backward(p, backward(p, true, true, true),
-                                c.name + " x1e3, w x1e2, dy x1e3");
+  for (const char* path : {"lowered", "direct"}) {
+    ConvPath scope(path);
+    testing::expect_conv_forward(p, forward(p, true), c.name + " x1e3, w x1e2, " + path);
+    testing::expect_conv_backward(p, backward(p, true, true, true),
+                                  c.name + " x1e3, w x1e2, dy x1e3, " + path);
+  }
 }
 
 }  // namespace

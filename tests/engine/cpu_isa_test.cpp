@@ -1,5 +1,6 @@
-// The built-in GEMM's micro-kernel is the one DANLU_CPU_ISA names, or with
-// it unset the widest the CPU has. tests/CMakeLists.txt runs this file, the
+// The instruction set of the CPU kernels (the built-in GEMM's micro-kernel,
+// the direct convolution) is the one DANLU_CPU_ISA names, or with it unset
+// the widest the CPU has. tests/CMakeLists.txt runs this file, the
 // GEMM's and the CPU convolution's tests again under DANLU_CPU_ISA=avx2, so
 // a machine with AVX-512 tests both instruction-set paths.
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/gemm.h"
 
 namespace danlu::kernels {
@@ -18,6 +20,10 @@ std::string expected_isa() {
   if (__builtin_cpu_supports("avx512f")) return "avx512";
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
   return "sse2";
+}
+
+TEST(CpuIsa, IsTheOneNamedOrTheWidest) {
+  EXPECT_EQ(cpu::cpu_isa_name(cpu::cpu_isa()), expected_isa());
 }
 
 TEST(CpuIsa, BuiltinGemmRunsTheChosenMicroKernel) {

@@ -1,0 +1,288 @@
+// The direct CPU convolution for 3x3 filters at stride 1.
+//
+// The lowered path (kernels/cpu/conv.cpp) copies every input element nine
+// times into a matrix and then packs that matrix again inside the GEMM; for
+// ResNet's 3x3 layers of 16-64 channels those copies cost about as much as
+// the multiply-adds. Here the multiply-adds read the input where it lies:
+//
+// - Each image's input planes are first copied once into a zero-bordered
+//   buffer ("padded planes": the padding, plus slack so a vector may run past
+//   the last column or row), so the inner loops never test a border.
+// - Forward, one output tile: OB output channels x RB rows x one vector of L
+//   columns, OB * RB vectors held in registers for the whole reduction. For
+//   each input channel and filter column j it loads the RB + 2 input rows
+//   the tile needs (shifted by j), and each of them meets the three filter
+//   rows: 3 * OB * RB multiply-adds per RB + 2 loads and 3 * OB weight
+//   broadcasts. Nothing is written until the tile is done. Tiles go row
+//   block by row block, so the rows every channel's tiles read stay in L1.
+// - Backward-data at stride 1 is the same convolution of dy (padded by 2 -
+//   pad) with the filters flipped and their channel axes swapped, so it
+//   runs the same tile loop.
+// - The weight gradient stays with the lowered GEMM: a direct version (9 * GB
+//   vector accumulators per input channel, summed across lanes per group of
+//   images) measured 0.6 to 0.9 of its speed (docs/performance.md).
+//
+// Threads take whole images, each with its own padded copy; every output
+// element is written by one thread, so the result does not depend on timing.
+//
+// The tile loops are written once with GCC vector extensions and compiled
+// per instruction set (kernels/cpu/cpu_isa.h): AVX-512's 32 registers hold a
+// 4-channel x 4-row tile, AVX2's and SSE2's 16 a 4 x 2 tile. An output
+// narrower than half a vector uses half-width vectors.
+#include "kernels/cpu/conv_direct.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cpu/cpu_isa.h"
+
+namespace danlu::kernels::cpu {
+
+namespace {
+
+constexpr int64_t kTaps = 9;
+// Outputs narrower than this go to the lowered path (measured on ResNet-20's
+// 7x7 stage: see docs/performance.md).
+constexpr int64_t kDirectMinWidth = 8;
+
+template <class T, int L>
+struct VectorOf {
+  typedef T type __attribute__((vector_size(L * sizeof(T))));
+};
+
+inline int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+// A plane size (elements) rounded up to whole 64-byte lines and moved off
+// the multiples of 4 KiB by at least 256 bytes (4 of its L1 cache's 64 sets).
+inline int64_t spread(int64_t elements) {
+  int64_t lines = (elements * 4 + 63) / 64;  // in lines of 16 f32 (sized for f32; f64 too)
+  while (lines % 64 < 4 || lines % 64 > 60) ++lines;
+  return lines * 16;
+}
+
+// `channels` planes of an h x w image, each stored as `rows` rows of
+// `stride` elements with the image at row `top`, column `left`, and zeros
+// elsewhere (written once per call; copies change only the image's part).
+struct PaddedPlanes {
+  int64_t channels, rows, stride, top, left;
+  // Planes lie a little more than rows * stride apart: planes a multiple of
+  // 4 KiB apart would put one row of every channel in the same L1 cache set.
+  int64_t plane() const { return spread(rows * stride); }
+  int64_t size() const { return channels * plane(); }
+  int64_t origin() const { return top * stride + left; }
+};
+
+template <class T>
+void copy_into(const T* src, int64_t h, int64_t w, const PaddedPlanes& g, T* dst) {
+  for (int64_t c = 0; c < g.channels; ++c)
+    for (int64_t y = 0; y < h; ++y)
+      std::memcpy(dst + c * g.plane() + g.origin() + y * g.stride, src + (c * h + y) * w,
+                  w * sizeof(T));
+}
+
+// One image's direct convolution: out (out_channels, oh, ow) = bias + the 3x3
+// filters over the padded input planes. The filters are in tiles of OB output
+// channels: weights[((o / OB * C + c) * 9 + tap) * OB + o % OB] is output
+// channel o's tap (i * 3 + j) over input channel c, zero past the last
+// channel, so a tile's 9 * OB weights for one input channel lie together.
+template <class T>
+struct ImageConv {
+  const T* in;
+  PaddedPlanes g;
+  const T* weights;
+  const T* bias;  // may be null
+  T* out;
+  int64_t out_channels, oh, ow;
+};
+
+// Each call computes every tile of one image, one after another.
+template <class T, int L, int OB, int RB>
+[[gnu::always_inline]] inline void conv_image(const ImageConv<T>& a) {
+  using V = typename VectorOf<T, L>::type;
+  const int64_t rs = a.g.stride, plane = a.g.plane(), cin = a.g.channels;
+  for (int64_t oy0 = 0; oy0 < a.oh; oy0 += RB)
+    for (int64_t o0 = 0; o0 < a.out_channels; o0 += OB)
+      for (int64_t ox0 = 0; ox0 < a.ow; ox0 += L) {
+        V acc[OB][RB];
+#pragma GCC unroll 8
+        for (int o = 0; o < OB; ++o) {
+          const T b = a.bias && o0 + o < a.out_channels ? a.bias[o0 + o] : T(0);
+#pragma GCC unroll 8
+          for (int r = 0; r < RB; ++r) acc[o][r] = b - V{};
+        }
+        const T* base = a.in + oy0 * rs + ox0;
+        const T* wc = a.weights + o0 * cin * kTaps;
+        for (int64_t c = 0; c < cin; ++c, base += plane, wc += kTaps * OB) {
+#pragma GCC unroll 3
+          for (int j = 0; j < 3; ++j) {
+            V row[RB + 2];
+#pragma GCC unroll 10
+            for (int r = 0; r < RB + 2; ++r) std::memcpy(&row[r], base + r * rs + j, sizeof(V));
+#pragma GCC unroll 3
+            for (int i = 0; i < 3; ++i)
+#pragma GCC unroll 8
+              for (int o = 0; o < OB; ++o) {
+                const V w = wc[(i * 3 + j) * OB + o] - V{};  // a broadcast
+#pragma GCC unroll 8
+                for (int r = 0; r < RB; ++r) acc[o][r] += w * row[r + i];
+              }
+          }
+        }
+        const int64_t lanes = std::min<int64_t>(L, a.ow - ox0);
+        for (int o = 0; o < OB && o0 + o < a.out_channels; ++o)
+          for (int r = 0; r < RB && oy0 + r < a.oh; ++r)
+            std::memcpy(a.out + ((o0 + o) * a.oh + oy0 + r) * a.ow + ox0, &acc[o][r],
+                        lanes * sizeof(T));
+      }
+}
+
+// Lays out filters as conv_image reads them (see ImageConv), for `outs`
+// output channels over `ins` input channels: tap t of (out, in) is
+// filter(out, in, t).
+template <class T, class Filter>
+void tile_filters(int64_t outs, int64_t ins, int tile, Filter filter, T* weights) {
+  const int64_t size = round_up(outs, tile) * ins * kTaps;
+  std::fill(weights, weights + size, T(0));
+  for (int64_t o = 0; o < outs; ++o)
+    for (int64_t c = 0; c < ins; ++c)
+      for (int64_t t = 0; t < kTaps; ++t)
+        weights[((o / tile * ins + c) * kTaps + t) * tile + o % tile] = filter(o, c, t);
+}
+
+// One instruction set's entry point for vectors of `lanes` elements of T.
+template <class T>
+struct Kernel {
+  int lanes, tile_channels, tile_rows;
+  void (*conv_image)(const ImageConv<T>&);
+};
+
+#define DANLU_DIRECT_KERNELS(NAME, TARGET, BYTES, OB, RB)                                  \
+  template <class T, int L>                                                               \
+  __attribute__((target(TARGET))) void NAME##_conv_image(const ImageConv<T>& a) {        \
+    conv_image<T, L, OB, RB>(a);                                                          \
+  }                                                                                       \
+  template <class T>                                                                      \
+  Kernel<T> NAME##_kernel(int64_t width) {                                                \
+    constexpr int kFull = BYTES / sizeof(T), kHalf = kFull / 2;                           \
+    if (kHalf >= 2 && width <= kHalf) return {kHalf, OB, RB, &NAME##_conv_image<T, kHalf>}; \
+    return {kFull, OB, RB, &NAME##_conv_image<T, kFull>};                                 \
+  }
+DANLU_DIRECT_KERNELS(avx512, "avx512f,fma", 64, 4, 4)
+DANLU_DIRECT_KERNELS(avx2, "avx2,fma", 32, 4, 2)
+DANLU_DIRECT_KERNELS(sse2, "sse2", 16, 4, 2)
+#undef DANLU_DIRECT_KERNELS
+
+// The kernel for outputs `width` wide.
+template <class T>
+Kernel<T> kernel_for(int64_t width) {
+  switch (cpu_isa()) {
+    case CpuIsa::avx512: return avx512_kernel<T>(width);
+    case CpuIsa::avx2: return avx2_kernel<T>(width);
+    case CpuIsa::sse2: break;
+  }
+  return sse2_kernel<T>(width);
+}
+
+// Where a call puts things in its workspace: the filters in tiles, then
+// one padded image per thread.
+struct Layout {
+  PaddedPlanes in;
+  int64_t weights;
+  int threads;
+};
+
+inline int threads_here() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+
+// The forward reads x padded by `pad`; dx reads dy padded by 2 - pad.
+template <class T>
+Layout forward_layout(const Conv2dShape& s) {
+  const Kernel<T> k = kernel_for<T>(s.ow);
+  const PaddedPlanes in{s.c, round_up(s.oh, k.tile_rows) + 2, round_up(s.ow, k.lanes) + 2,
+                        s.pad_h, s.pad_w};
+  return {in, round_up(s.o, k.tile_channels) * s.c * kTaps, threads_here()};
+}
+template <class T>
+Layout backward_data_layout(const Conv2dShape& s) {
+  const Kernel<T> k = kernel_for<T>(s.w);
+  const PaddedPlanes in{s.o, round_up(s.h, k.tile_rows) + 2, round_up(s.w, k.lanes) + 2,
+                        2 - s.pad_h, 2 - s.pad_w};
+  return {in, round_up(s.c, k.tile_channels) * s.o * kTaps, threads_here()};
+}
+
+int64_t workspace_of(const Layout& l) { return l.weights + l.threads * l.in.size(); }
+
+// Runs conv_image on every image, each thread with its own padded copy.
+template <class T>
+void conv_images(const Kernel<T>& k, const Layout& l, const T* weights, const T* bias,
+                 const T* in, int64_t h, int64_t w, T* out, int64_t out_channels, int64_t oh,
+                 int64_t ow, int64_t n, T* buffers) {
+#pragma omp parallel num_threads(l.threads)
+  {
+    T* padded = buffers + omp_get_thread_num() * l.in.size();
+    std::fill(padded, padded + l.in.size(), T(0));
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < n; ++b) {
+      copy_into(in + b * l.in.channels * h * w, h, w, l.in, padded);
+      T* image_out = out + b * out_channels * oh * ow;
+      k.conv_image({padded, l.in, weights, bias, image_out, out_channels, oh, ow});
+    }
+  }
+}
+
+}  // namespace
+
+bool conv2d_direct_supports(const Conv2dShape& s) {
+  const auto pad_ok = [](int64_t p) { return p >= 0 && p <= 2; };
+  return s.kh == 3 && s.kw == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dil_h == 1 &&
+         s.dil_w == 1 && s.groups == 1 && pad_ok(s.pad_h) && pad_ok(s.pad_w) && s.oh >= 1 &&
+         s.ow >= 1 && s.c >= 1 && s.o >= 1;
+}
+
+bool conv2d_direct_is_faster(const Conv2dShape& s) {
+  return conv2d_direct_supports(s) && s.ow >= kDirectMinWidth;
+}
+
+int64_t conv2d_direct_workspace(const Conv2dShape& s) {
+  // f64 vectors have half the lanes, so its rows may pad differently.
+  return std::max({workspace_of(forward_layout<float>(s)), workspace_of(forward_layout<double>(s)),
+                   workspace_of(backward_data_layout<float>(s)),
+                   workspace_of(backward_data_layout<double>(s))});
+}
+
+template <class T>
+void conv2d_direct_forward(const T* x, const T* weight, const T* bias, T* y, T* workspace,
+                           const Conv2dShape& s) {
+  const Kernel<T> k = kernel_for<T>(s.ow);
+  const Layout l = forward_layout<T>(s);
+  const auto filter = [&](int64_t o, int64_t c, int64_t t) {
+    return weight[(o * s.c + c) * kTaps + t];
+  };
+  tile_filters(s.o, s.c, k.tile_channels, filter, workspace);
+  conv_images(k, l, workspace, bias, x, s.h, s.w, y, s.o, s.oh, s.ow, s.n, workspace + l.weights);
+}
+
+// dx's filters: input channel c's tap t over dy's channel o is weight[o][c][8 - t].
+template <class T>
+void conv2d_direct_backward_data(const T* weight, const T* dy, T* dx, T* workspace,
+                                 const Conv2dShape& s) {
+  const Kernel<T> k = kernel_for<T>(s.w);
+  const Layout l = backward_data_layout<T>(s);
+  const auto flipped = [&](int64_t c, int64_t o, int64_t t) {
+    return weight[(o * s.c + c) * kTaps + kTaps - 1 - t];
+  };
+  tile_filters(s.c, s.o, k.tile_channels, flipped, workspace);
+  conv_images(k, l, workspace, static_cast<const T*>(nullptr), dy, s.oh, s.ow, dx, s.c, s.h, s.w,
+              s.n, workspace + l.weights);
+}
+
+#define DANLU_INSTANTIATE(T)                                                                \
+  template void conv2d_direct_forward<T>(const T*, const T*, const T*, T*, T*,             \
+                                         const Conv2dShape&);                               \
+  template void conv2d_direct_backward_data<T>(const T*, const T*, T*, T*, const Conv2dShape&);
+DANLU_INSTANTIATE(float)
+DANLU_INSTANTIATE(double)
+#undef DANLU_INSTANTIATE
+
+}  // namespace danlu::kernels::cpu
