@@ -1,7 +1,9 @@
 #!/bin/bash
 # Data-parallel training under MPI (docs/distributed.md): two ranks of
 # per-rank batch 32 match one process of batch 64 step by step (losses and
-# final weights within RTOL below), a two-rank run resumed from its step-4
+# final weights within RTOL below; the network is smooth, SiLU and average
+# pooling, because a ReLU or max-pool kink turns last-bit differences into
+# jumps: docs/distributed.md), a two-rank run resumed from its step-4
 # checkpoint ends bit for bit where the uninterrupted run does (the sharded
 # final evaluation included), a checkpoint of two ranks does not resume in
 # one process, and a bad input on every rank ends the job with one error
