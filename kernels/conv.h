@@ -36,13 +36,11 @@ template <class T> void col2im(const T* cols, T* dx, const Conv2dShape& s);
 
 // How conv2d_forward and conv2d_backward compute, from DANLU_CPU_CONV, read
 // at each call so that benchmarks and tests can compare the paths on one
-// shape: `lowered` (the default) lowers every shape to GEMM; `auto` runs the
-// direct convolution (kernels/cpu/conv_direct.h) for the forward and dx
-// where it measured faster (3x3, stride 1, outputs at least 8 wide) and
-// lowers elsewhere and for dweight; `direct` runs it wherever it applies.
-// It is not the default yet: with it, tests/data/distributed_train_test.sh's
-// two ranks drift from one process past its tolerance after 6 steps
-// (docs/performance.md).
+// shape: `auto` (the default) runs the direct convolution
+// (kernels/cpu/conv_direct.h) for the forward and dx where it measured
+// faster (3x3, stride 1, outputs at least 8 wide, 16 to 32 channels in and
+// out) and lowers to GEMM elsewhere and for dweight; `direct` runs it
+// wherever it applies; `lowered` never.
 enum class CpuConvPath { automatic, direct, lowered };
 CpuConvPath cpu_conv_path();
 // Whether this shape runs the direct convolution under cpu_conv_path().

@@ -6,9 +6,9 @@
 // its own cache. Otherwise (batch 1, few large images) the chunks run one
 // after another, and the GEMM and the copies around it are threaded inside.
 //
-// With DANLU_CPU_CONV=auto or direct, the forward and dx of 3x3 filters at
-// stride 1 (ResNet's layers) take the direct convolution instead
-// (kernels/cpu/conv_direct.cpp), which lowers nothing; see cpu_conv_path().
+// The forward and dx of ResNet's 3x3 stride-1 layers take the direct
+// convolution instead (kernels/cpu/conv_direct.cpp), which lowers nothing;
+// see cpu_conv_path().
 #include "kernels/conv.h"
 
 #include <omp.h>
@@ -224,7 +224,7 @@ void col2im(const T* cols, T* dx, const Conv2dShape& s) {
 
 CpuConvPath cpu_conv_path() {
   const char* env = std::getenv("DANLU_CPU_CONV");
-  const std::string want = env && *env ? env : "lowered";
+  const std::string want = env && *env ? env : "auto";
   if (want == "auto") return CpuConvPath::automatic;
   if (want == "direct") return CpuConvPath::direct;
   if (want == "lowered") return CpuConvPath::lowered;

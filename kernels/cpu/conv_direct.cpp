@@ -43,9 +43,14 @@ namespace danlu::kernels::cpu {
 namespace {
 
 constexpr int64_t kTaps = 9;
-// Outputs narrower than this go to the lowered path (measured on ResNet-20's
-// 7x7 stage: see docs/performance.md).
+// Where the direct kernels measured faster than the lowered path
+// (docs/performance.md): outputs at least 8 wide (narrower rows leave most
+// of a vector's lanes idle), and 16 to 32 channels in and out (with fewer,
+// most of a 4-channel tile is padding or the tile's loads and stores
+// dominate; with more, the lowered GEMM is deep and wide enough to run
+// faster).
 constexpr int64_t kDirectMinWidth = 8;
+constexpr int64_t kDirectMinChannels = 16, kDirectMaxChannels = 32;
 
 template <class T, int L>
 struct VectorOf {
@@ -241,7 +246,10 @@ bool conv2d_direct_supports(const Conv2dShape& s) {
 }
 
 bool conv2d_direct_is_faster(const Conv2dShape& s) {
-  return conv2d_direct_supports(s) && s.ow >= kDirectMinWidth;
+  const auto in_range = [](int64_t channels) {
+    return channels >= kDirectMinChannels && channels <= kDirectMaxChannels;
+  };
+  return conv2d_direct_supports(s) && s.ow >= kDirectMinWidth && in_range(s.c) && in_range(s.o);
 }
 
 int64_t conv2d_direct_workspace(const Conv2dShape& s) {

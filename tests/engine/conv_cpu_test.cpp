@@ -168,23 +168,30 @@ TEST(ConvCpu, PathFollowsTheShapeAndTheVariable) {
   const Conv2dShape resnet = conv({128, 16, 28, 28}, {16, 3, 3}, 1, 1);
   const Conv2dShape narrow = conv({128, 64, 7, 7}, {64, 3, 3}, 1, 1);
   const Conv2dShape strided = conv({128, 16, 28, 28}, {32, 3, 3}, 2, 1);
+  const Conv2dShape first = conv({128, 1, 28, 28}, {32, 3, 3}, 1, 1);
+  const Conv2dShape wide = conv({128, 32, 14, 14}, {64, 3, 3}, 1, 1);
   {
     ConvPath scope("auto");
     EXPECT_TRUE(kernels::cpu::conv2d_runs_direct(resnet));
+    EXPECT_TRUE(kernels::cpu::conv2d_runs_direct(conv({128, 32, 14, 14}, {32, 3, 3}, 1, 1)));
     EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(narrow));
     EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(strided));
+    EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(first));
+    EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(wide));
   }
   {
     ConvPath scope("direct");
     EXPECT_TRUE(kernels::cpu::conv2d_runs_direct(narrow));
+    EXPECT_TRUE(kernels::cpu::conv2d_runs_direct(first));
     EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(strided));
   }
   {
     ConvPath scope("lowered");
     EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(resnet));
   }
-  ::unsetenv("DANLU_CPU_CONV");  // the default
-  EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(resnet));
+  ::unsetenv("DANLU_CPU_CONV");  // the default is auto
+  EXPECT_TRUE(kernels::cpu::conv2d_runs_direct(resnet));
+  EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(wide));
   ConvPath scope("fast");
   EXPECT_EQ(testing::error_of([&] { kernels::cpu::conv2d_runs_direct(resnet); }),
             "DANLU_CPU_CONV=fast: expected auto, direct or lowered");
