@@ -14,13 +14,12 @@ namespace danlu::kernels::cpu {
 // running_mean/running_var are non-null they move towards the batch:
 // running = (1 - momentum) * running + momentum * stat, using the unbiased
 // variance var * M / (M - 1) (needs M > 1). weight/bias may be null (1 and 0).
-// With `relu`, y is max(y, 0): a ReLU fused into the same pass.
 template <class T>
 void batchnorm_forward_train(const T* x /*(N, C, S)*/, const T* weight /*(C)*/,
                              const T* bias /*(C)*/, T* y /*(N, C, S)*/, T* save_mean /*(C)*/,
                              T* save_invstd /*(C)*/, T* running_mean /*(C)*/,
                              T* running_var /*(C)*/, int64_t N, int64_t C, int64_t S,
-                             double momentum, double eps, bool relu);
+                             double momentum, double eps);
 
 // Eval: the same affine map with mean = running_mean and invstd =
 // 1 / sqrt(running_var + eps); saves both so the backward does not depend on
@@ -30,7 +29,7 @@ void batchnorm_forward_eval(const T* x /*(N, C, S)*/, const T* weight /*(C)*/,
                             const T* bias /*(C)*/, const T* running_mean /*(C)*/,
                             const T* running_var /*(C)*/, T* y /*(N, C, S)*/,
                             T* save_mean /*(C)*/, T* save_invstd /*(C)*/, int64_t N, int64_t C,
-                            int64_t S, double eps, bool relu);
+                            int64_t S, double eps);
 
 // With xhat = (x - mean) * invstd and w = weight (1 when null):
 //   dbias = sum dy, dweight = sum dy * xhat (sums over n and s),
@@ -38,12 +37,8 @@ void batchnorm_forward_eval(const T* x /*(N, C, S)*/, const T* weight /*(C)*/,
 //             (the batch statistics depend on x),
 //   eval:     dx = w * invstd * dy (they are constants).
 // Any of dx, dweight, dbias may be null when that gradient is not needed.
-// With a fused ReLU, relu_y is the forward's output and dy the gradient of
-// the ReLU's output: the batch norm sees dy where relu_y > 0 and 0 elsewhere.
-// Without, relu_y is null.
 template <class T>
-void batchnorm_backward(const T* relu_y /*(N, C, S)*/, const T* dy /*(N, C, S)*/,
-                        const T* x /*(N, C, S)*/,
+void batchnorm_backward(const T* dy /*(N, C, S)*/, const T* x /*(N, C, S)*/,
                         const T* weight /*(C)*/, const T* save_mean /*(C)*/,
                         const T* save_invstd /*(C)*/, T* dx /*(N, C, S)*/, T* dweight /*(C)*/,
                         T* dbias /*(C)*/, int64_t N, int64_t C, int64_t S, bool training);

@@ -5,6 +5,7 @@
 
 #include "engine/ops/dispatch.h"
 #include "engine/profile.h"
+#include "kernels/activation.h"
 #include "kernels/batchnorm.h"
 #include "kernels/layernorm.h"
 
@@ -84,13 +85,16 @@ void batch_norm_forward(bool relu, const Tensor& x, const Tensor& running_mean,
       kernels::cpu::batchnorm_forward_train<T>(
           x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), y.data<T>(),
           save_mean.data<T>(), save_invstd.data<T>(), data_or_null<T>(running_mean),
-          data_or_null<T>(running_var), d.N, d.C, d.S, momentum, eps, relu);
+          data_or_null<T>(running_var), d.N, d.C, d.S, momentum, eps);
     } else {
       kernels::cpu::batchnorm_forward_eval<T>(
           x.data<T>(), data_or_null<T>(weight), data_or_null<T>(bias), running_mean.data<T>(),
           running_var.data<T>(), y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(), d.N,
-          d.C, d.S, eps, relu);
+          d.C, d.S, eps);
     }
+    if (relu)
+      kernels::cpu::activation_forward<T>(kernels::Activation::relu, y.data<T>(), y.data<T>(),
+                                          y.numel(), T(0));
   });
 }
 
@@ -117,14 +121,19 @@ void batch_norm_backward(const Tensor& g, const Tensor& relu_y, const Tensor& x,
     });
     return;
   }
+  Tensor g_bn = g;  // the gradient reaching batch norm: through ReLU first when fused
+  if (relu_y.defined()) g_bn = empty_like(g);
   dispatch_floating(g.dtype(), relu_y.defined() ? "batch_norm_relu" : "batch_norm",
                     [&](auto tag) {
                       using T = decltype(tag);
+                      if (relu_y.defined())
+                        kernels::cpu::activation_backward<T>(
+                            kernels::Activation::relu, relu_y.data<T>(), g.data<T>(),
+                            g_bn.data<T>(), g.numel(), T(0));
                       kernels::cpu::batchnorm_backward<T>(
-                          data_or_null<T>(relu_y), g.data<T>(), x.data<T>(),
-                          data_or_null<T>(weight), save_mean.data<T>(), save_invstd.data<T>(),
-                          data_or_null<T>(dx), data_or_null<T>(dw), data_or_null<T>(db), d.N,
-                          d.C, d.S, training);
+                          g_bn.data<T>(), x.data<T>(), data_or_null<T>(weight),
+                          save_mean.data<T>(), save_invstd.data<T>(), data_or_null<T>(dx),
+                          data_or_null<T>(dw), data_or_null<T>(db), d.N, d.C, d.S, training);
                     });
 }
 

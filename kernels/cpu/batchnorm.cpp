@@ -1,44 +1,29 @@
 // CPU reference for batch norm: one channel per loop iteration, channels
 // split across threads; each channel walks its N * S values (N runs of S
 // contiguous elements) and accumulates in double, in SIMD lanes along a run.
-// A ReLU after the batch norm is fused in: the forward clamps as it writes
-// y, and the backward masks dy by y > 0 as it reads it, so neither pass nor
-// a masked copy of dy exists on its own.
 #include "kernels/batchnorm.h"
 
-#include <algorithm>
 #include <cmath>
-#include <limits>
 
 namespace danlu::kernels::cpu {
 
 namespace {
-// y[n, c, :] = (x[n, c, :] - mean) * invstd * w + b for one channel, then
-// max(y, 0) when `relu`.
+// y[n, c, :] = (x[n, c, :] - mean) * invstd * w + b for one channel.
 template <class T>
 void normalize_channel(const T* x, T* y, int64_t N, int64_t C, int64_t S, int64_t c, double mean,
-                       double invstd, double w, double b, bool relu) {
+                       double invstd, double w, double b) {
   const double scale = invstd * w, shift = b - mean * scale;
-  const T floor = relu ? T(0) : -std::numeric_limits<T>::infinity();
   for (int64_t n = 0; n < N; ++n) {
     const int64_t base = (n * C + c) * S;
-#pragma omp simd
-    for (int64_t s = 0; s < S; ++s)
-      y[base + s] = std::max(static_cast<T>(x[base + s] * scale + shift), floor);
+    for (int64_t s = 0; s < S; ++s) y[base + s] = static_cast<T>(x[base + s] * scale + shift);
   }
-}
-// dy[i] as it reaches the batch norm: through the fused ReLU's derivative
-// (y > 0) when relu_y is given.
-template <class T>
-inline T through_relu(const T* relu_y, const T* dy, int64_t i) {
-  return !relu_y || relu_y[i] > T(0) ? dy[i] : T(0);
 }
 }  // namespace
 
 template <class T>
 void batchnorm_forward_train(const T* x, const T* weight, const T* bias, T* y, T* save_mean,
                              T* save_invstd, T* running_mean, T* running_var, int64_t N,
-                             int64_t C, int64_t S, double momentum, double eps, bool relu) {
+                             int64_t C, int64_t S, double momentum, double eps) {
   const int64_t M = N * S;
 #pragma omp parallel for if (N * C * S > (1 << 14))
   for (int64_t c = 0; c < C; ++c) {
@@ -68,14 +53,14 @@ void batchnorm_forward_train(const T* x, const T* weight, const T* bias, T* y, T
       running_var[c] = static_cast<T>((1.0 - momentum) * running_var[c] + momentum * unbiased);
     }
     normalize_channel(x, y, N, C, S, c, mean, invstd, weight ? weight[c] : 1.0,
-                      bias ? bias[c] : 0.0, relu);
+                      bias ? bias[c] : 0.0);
   }
 }
 
 template <class T>
 void batchnorm_forward_eval(const T* x, const T* weight, const T* bias, const T* running_mean,
                             const T* running_var, T* y, T* save_mean, T* save_invstd, int64_t N,
-                            int64_t C, int64_t S, double eps, bool relu) {
+                            int64_t C, int64_t S, double eps) {
 #pragma omp parallel for if (N * C * S > (1 << 14))
   for (int64_t c = 0; c < C; ++c) {
     const double mean = running_mean[c];
@@ -83,12 +68,12 @@ void batchnorm_forward_eval(const T* x, const T* weight, const T* bias, const T*
     save_mean[c] = static_cast<T>(mean);
     save_invstd[c] = static_cast<T>(invstd);
     normalize_channel(x, y, N, C, S, c, mean, invstd, weight ? weight[c] : 1.0,
-                      bias ? bias[c] : 0.0, relu);
+                      bias ? bias[c] : 0.0);
   }
 }
 
 template <class T>
-void batchnorm_backward(const T* relu_y, const T* dy, const T* x, const T* weight, const T* save_mean,
+void batchnorm_backward(const T* dy, const T* x, const T* weight, const T* save_mean,
                         const T* save_invstd, T* dx, T* dweight, T* dbias, int64_t N, int64_t C,
                         int64_t S, bool training) {
   const double M = static_cast<double>(N * S);
@@ -100,9 +85,8 @@ void batchnorm_backward(const T* relu_y, const T* dy, const T* x, const T* weigh
       const int64_t base = (n * C + c) * S;
 #pragma omp simd reduction(+ : sum_dy, sum_dy_xc)
       for (int64_t s = 0; s < S; ++s) {
-        const double g = through_relu(relu_y, dy, base + s);
-        sum_dy += g;
-        sum_dy_xc += g * (x[base + s] - mean);
+        sum_dy += dy[base + s];
+        sum_dy_xc += dy[base + s] * (x[base + s] - mean);
       }
     }
     const double sum_dy_xhat = sum_dy_xc * invstd;
@@ -116,19 +100,18 @@ void batchnorm_backward(const T* relu_y, const T* dy, const T* x, const T* weigh
       for (int64_t s = 0; s < S; ++s) {
         const int64_t i = (n * C + c) * S + s;
         const double xhat = (x[i] - mean) * invstd;
-        const double g = through_relu(relu_y, dy, i);
-        dx[i] = static_cast<T>(w_invstd * (g - mean_dy - xhat * mean_dy_xhat));
+        dx[i] = static_cast<T>(w_invstd * (dy[i] - mean_dy - xhat * mean_dy_xhat));
       }
   }
 }
 
 #define DANLU_INSTANTIATE(T)                                                                   \
   template void batchnorm_forward_train<T>(const T*, const T*, const T*, T*, T*, T*, T*, T*,   \
-                                           int64_t, int64_t, int64_t, double, double, bool);   \
+                                           int64_t, int64_t, int64_t, double, double);         \
   template void batchnorm_forward_eval<T>(const T*, const T*, const T*, const T*, const T*,    \
-                                          T*, T*, T*, int64_t, int64_t, int64_t, double, bool); \
-  template void batchnorm_backward<T>(const T*, const T*, const T*, const T*, const T*,        \
-                                      const T*, T*, T*, T*, int64_t, int64_t, int64_t, bool);
+                                          T*, T*, T*, int64_t, int64_t, int64_t, double);      \
+  template void batchnorm_backward<T>(const T*, const T*, const T*, const T*, const T*, T*,    \
+                                      T*, T*, int64_t, int64_t, int64_t, bool);
 DANLU_INSTANTIATE(float)
 DANLU_INSTANTIATE(double)
 #undef DANLU_INSTANTIATE

@@ -95,7 +95,7 @@ void check_training(const Problem& p, float offset, bool relu) {
   std::vector<float> rm_ref = p.running_mean, rv_ref = p.running_var;
   kernels::cpu::batchnorm_forward_train(p.x.data(), p.w(), p.b(), y_ref.data(), mean_ref.data(),
                                         invstd_ref.data(), rm_ref.data(), rv_ref.data(), s.N,
-                                        s.C, s.S, kMomentum, kEps, /*relu=*/false);
+                                        s.C, s.S, kMomentum, kEps);
   if (relu)
     kernels::cpu::activation_forward(kernels::Activation::relu, y_ref.data(), y_ref.data(), n,
                                      0.0f);
@@ -120,9 +120,9 @@ void check_training(const Problem& p, float offset, bool relu) {
                                       dy_bn.data(), n, 0.0f);
   for (bool training : {true, false}) {
     std::vector<float> dx_ref(n), dw_ref(s.C), db_ref(s.C);
-    kernels::cpu::batchnorm_backward(/*relu_y=*/nullptr, dy_bn.data(), p.x.data(), p.w(),
-                                     mean_ref.data(), invstd_ref.data(), dx_ref.data(),
-                                     dw_ref.data(), db_ref.data(), s.N, s.C, s.S, training);
+    kernels::cpu::batchnorm_backward(dy_bn.data(), p.x.data(), p.w(), mean_ref.data(),
+                                     invstd_ref.data(), dx_ref.data(), dw_ref.data(),
+                                     db_ref.data(), s.N, s.C, s.S, training);
     DeviceBuffer<float> d_dy(p.dy), d_y_ref(y_ref), d_mean_ref(mean_ref),
         d_invstd_ref(invstd_ref), d_dx(n), d_dw(s.C), d_db(s.C);
     if (relu)
@@ -148,7 +148,7 @@ void check_eval(const Problem& p, float offset, bool relu) {
   std::vector<float> y_ref(n), mean_ref(s.C), invstd_ref(s.C);
   kernels::cpu::batchnorm_forward_eval(p.x.data(), p.w(), p.b(), p.running_mean.data(),
                                        p.running_var.data(), y_ref.data(), mean_ref.data(),
-                                       invstd_ref.data(), s.N, s.C, s.S, kEps, /*relu=*/false);
+                                       invstd_ref.data(), s.N, s.C, s.S, kEps);
   if (relu)
     kernels::cpu::activation_forward(kernels::Activation::relu, y_ref.data(), y_ref.data(), n,
                                      0.0f);

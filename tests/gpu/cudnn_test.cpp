@@ -161,8 +161,8 @@ BnResult run_bn(const BnShape& s, float offset, BnBackend backend) {
     kernels::cpu::batchnorm_forward_train<float>(x.data(), w.data(), b.data(), r.y.data(),
                                                  r.mean.data(), r.invstd.data(),
                                                  r.running_mean.data(), r.running_var.data(),
-                                                 s.N, s.C, s.S, kMomentum, kEps, false);
-    kernels::cpu::batchnorm_backward<float>(nullptr, dy.data(), x.data(), w.data(), r.mean.data(),
+                                                 s.N, s.C, s.S, kMomentum, kEps);
+    kernels::cpu::batchnorm_backward<float>(dy.data(), x.data(), w.data(), r.mean.data(),
                                             r.invstd.data(), r.dx.data(), r.dw.data(),
                                             r.db.data(), s.N, s.C, s.S, true);
     return r;
