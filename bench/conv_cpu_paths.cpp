@@ -3,7 +3,8 @@
 // shipped configs at batch 128: forward, dx alone and dweight alone, in ms
 // (the median of --repeats runs after one warm-up) and GFLOP/s, the ratio
 // lowered / direct (above 1: direct is faster), and which path
-// DANLU_CPU_CONV=auto takes. Prints a table, then one JSON line last.
+// DANLU_CPU_CONV=auto takes for the forward and dx, and for dweight. Prints a
+// table, then one JSON line last.
 //
 //   build/default/conv_cpu_paths [--repeats 7] [--batch 128] [--threads N]
 #include <omp.h>
@@ -117,21 +118,27 @@ int main(int argc, char** argv) {
     const double gflop = 2.0 * s.n * s.o * s.c * 9 * s.oh * s.ow / 1e9;
     setenv("DANLU_CPU_CONV", "auto", 1);
     const bool auto_direct = danlu::kernels::cpu::conv2d_runs_direct(s);
+    const bool auto_direct_dw = danlu::kernels::cpu::conv2d_runs_direct_weight(s);
     const Times lowered = time_path("lowered", s, repeats);
     const Times direct = time_path("direct", s, repeats);
-    for (const auto& [path, t] : {std::pair{"lowered", lowered}, std::pair{"direct", direct}})
+    for (const auto& [path, t] : {std::pair{"lowered", lowered}, std::pair{"direct", direct}}) {
+      const bool is_direct = std::string(path) == "direct";
+      const std::string picked = std::string(is_direct == auto_direct ? " fwd,dx" : "") +
+                                 (is_direct == auto_direct_dw ? " dw" : "");
       std::printf("%-28s %-8s %9.3f %9.3f %9.3f %8.1f %8.1f %8.1f  %s\n", kLayers[i].what, path,
                   t.forward, t.dx, t.dweight, gflop / t.forward * 1e3, gflop / t.dx * 1e3,
-                  gflop / t.dweight * 1e3,
-                  (std::string(path) == "direct") == auto_direct ? "<- auto" : "");
+                  gflop / t.dweight * 1e3, picked.empty() ? "" : ("<- auto:" + picked).c_str());
+    }
     std::printf("%-28s %-8s %9.2f %9.2f %9.2f  (lowered / direct; above 1: direct is faster)\n",
                 "", "ratio", lowered.forward / direct.forward, lowered.dx / direct.dx,
                 lowered.dweight / direct.dweight);
     char row[512];
     std::snprintf(row, sizeof row,
-                  "%s{\"layer\":\"%s\",\"auto\":\"%s\",\"lowered_ms\":[%.4f,%.4f,%.4f],"
+                  "%s{\"layer\":\"%s\",\"auto\":\"%s\",\"auto_dweight\":\"%s\","
+                  "\"lowered_ms\":[%.4f,%.4f,%.4f],"
                   "\"direct_ms\":[%.4f,%.4f,%.4f]}",
                   i ? "," : "", kLayers[i].what, auto_direct ? "direct" : "lowered",
+                  auto_direct_dw ? "direct" : "lowered",
                   lowered.forward, lowered.dx, lowered.dweight, direct.forward, direct.dx,
                   direct.dweight);
     json += row;

@@ -37,14 +37,15 @@ template <class T> void col2im(const T* cols, T* dx, const Conv2dShape& s);
 // How conv2d_forward and conv2d_backward compute, from DANLU_CPU_CONV, read
 // at each call so that benchmarks and tests can compare the paths on one
 // shape: `auto` (the default) runs the direct convolution
-// (kernels/cpu/conv_direct.h) for the forward and dx where it measured
-// faster (3x3, stride 1, outputs at least 8 wide, 16 to 32 channels in and
-// out) and lowers to GEMM elsewhere and for dweight; `direct` runs it
-// wherever it applies; `lowered` never.
+// (kernels/cpu/conv_direct.h) where it measured faster and lowers to GEMM
+// elsewhere; `direct` runs it wherever it applies (3x3, stride 1); `lowered`
+// never.
 enum class CpuConvPath { automatic, direct, lowered };
 CpuConvPath cpu_conv_path();
-// Whether this shape runs the direct convolution under cpu_conv_path().
+// Whether this shape's forward and dx, and its dweight, run direct under
+// cpu_conv_path().
 bool conv2d_runs_direct(const Conv2dShape& s);
+bool conv2d_runs_direct_weight(const Conv2dShape& s);
 
 // Elements of scratch memory conv2d_forward and conv2d_backward need (it
 // depends on omp_get_max_threads(), so ask just before the call).

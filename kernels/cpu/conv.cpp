@@ -6,9 +6,9 @@
 // its own cache. Otherwise (batch 1, few large images) the chunks run one
 // after another, and the GEMM and the copies around it are threaded inside.
 //
-// The forward and dx of ResNet's 3x3 stride-1 layers take the direct
-// convolution instead (kernels/cpu/conv_direct.cpp), which lowers nothing;
-// see cpu_conv_path().
+// 3x3 stride-1 layers take the direct convolution instead where it is
+// faster (kernels/cpu/conv_direct.cpp), which lowers nothing; see
+// cpu_conv_path().
 #include "kernels/conv.h"
 
 #include <omp.h>
@@ -231,20 +231,31 @@ CpuConvPath cpu_conv_path() {
   DANLU_FAIL("DANLU_CPU_CONV=", want, ": expected auto, direct or lowered");
 }
 
-bool conv2d_runs_direct(const Conv2dShape& s) {
+namespace {
+bool runs_direct(const Conv2dShape& s, bool is_faster) {
   switch (cpu_conv_path()) {
-    case CpuConvPath::automatic: return conv2d_direct_is_faster(s);
+    case CpuConvPath::automatic: return is_faster;
     case CpuConvPath::direct: return conv2d_direct_supports(s);
     case CpuConvPath::lowered: break;
   }
   return false;
+}
+}  // namespace
+
+bool conv2d_runs_direct(const Conv2dShape& s) {
+  return runs_direct(s, conv2d_direct_is_faster(s));
+}
+
+bool conv2d_runs_direct_weight(const Conv2dShape& s) {
+  return runs_direct(s, conv2d_direct_weight_is_faster(s));
 }
 
 int64_t conv2d_workspace(const Conv2dShape& s) {
   const Plan p = make_plan(s);
   const int64_t partial_dweights = p.threads > 1 ? p.threads * s.o * s.col_rows() / s.groups : 0;
   const int64_t lowered = p.threads * chunk_workspace(s, p) + partial_dweights;
-  return conv2d_runs_direct(s) ? std::max(lowered, conv2d_direct_workspace(s)) : lowered;
+  const bool direct = conv2d_runs_direct(s) || conv2d_runs_direct_weight(s);
+  return direct ? std::max(lowered, conv2d_direct_workspace(s)) : lowered;
 }
 
 namespace {
@@ -360,9 +371,13 @@ void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight
       dbias[o] = static_cast<T>(acc);
     }
   }
-  if (dx && conv2d_runs_direct(s)) {  // dweight, if asked for, is lowered below
+  if (dx && conv2d_runs_direct(s)) {
     conv2d_direct_backward_data(weight, dy, dx, workspace, s);
     dx = nullptr;
+  }
+  if (dweight && conv2d_runs_direct_weight(s)) {
+    conv2d_direct_backward_weight(x, dy, dweight, workspace, s);
+    dweight = nullptr;
   }
   const int64_t dw_size = s.o * s.col_rows() / s.groups;
   if (dweight && s.n == 0) std::fill(dweight, dweight + dw_size, T(0));

@@ -18,17 +18,25 @@
 // - Backward-data at stride 1 is the same convolution of dy (padded by 2 -
 //   pad) with the filters flipped and their channel axes swapped, so it
 //   runs the same tile loop.
-// - The weight gradient stays with the lowered GEMM: a direct version (9 * GB
-//   vector accumulators per input channel, summed across lanes per group of
-//   images) measured 0.6 to 0.9 of its speed (docs/performance.md).
+// - Weight gradient: the accumulators are vectors over L output channels,
+//   one per filter tap and input channel of a block (9 x 2 with AVX-512), so
+//   no lanes need summing. dy is first transposed pixel-major, one vector of
+//   output channels per pixel; each pixel loads that vector once and meets
+//   the 9 broadcast input values its taps see, per input channel. (A first
+//   version vectorised over pixels instead: 9 x 2 vector accumulators per
+//   input channel, summed across lanes per group of images. It ran at 0.6 to
+//   0.9 of the lowered GEMM's speed.)
 //
 // Threads take whole images, each with its own padded copy; every output
-// element is written by one thread, so the result does not depend on timing.
+// element of y and dx is written by one thread, and each thread sums its
+// own weight gradient, added in thread order, so the result does not depend
+// on timing.
 //
 // The tile loops are written once with GCC vector extensions and compiled
 // per instruction set (kernels/cpu/cpu_isa.h): AVX-512's 32 registers hold a
-// 4-channel x 4-row tile, AVX2's and SSE2's 16 a 4 x 2 tile. An output
-// narrower than half a vector uses half-width vectors.
+// 4-channel x 4-row tile or 9 x 2 weight-gradient accumulators, AVX2's and
+// SSE2's 16 a 4 x 2 tile or 9 x 1. An output (for the weight gradient: a
+// channel count) narrower than half a vector uses half-width vectors.
 #include "kernels/cpu/conv_direct.h"
 
 #include <omp.h>
@@ -51,6 +59,10 @@ constexpr int64_t kTaps = 9;
 // faster).
 constexpr int64_t kDirectMinWidth = 8;
 constexpr int64_t kDirectMinChannels = 16, kDirectMaxChannels = 32;
+// The weight gradient measured faster from 16 input channels up to 64
+// output channels, and even with the lowered one at 128. Over one input
+// channel, transposing dy costs as much as the multiply-adds.
+constexpr int64_t kDirectMaxWeightChannels = 64;
 
 template <class T, int L>
 struct VectorOf {
@@ -156,30 +168,99 @@ void tile_filters(int64_t outs, int64_t ins, int tile, Filter filter, T* weights
         weights[((o / tile * ins + c) * kTaps + t) * tile + o % tile] = filter(o, c, t);
 }
 
-// One instruction set's entry point for vectors of `lanes` elements of T.
+// One image's weight gradient, added to this thread's sums:
+// sums[(c * 9 + tap) * opad + o] += sum over the output pixels p = (y, x) of
+// dy[o][p] * x[c][y + i][x + j], tap = i * 3 + j.
+template <class T>
+struct WeightGrad {
+  const T* x;  // the image's padded x planes
+  PaddedPlanes g;
+  const T* dyt;  // the image's dy pixel-major: dyt[p * opad + o], zero for o >= O
+  int64_t opad, oh, ow;
+  T* sums;
+};
+
+// Input channels [c0, c0 + CB) against output channels [o0, o0 + L): the
+// 9 * CB accumulators are vectors over L output channels, so the sums need
+// no reduction across lanes. Each output pixel loads one vector of dy and
+// broadcasts the 9 * CB input values its taps see.
+template <class T, int L, int CB>
+[[gnu::always_inline]] inline void weight_grad_block(const WeightGrad<T>& a, int64_t c0,
+                                                     int64_t o0) {
+  using V = typename VectorOf<T, L>::type;
+  const int64_t rs = a.g.stride, plane = a.g.plane();
+  V acc[CB][kTaps];
+#pragma GCC unroll 4
+  for (int cc = 0; cc < CB; ++cc)
+#pragma GCC unroll 9
+    for (int t = 0; t < kTaps; ++t)
+      std::memcpy(&acc[cc][t], a.sums + ((c0 + cc) * kTaps + t) * a.opad + o0, sizeof(V));
+  const T* xc = a.x + c0 * plane;
+  for (int64_t y = 0; y < a.oh; ++y) {
+    const T* drow = a.dyt + y * a.ow * a.opad + o0;
+    for (int64_t x = 0; x < a.ow; ++x) {
+      V d;
+      std::memcpy(&d, drow + x * a.opad, sizeof(V));
+#pragma GCC unroll 4
+      for (int cc = 0; cc < CB; ++cc) {
+        const T* xb = xc + cc * plane + y * rs + x;
+#pragma GCC unroll 3
+        for (int i = 0; i < 3; ++i)
+#pragma GCC unroll 3
+          for (int j = 0; j < 3; ++j) acc[cc][i * 3 + j] += d * (xb[i * rs + j] - V{});
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int cc = 0; cc < CB; ++cc)
+#pragma GCC unroll 9
+    for (int t = 0; t < kTaps; ++t)
+      std::memcpy(a.sums + ((c0 + cc) * kTaps + t) * a.opad + o0, &acc[cc][t], sizeof(V));
+}
+
+template <class T, int L, int CB>
+[[gnu::always_inline]] inline void weight_grad_image(const WeightGrad<T>& a) {
+  const int64_t channels = a.g.channels;
+  for (int64_t o0 = 0; o0 < a.opad; o0 += L) {
+    int64_t c0 = 0;
+    for (; c0 + CB <= channels; c0 += CB) weight_grad_block<T, L, CB>(a, c0, o0);
+    for (; c0 < channels; ++c0) weight_grad_block<T, L, 1>(a, c0, o0);
+  }
+}
+
+// One instruction set's entry points for vectors of `lanes` elements of T.
 template <class T>
 struct Kernel {
   int lanes, tile_channels, tile_rows;
   void (*conv_image)(const ImageConv<T>&);
+  void (*weight_grad_image)(const WeightGrad<T>&);
 };
 
-#define DANLU_DIRECT_KERNELS(NAME, TARGET, BYTES, OB, RB)                                  \
-  template <class T, int L>                                                               \
-  __attribute__((target(TARGET))) void NAME##_conv_image(const ImageConv<T>& a) {        \
-    conv_image<T, L, OB, RB>(a);                                                          \
-  }                                                                                       \
-  template <class T>                                                                      \
-  Kernel<T> NAME##_kernel(int64_t width) {                                                \
-    constexpr int kFull = BYTES / sizeof(T), kHalf = kFull / 2;                           \
-    if (kHalf >= 2 && width <= kHalf) return {kHalf, OB, RB, &NAME##_conv_image<T, kHalf>}; \
-    return {kFull, OB, RB, &NAME##_conv_image<T, kFull>};                                 \
+// OB x RB: the forward tile; CB: input channels per weight-gradient block.
+#define DANLU_DIRECT_KERNELS(NAME, TARGET, BYTES, OB, RB, CB)                               \
+  template <class T, int L>                                                                \
+  __attribute__((target(TARGET))) void NAME##_conv_image(const ImageConv<T>& a) {         \
+    conv_image<T, L, OB, RB>(a);                                                           \
+  }                                                                                        \
+  template <class T, int L>                                                                \
+  __attribute__((target(TARGET))) void NAME##_weight_grad_image(const WeightGrad<T>& a) { \
+    weight_grad_image<T, L, CB>(a);                                                        \
+  }                                                                                        \
+  template <class T>                                                                       \
+  Kernel<T> NAME##_kernel(int64_t width) {                                                 \
+    constexpr int kFull = BYTES / sizeof(T), kHalf = kFull / 2;                            \
+    if (kHalf >= 2 && width <= kHalf)                                                      \
+      return {kHalf, OB, RB, &NAME##_conv_image<T, kHalf>,                                 \
+              &NAME##_weight_grad_image<T, kHalf>};                                        \
+    return {kFull, OB, RB, &NAME##_conv_image<T, kFull>, &NAME##_weight_grad_image<T, kFull>}; \
   }
-DANLU_DIRECT_KERNELS(avx512, "avx512f,fma", 64, 4, 4)
-DANLU_DIRECT_KERNELS(avx2, "avx2,fma", 32, 4, 2)
-DANLU_DIRECT_KERNELS(sse2, "sse2", 16, 4, 2)
+DANLU_DIRECT_KERNELS(avx512, "avx512f,fma", 64, 4, 4, 2)
+DANLU_DIRECT_KERNELS(avx2, "avx2,fma", 32, 4, 2, 1)
+DANLU_DIRECT_KERNELS(sse2, "sse2", 16, 4, 2, 1)
 #undef DANLU_DIRECT_KERNELS
 
-// The kernel for outputs `width` wide.
+// The kernel for outputs `width` wide (for the weight gradient: `width`
+// output channels).
 template <class T>
 Kernel<T> kernel_for(int64_t width) {
   switch (cpu_isa()) {
@@ -218,6 +299,26 @@ Layout backward_data_layout(const Conv2dShape& s) {
 
 int64_t workspace_of(const Layout& l) { return l.weights + l.threads * l.in.size(); }
 
+// The weight gradient's per-thread buffers: padded x, dy pixel-major with
+// its channels padded to whole vectors, and the sums (C, 9, opad).
+struct GradLayout {
+  PaddedPlanes x;
+  int64_t opad, dyt, sums;
+  int threads;
+  int64_t per_thread() const { return x.size() + dyt + sums; }
+  int64_t workspace() const { return threads * per_thread(); }
+};
+
+template <class T>
+GradLayout weight_grad_layout(const Conv2dShape& s) {
+  const Kernel<T> k = kernel_for<T>(s.o);
+  const int64_t opad = round_up(s.o, k.lanes);
+  // The reads reach rows oh + 1 and one column past ow + 1: the forward's
+  // geometry for a one-row tile covers them.
+  const PaddedPlanes x{s.c, s.oh + 2, s.ow + 2, s.pad_h, s.pad_w};
+  return {x, opad, s.oh * s.ow * opad, s.c * kTaps * opad, threads_here()};
+}
+
 // Runs conv_image on every image, each thread with its own padded copy.
 template <class T>
 void conv_images(const Kernel<T>& k, const Layout& l, const T* weights, const T* bias,
@@ -245,6 +346,11 @@ bool conv2d_direct_supports(const Conv2dShape& s) {
          s.ow >= 1 && s.c >= 1 && s.o >= 1;
 }
 
+bool conv2d_direct_weight_is_faster(const Conv2dShape& s) {
+  return conv2d_direct_supports(s) && s.c >= kDirectMinChannels &&
+         s.o <= kDirectMaxWeightChannels;
+}
+
 bool conv2d_direct_is_faster(const Conv2dShape& s) {
   const auto in_range = [](int64_t channels) {
     return channels >= kDirectMinChannels && channels <= kDirectMaxChannels;
@@ -256,7 +362,9 @@ int64_t conv2d_direct_workspace(const Conv2dShape& s) {
   // f64 vectors have half the lanes, so its rows may pad differently.
   return std::max({workspace_of(forward_layout<float>(s)), workspace_of(forward_layout<double>(s)),
                    workspace_of(backward_data_layout<float>(s)),
-                   workspace_of(backward_data_layout<double>(s))});
+                   workspace_of(backward_data_layout<double>(s)),
+                   weight_grad_layout<float>(s).workspace(),
+                   weight_grad_layout<double>(s).workspace()});
 }
 
 template <class T>
@@ -285,10 +393,44 @@ void conv2d_direct_backward_data(const T* weight, const T* dy, T* dx, T* workspa
               s.n, workspace + l.weights);
 }
 
+// Threads take whole images, each adding into its own sums; the sums are
+// added in thread order, so the result does not depend on timing.
+template <class T>
+void conv2d_direct_backward_weight(const T* x, const T* dy, T* dweight, T* workspace,
+                                   const Conv2dShape& s) {
+  const Kernel<T> k = kernel_for<T>(s.o);
+  const GradLayout l = weight_grad_layout<T>(s);
+  const int64_t plane = s.oh * s.ow;
+#pragma omp parallel num_threads(l.threads)
+  {
+    T* padded = workspace + omp_get_thread_num() * l.per_thread();
+    T* dyt = padded + l.x.size();
+    T* sums = dyt + l.dyt;
+    std::fill(padded, padded + l.per_thread(), T(0));
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < s.n; ++b) {
+      copy_into(x + b * s.c * s.h * s.w, s.h, s.w, l.x, padded);
+      const T* dyb = dy + b * s.o * plane;
+      for (int64_t p = 0; p < plane; ++p)
+        for (int64_t o = 0; o < s.o; ++o) dyt[p * l.opad + o] = dyb[o * plane + p];
+      k.weight_grad_image({padded, l.x, dyt, l.opad, s.oh, s.ow, sums});
+    }
+  }
+  const int64_t dw_size = s.o * s.c * kTaps;
+  std::fill(dweight, dweight + dw_size, T(0));
+  for (int t = 0; t < l.threads; ++t) {
+    const T* sums = workspace + t * l.per_thread() + l.x.size() + l.dyt;
+    for (int64_t o = 0; o < s.o; ++o)
+      for (int64_t ct = 0; ct < s.c * kTaps; ++ct)
+        dweight[o * s.c * kTaps + ct] += sums[ct * l.opad + o];
+  }
+}
+
 #define DANLU_INSTANTIATE(T)                                                                \
   template void conv2d_direct_forward<T>(const T*, const T*, const T*, T*, T*,             \
                                          const Conv2dShape&);                               \
-  template void conv2d_direct_backward_data<T>(const T*, const T*, T*, T*, const Conv2dShape&);
+  template void conv2d_direct_backward_data<T>(const T*, const T*, T*, T*, const Conv2dShape&); \
+  template void conv2d_direct_backward_weight<T>(const T*, const T*, T*, T*, const Conv2dShape&);
 DANLU_INSTANTIATE(float)
 DANLU_INSTANTIATE(double)
 #undef DANLU_INSTANTIATE

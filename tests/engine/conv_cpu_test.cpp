@@ -162,8 +162,8 @@ TEST(ConvCpu, DirectFloat64MatchesReference) {
   check_cases<double>(direct_cases(), "direct");
 }
 
-// Which shapes run direct under each DANLU_CPU_CONV, and a wrong value is
-// an error naming the choices.
+// Which shapes run direct (forward and dx; dweight) under each
+// DANLU_CPU_CONV, and a wrong value is an error naming the choices.
 TEST(ConvCpu, PathFollowsTheShapeAndTheVariable) {
   const Conv2dShape resnet = conv({128, 16, 28, 28}, {16, 3, 3}, 1, 1);
   const Conv2dShape narrow = conv({128, 64, 7, 7}, {64, 3, 3}, 1, 1);
@@ -178,6 +178,12 @@ TEST(ConvCpu, PathFollowsTheShapeAndTheVariable) {
     EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(strided));
     EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(first));
     EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(wide));
+    // The weight gradient has its own rule: 16 channels in to 64 out.
+    EXPECT_TRUE(kernels::cpu::conv2d_runs_direct_weight(narrow));
+    EXPECT_TRUE(kernels::cpu::conv2d_runs_direct_weight(wide));
+    EXPECT_FALSE(kernels::cpu::conv2d_runs_direct_weight(first));
+    EXPECT_FALSE(kernels::cpu::conv2d_runs_direct_weight(conv({128, 64, 7, 7}, {128, 3, 3}, 1, 1)));
+    EXPECT_FALSE(kernels::cpu::conv2d_runs_direct_weight(strided));
   }
   {
     ConvPath scope("direct");
@@ -188,6 +194,7 @@ TEST(ConvCpu, PathFollowsTheShapeAndTheVariable) {
   {
     ConvPath scope("lowered");
     EXPECT_FALSE(kernels::cpu::conv2d_runs_direct(resnet));
+    EXPECT_FALSE(kernels::cpu::conv2d_runs_direct_weight(resnet));
   }
   ::unsetenv("DANLU_CPU_CONV");  // the default is auto
   EXPECT_TRUE(kernels::cpu::conv2d_runs_direct(resnet));
