@@ -688,6 +688,7 @@ def check_model(args):
     failures = 0
     for path in args.configs:
         config = load_config(path, args.set)
+        torch.manual_seed(config["seed"])  # the same PyTorch draws every run
         model = build_model(config["model"])
         # The optimizer and scheduler are translated too, so their errors show here.
         Schedule(config["scheduler"], build_optimizer(config["optimizer"], model.parameters()), 1)
@@ -707,12 +708,18 @@ def check_model(args):
 
 
 def parameter_problems(name, ours, theirs):
-    """Shape, then init mean and std within five standard errors of danlu's."""
+    """Shape, then init mean and std within five standard errors of their difference.
+
+    Both sides are samples of n draws: each mean has a standard error of
+    std / sqrt(n) and each std one of std / sqrt(2 n), so their differences
+    have sqrt(2) times those."""
     if list(theirs.shape) != ours["shape"]:
         return [f"{name}: shape {list(theirs.shape)} in PyTorch, {ours['shape']} in danlu"]
     n, std = theirs.numel(), theirs.std(unbiased=False).item()
-    mean_ok = abs(theirs.mean().item() - ours["mean"]) <= 5 * ours["std"] / math.sqrt(n) + 1e-6
-    std_ok = abs(std - ours["std"]) <= 5 * ours["std"] / math.sqrt(2 * n) + 1e-6
+    mean_error = math.sqrt(2) * ours["std"] / math.sqrt(n)
+    std_error = ours["std"] / math.sqrt(n)
+    mean_ok = abs(theirs.mean().item() - ours["mean"]) <= 5 * mean_error + 1e-6
+    std_ok = abs(std - ours["std"]) <= 5 * std_error + 1e-6
     if mean_ok and std_ok:
         return []
     return [f"{name}: init mean {theirs.mean().item():.4g} std {std:.4g} in PyTorch, "
