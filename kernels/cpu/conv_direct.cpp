@@ -271,33 +271,63 @@ Kernel<T> kernel_for(int64_t width) {
   return sse2_kernel<T>(width);
 }
 
+inline int threads_here() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+
+// A batch of stride-1 3x3 convolutions of zero-padded planes: the forward
+// (x padded by `pad` to y) and dx (dy padded by 2 - pad to dx) are both one.
+struct PlaneConv {
+  int64_t n, in_channels, in_h, in_w, out_channels, out_h, out_w, top, left;
+};
+PlaneConv forward_problem(const Conv2dShape& s) {
+  return {s.n, s.c, s.h, s.w, s.o, s.oh, s.ow, s.pad_h, s.pad_w};
+}
+PlaneConv backward_data_problem(const Conv2dShape& s) {
+  return {s.n, s.o, s.oh, s.ow, s.c, s.h, s.w, 2 - s.pad_h, 2 - s.pad_w};
+}
+
 // Where a call puts things in its workspace: the filters in tiles, then
 // one padded image per thread.
 struct Layout {
   PaddedPlanes in;
   int64_t weights;
   int threads;
+  int64_t workspace() const { return weights + threads * in.size(); }
 };
 
-inline int threads_here() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
-
-// The forward reads x padded by `pad`; dx reads dy padded by 2 - pad.
 template <class T>
-Layout forward_layout(const Conv2dShape& s) {
-  const Kernel<T> k = kernel_for<T>(s.ow);
-  const PaddedPlanes in{s.c, round_up(s.oh, k.tile_rows) + 2, round_up(s.ow, k.lanes) + 2,
-                        s.pad_h, s.pad_w};
-  return {in, round_up(s.o, k.tile_channels) * s.c * kTaps, threads_here()};
+Layout layout(const Kernel<T>& k, const PlaneConv& p) {
+  const PaddedPlanes in{p.in_channels, round_up(p.out_h, k.tile_rows) + 2,
+                        round_up(p.out_w, k.lanes) + 2, p.top, p.left};
+  return {in, round_up(p.out_channels, k.tile_channels) * p.in_channels * kTaps, threads_here()};
 }
 template <class T>
-Layout backward_data_layout(const Conv2dShape& s) {
-  const Kernel<T> k = kernel_for<T>(s.w);
-  const PaddedPlanes in{s.o, round_up(s.h, k.tile_rows) + 2, round_up(s.w, k.lanes) + 2,
-                        2 - s.pad_h, 2 - s.pad_w};
-  return {in, round_up(s.c, k.tile_channels) * s.o * kTaps, threads_here()};
+int64_t workspace_of(const PlaneConv& p) {
+  return layout(kernel_for<T>(p.out_w), p).workspace();
 }
 
-int64_t workspace_of(const Layout& l) { return l.weights + l.threads * l.in.size(); }
+// Runs the plane convolution p on `in`, writing `out`: the filters (filter(o,
+// c, tap) for output channel o over input channel c) tiled at the front of
+// the workspace, then each thread's images through its own padded copy.
+template <class T, class Filter>
+void run_planes(const PlaneConv& p, Filter filter, const T* bias, const T* in, T* out,
+                T* workspace) {
+  const Kernel<T> k = kernel_for<T>(p.out_w);
+  const Layout l = layout(k, p);
+  tile_filters(p.out_channels, p.in_channels, k.tile_channels, filter, workspace);
+  const int64_t in_size = p.in_channels * p.in_h * p.in_w;
+  const int64_t out_size = p.out_channels * p.out_h * p.out_w;
+#pragma omp parallel num_threads(l.threads)
+  {
+    T* padded = workspace + l.weights + omp_get_thread_num() * l.in.size();
+    std::fill(padded, padded + l.in.size(), T(0));
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < p.n; ++b) {
+      copy_into(in + b * in_size, p.in_h, p.in_w, l.in, padded);
+      k.conv_image({padded, l.in, workspace, bias, out + b * out_size, p.out_channels, p.out_h,
+                    p.out_w});
+    }
+  }
+}
 
 // The weight gradient's per-thread buffers: padded x, dy pixel-major with
 // its channels padded to whole vectors, and the sums (C, 9, opad).
@@ -317,24 +347,6 @@ GradLayout weight_grad_layout(const Conv2dShape& s) {
   // geometry for a one-row tile covers them.
   const PaddedPlanes x{s.c, s.oh + 2, s.ow + 2, s.pad_h, s.pad_w};
   return {x, opad, s.oh * s.ow * opad, s.c * kTaps * opad, threads_here()};
-}
-
-// Runs conv_image on every image, each thread with its own padded copy.
-template <class T>
-void conv_images(const Kernel<T>& k, const Layout& l, const T* weights, const T* bias,
-                 const T* in, int64_t h, int64_t w, T* out, int64_t out_channels, int64_t oh,
-                 int64_t ow, int64_t n, T* buffers) {
-#pragma omp parallel num_threads(l.threads)
-  {
-    T* padded = buffers + omp_get_thread_num() * l.in.size();
-    std::fill(padded, padded + l.in.size(), T(0));
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < n; ++b) {
-      copy_into(in + b * l.in.channels * h * w, h, w, l.in, padded);
-      T* image_out = out + b * out_channels * oh * ow;
-      k.conv_image({padded, l.in, weights, bias, image_out, out_channels, oh, ow});
-    }
-  }
 }
 
 }  // namespace
@@ -360,9 +372,9 @@ bool conv2d_direct_is_faster(const Conv2dShape& s) {
 
 int64_t conv2d_direct_workspace(const Conv2dShape& s) {
   // f64 vectors have half the lanes, so its rows may pad differently.
-  return std::max({workspace_of(forward_layout<float>(s)), workspace_of(forward_layout<double>(s)),
-                   workspace_of(backward_data_layout<float>(s)),
-                   workspace_of(backward_data_layout<double>(s)),
+  const PlaneConv forward = forward_problem(s), backward_data = backward_data_problem(s);
+  return std::max({workspace_of<float>(forward), workspace_of<double>(forward),
+                   workspace_of<float>(backward_data), workspace_of<double>(backward_data),
                    weight_grad_layout<float>(s).workspace(),
                    weight_grad_layout<double>(s).workspace()});
 }
@@ -370,27 +382,20 @@ int64_t conv2d_direct_workspace(const Conv2dShape& s) {
 template <class T>
 void conv2d_direct_forward(const T* x, const T* weight, const T* bias, T* y, T* workspace,
                            const Conv2dShape& s) {
-  const Kernel<T> k = kernel_for<T>(s.ow);
-  const Layout l = forward_layout<T>(s);
   const auto filter = [&](int64_t o, int64_t c, int64_t t) {
     return weight[(o * s.c + c) * kTaps + t];
   };
-  tile_filters(s.o, s.c, k.tile_channels, filter, workspace);
-  conv_images(k, l, workspace, bias, x, s.h, s.w, y, s.o, s.oh, s.ow, s.n, workspace + l.weights);
+  run_planes(forward_problem(s), filter, bias, x, y, workspace);
 }
 
 // dx's filters: input channel c's tap t over dy's channel o is weight[o][c][8 - t].
 template <class T>
 void conv2d_direct_backward_data(const T* weight, const T* dy, T* dx, T* workspace,
                                  const Conv2dShape& s) {
-  const Kernel<T> k = kernel_for<T>(s.w);
-  const Layout l = backward_data_layout<T>(s);
   const auto flipped = [&](int64_t c, int64_t o, int64_t t) {
     return weight[(o * s.c + c) * kTaps + kTaps - 1 - t];
   };
-  tile_filters(s.c, s.o, k.tile_channels, flipped, workspace);
-  conv_images(k, l, workspace, static_cast<const T*>(nullptr), dy, s.oh, s.ow, dx, s.c, s.h, s.w,
-              s.n, workspace + l.weights);
+  run_planes(backward_data_problem(s), flipped, static_cast<const T*>(nullptr), dy, dx, workspace);
 }
 
 // Threads take whole images, each adding into its own sums; the sums are

@@ -20,7 +20,7 @@ bool conv2d_direct_supports(const Conv2dShape& s);
 bool conv2d_direct_is_faster(const Conv2dShape& s);
 bool conv2d_direct_weight_is_faster(const Conv2dShape& s);
 
-// Elements of scratch memory the two functions below need (it depends on
+// Elements of scratch memory the three functions below need (it depends on
 // omp_get_max_threads(), so ask just before the call).
 int64_t conv2d_direct_workspace(const Conv2dShape& s);
 
