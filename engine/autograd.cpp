@@ -13,6 +13,7 @@ namespace danlu {
 
 namespace {
 thread_local bool grad_mode_enabled = true;
+thread_local const GradientReadyHook::Ready* gradient_ready = nullptr;
 
 // A leaf's new gradient as a fresh tensor, so no .grad() ever aliases another.
 Tensor accumulate(const Tensor& sum, const Tensor& g) {
@@ -35,7 +36,41 @@ std::vector<Node*> reverse_topological_order(Node* root) {
   }
   return {order.rbegin(), order.rend()};  // root first
 }
+
+// For GradientReadyHook: how many uses of each leaf the pass has yet to run.
+// A leaf's gradient is complete when the last node that uses it has run
+// (or was skipped: no gradient reached it).
+class PendingLeaves {
+ public:
+  explicit PendingLeaves(const std::vector<Node*>& order) {
+    if (!gradient_ready) return;
+    for (Node* node : order)
+      for (const Tensor& input : node->inputs)
+        if (is_leaf_with_grad(input)) ++uses_[input.impl().get()];
+  }
+
+  // `node` has run: its leaves have one use fewer to wait for.
+  void ran(const Node& node) {
+    if (!gradient_ready) return;
+    for (const Tensor& input : node.inputs)
+      if (is_leaf_with_grad(input) && --uses_[input.impl().get()] == 0 && input.grad().defined())
+        (*gradient_ready)(input);
+  }
+
+ private:
+  static bool is_leaf_with_grad(const Tensor& t) {
+    return t.defined() && t.requires_grad() && !t.grad_fn();
+  }
+  std::unordered_map<const TensorImpl*, int> uses_;
+};
 }  // namespace
+
+GradientReadyHook::GradientReadyHook(Ready ready)
+    : ready_(std::move(ready)), previous_(gradient_ready) {
+  gradient_ready = &ready_;
+}
+
+GradientReadyHook::~GradientReadyHook() { gradient_ready = previous_; }
 
 bool GradMode::is_enabled() { return grad_mode_enabled; }
 void GradMode::set_enabled(bool enabled) { grad_mode_enabled = enabled; }
@@ -66,13 +101,19 @@ void run_backward(const Tensor& root, const Tensor& gradient) {
   NoGradGuard no_grad;  // backward functions are not themselves recorded
   if (!root.grad_fn()) {  // backward on a leaf: its gradient is the seed
     root.set_grad(accumulate(root.grad(), gradient));
+    if (gradient_ready) (*gradient_ready)(root);
     return;
   }
   std::unordered_map<Node*, Tensor> pending{{root.grad_fn().get(), gradient}};
-  for (Node* node : reverse_topological_order(root.grad_fn().get())) {
+  const std::vector<Node*> order = reverse_topological_order(root.grad_fn().get());
+  PendingLeaves leaves(order);
+  for (Node* node : order) {
     Tensor grad_output = std::move(pending[node]);
     pending.erase(node);
-    if (!grad_output.defined()) continue;
+    if (!grad_output.defined()) {
+      leaves.ran(*node);
+      continue;
+    }
     std::vector<Tensor> grads;
     {
       const NvtxRange range(node->name);  // the op's name under the training loop's "backward"
@@ -95,6 +136,7 @@ void run_backward(const Tensor& root, const Tensor& gradient) {
         input.set_grad(accumulate(input.grad(), grads[i]));
       }
     }
+    leaves.ran(*node);
   }
 }
 

@@ -58,4 +58,24 @@ Tensor record(Tensor output, const char* name, std::vector<Tensor> inputs, Backw
 // Runs the backward pass from `root` seeded with `gradient`.
 void run_backward(const Tensor& root, const Tensor& gradient);
 
+// While one is alive, the backward passes of this thread call `ready(leaf)`
+// once for each leaf that received a gradient, as soon as that gradient is
+// complete for the pass: every op that used the leaf has added its part.
+// Data-parallel training starts a bucket's all-reduce from here while the
+// rest of the backward runs (train/gradient_averager.h), as PyTorch's DDP
+// does from its gradient-accumulation hooks. Leaves complete in the reverse
+// order of their last use, the same on every run of the same graph.
+class GradientReadyHook {
+ public:
+  using Ready = std::function<void(const Tensor& leaf)>;
+  explicit GradientReadyHook(Ready ready);
+  ~GradientReadyHook();
+  GradientReadyHook(const GradientReadyHook&) = delete;
+  GradientReadyHook& operator=(const GradientReadyHook&) = delete;
+
+ private:
+  Ready ready_;
+  const Ready* previous_;
+};
+
 }  // namespace danlu

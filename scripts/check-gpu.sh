@@ -137,20 +137,21 @@ cudnn_major_minor() {  # INCLUDE_DIR -> "9 19", or nothing
     return
   done
 }
+# The site-packages folders of every Python here, where pip's NVIDIA wheels are.
+site_dirs=$(
+  for py in python3 /usr/bin/python3 /usr/local/bin/python3 /opt/conda/bin/python3 \
+            $(compgen -c python3. 2>/dev/null | sort -u); do
+    command -v "$py" >/dev/null 2>&1 || continue
+    "$py" -c 'import site; print(*site.getsitepackages(), site.getusersitepackages(), sep="\n")' 2>/dev/null
+  done
+  ls -d /usr/local/lib/python3*/*-packages /usr/lib/python3*/*-packages 2>/dev/null
+)
 cudnn_from="none found"
 toolkit=$(dirname "$(dirname "$(command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)")")
 read -r major _ <<<"$(cudnn_major_minor "$toolkit/include")"
 if [[ "${major:-0}" -ge 9 ]] && ls "$toolkit"/lib*/libcudnn.so* >/dev/null 2>&1; then
   cudnn_from="the CUDA toolkit ($toolkit)"
 else
-  site_dirs=$(
-    for py in python3 /usr/bin/python3 /usr/local/bin/python3 /opt/conda/bin/python3 \
-              $(compgen -c python3. 2>/dev/null | sort -u); do
-      command -v "$py" >/dev/null 2>&1 || continue
-      "$py" -c 'import site; print(*site.getsitepackages(), site.getusersitepackages(), sep="\n")' 2>/dev/null
-    done
-    ls -d /usr/local/lib/python3*/*-packages /usr/lib/python3*/*-packages 2>/dev/null
-  )
   best=0
   while read -r dir; do
     wheel="$dir/nvidia/cudnn"
@@ -169,7 +170,23 @@ else
     cudnn_from="pip wheel $CUDNN_ROOT (cuDNN $((best / 100)).$((best % 100)))"
   fi
 fi
-record environment ok 0 "kit: ${kit:-none}; data: $data_from; cuDNN: $cudnn_from"
+# NCCL (data-parallel GPU gradients): the toolkit's, else a pip wheel's
+# (nvidia-nccl-cu*, which PyTorch's wheels bring).
+nccl_from="none found"
+if ls "$toolkit"/lib*/libnccl.so* >/dev/null 2>&1 && [[ -f "$toolkit/include/nccl.h" ]]; then
+  nccl_from="the CUDA toolkit ($toolkit)"
+else
+  while read -r dir; do
+    wheel="$dir/nvidia/nccl"
+    if [[ -n "$dir" && -f "$wheel/include/nccl.h" ]] && ls "$wheel"/lib/libnccl.so* >/dev/null 2>&1; then
+      export NCCL_ROOT="$wheel"
+      export LD_LIBRARY_PATH="$NCCL_ROOT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+      nccl_from="pip wheel $NCCL_ROOT"
+      break
+    fi
+  done <<<"$(printf '%s\n' "$site_dirs" | awk 'NF && !seen[$0]++')"
+fi
+record environment ok 0 "kit: ${kit:-none}; data: $data_from; cuDNN: $cudnn_from; NCCL: $nccl_from"
 
 # ---- configure and build ------------------------------------------------------------
 gpu_tests() {  # the gpu test executables that exist in the build

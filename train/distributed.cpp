@@ -12,6 +12,9 @@
 
 #include "engine/error.h"
 #include "layers/batchnorm.h"
+#ifdef DANLU_WITH_NCCL
+#include "train/nccl_communicator.h"
+#endif
 
 namespace danlu::train {
 
@@ -69,6 +72,28 @@ Communicator& world() {
   return *comm;
 }
 
+Communicator& gradient_communicator(Device device) {
+  Communicator& host = world();
+  if (device.is_cpu()) return host;
+  const char* name = std::getenv("DANLU_TRANSPORT");
+  const std::string transport = name ? name : "auto";
+  DANLU_CHECK(transport == "auto" || transport == "mpi" || transport == "nccl",
+              "DANLU_TRANSPORT=", transport, ": expected auto, mpi or nccl");
+  // One rank needs no transport, unless NCCL is asked for (to try it).
+  if (transport == "mpi" || (transport == "auto" && host.size() == 1)) return host;
+#ifdef DANLU_WITH_NCCL
+  static const std::unique_ptr<Communicator> nccl = make_nccl_communicator(host, device);
+  DANLU_CHECK(nccl->device() == device, "data-parallel gradients on ", device.str(), " after ",
+              nccl->device().str(), ": one GPU per rank");
+  return *nccl;
+#else
+  DANLU_CHECK(transport == "auto", "DANLU_TRANSPORT=nccl: danlu was built without NCCL; install "
+              "NCCL (the CUDA toolkit's, or pip's nvidia-nccl-cu13 with NCCL_ROOT set) and "
+              "reconfigure (cmake prints \"danlu: NCCL ON\"), or unset DANLU_TRANSPORT");
+  return host;
+#endif
+}
+
 void share_cores(int local_ranks) {
   if (local_ranks <= 1) return;
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -95,39 +120,6 @@ int run_as_rank(const std::function<int()>& body) {
   std::fflush(stderr);
   comm.abort(1);
   return 1;  // not reached: abort() ends the process
-}
-
-void average_gradients(const std::vector<Tensor>& params, Communicator& comm,
-                       int64_t bucket_elements) {
-  if (comm.size() == 1) return;
-  std::vector<Tensor> grads;
-  for (const Tensor& p : params)
-    if (p.grad().defined()) grads.push_back(p.grad());
-  const float scale = 1.0f / static_cast<float>(comm.size());
-  std::vector<float> bucket;
-  std::vector<std::pair<Tensor, Tensor>> packed;  // (gradient, its host copy) in the bucket
-  const auto flush = [&] {
-    if (bucket.empty()) return;
-    comm.all_reduce_sum(bucket.data(), static_cast<int64_t>(bucket.size()));
-    size_t at = 0;
-    for (auto& [grad, host] : packed) {
-      float* g = host.data<float>();
-      for (int64_t i = 0; i < host.numel(); ++i) g[i] = bucket[at++] * scale;
-      write_back(host, grad);
-    }
-    bucket.clear(), packed.clear();
-  };
-  for (const Tensor& grad : grads) {
-    DANLU_CHECK(grad.dtype() == DType::f32, "data-parallel training averages f32 gradients, got ",
-                grad.str());
-    if (!bucket.empty() && static_cast<int64_t>(bucket.size()) + grad.numel() > bucket_elements)
-      flush();
-    const Tensor host = on_host(grad);
-    const float* g = host.data<float>();
-    bucket.insert(bucket.end(), g, g + host.numel());
-    packed.emplace_back(grad, host);
-  }
-  flush();
 }
 
 void broadcast_tensors(const std::vector<Tensor>& tensors, Communicator& comm) {

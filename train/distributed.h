@@ -1,8 +1,9 @@
 // Data-parallel training's transport: the ranks of a job launched by mpirun
 // (or srun), and the collectives training needs. Everything above this
 // interface (gradient buckets, state broadcast, sharded data and
-// evaluation, sync BatchNorm) is transport-free, so another transport (NCCL
-// on GPUs) only implements Communicator. docs/distributed.md has the design.
+// evaluation, sync BatchNorm) is transport-free: MPI (host memory) and NCCL
+// (GPU memory, train/nccl_communicator.h) each only implement Communicator.
+// docs/distributed.md has the design.
 #pragma once
 
 #include <cstdint>
@@ -22,12 +23,21 @@ class Communicator {
   virtual int size() const = 0;        // ranks in the job
   virtual int local_rank() const = 0;  // among the ranks on this machine
   virtual int local_size() const = 0;
+  // Where the data of the collectives below lives: host memory (MPI) or a
+  // GPU's (NCCL).
+  virtual Device device() const { return Device::cpu(); }
   // Element-wise sum over the ranks, in place, the same on every rank. The
   // reduction order depends only on the job's size and n, so a run repeats
-  // bit for bit.
+  // bit for bit. On the host it is done when the call returns. On a GPU it
+  // is enqueued after the work already on device()'s compute stream, and
+  // runs alongside what is enqueued there later: `data` is the sum once
+  // wait() has made the compute stream wait for it.
   virtual void all_reduce_sum(float* data, int64_t n) = 0;
   virtual void all_reduce_sum(double* data, int64_t n) = 0;
-  // Rank `root`'s bytes to every rank.
+  // Orders the compute stream after every reduction enqueued so far (GPU
+  // communicators; the host never waits). Nothing to do on the host.
+  virtual void wait() {}
+  // Rank `root`'s bytes to every rank (like all_reduce_sum for ordering).
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;
   virtual void barrier() = 0;
   // Ends the whole job at once (every rank), after a rank failed.
@@ -54,12 +64,12 @@ void share_cores(int local_ranks);
 // with one rank the exception propagates as usual.
 int run_as_rank(const std::function<int()>& body);
 
-// Sums each parameter's gradient over the ranks and divides by the number
-// of ranks (the mean over the global batch, as one process would compute
-// it), in buckets of at most `bucket_elements`, in parameter order.
-// Parameters without a gradient are skipped (the same ones on every rank).
-void average_gradients(const std::vector<Tensor>& params, Communicator& comm,
-                       int64_t bucket_elements = int64_t{1} << 20);
+// The communicator for gradients on `device`: NCCL's over the job's GPUs
+// when `device` is a GPU, the job has several ranks and danlu was built
+// with NCCL (cmake prints "danlu: NCCL ON"); world() otherwise, which
+// stages GPU gradients through the host. DANLU_TRANSPORT=mpi chooses MPI
+// for GPU gradients too. Created on first use, over world().
+Communicator& gradient_communicator(Device device);
 
 // Rank 0's tensors copied to every rank, in place.
 void broadcast_tensors(const std::vector<Tensor>& tensors, Communicator& comm);

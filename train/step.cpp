@@ -4,11 +4,13 @@
 
 #include <optional>
 
+#include "engine/autograd.h"
 #include "engine/ops/loss.h"
 #include "engine/ops/reduce.h"
 #include "engine/profile.h"
 #include "optim/clip_grad.h"
 #include "train/distributed.h"
+#include "train/gradient_averager.h"
 
 namespace danlu::train {
 
@@ -28,9 +30,15 @@ StepResult train_step(Session& session, const io::Batch& batch,
   {
     PhaseRange backward(Phase::backward);
     session.optimizer->zero_grad();
-    loss.backward();
-    // Data parallel: the mean gradient over every rank's slice of the batch.
-    average_gradients(session.optimizer->parameters(), world());
+    // Data parallel: the mean gradient over every rank's slice of the batch,
+    // each bucket reduced while the rest of the backward runs.
+    GradientAverager averager(session.optimizer->parameters(),
+                              gradient_communicator(session.device));
+    {
+      const GradientReadyHook hook([&averager](const Tensor& p) { averager.ready(p); });
+      loss.backward();
+    }
+    averager.finish();
   }
   if (after_backward) after_backward();
   if (watch) watch->after_backward();

@@ -36,7 +36,8 @@ using AllReduceSum = std::function<void(double* values, int64_t n)>;
 // per-channel sums (of x, then of squared deviations from the global mean,
 // and the value count) go through `all_reduce` before normalising, and in
 // the backward the sums of dy and dy * xhat do. With one rank it equals
-// batch_norm(training = true). CPU only.
+// batch_norm(training = true). Any device: on a GPU each read of the
+// statistics waits for the GPU (twice forward, once backward).
 Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                        const Tensor& weight, const Tensor& bias, double momentum, double eps,
                        const AllReduceSum& all_reduce);

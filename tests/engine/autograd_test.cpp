@@ -16,6 +16,33 @@ TEST(Autograd, ChainRuleThroughSharedInputs) {
   EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{5, 7, 9}));
 }
 
+// GradientReadyHook reports each leaf once, after its last use has added its
+// part, with the complete gradient; leaves that got no gradient are not
+// reported, and nothing is reported once the hook is gone.
+TEST(Autograd, GradientReadyHookReportsEachCompleteGradientOnce) {
+  Tensor a = Tensor::from_vector(std::vector<double>{1, 2}, {2}, DType::f64);
+  Tensor b = Tensor::from_vector(std::vector<double>{3, 4}, {2}, DType::f64);
+  Tensor unused = Tensor::ones({2}, DType::f64);
+  for (Tensor* t : {&a, &b, &unused}) t->set_requires_grad();
+  const Tensor y = sum(a * b + a * a);  // a used three times, b once
+  std::vector<std::pair<const TensorImpl*, std::vector<double>>> seen;
+  {
+    const GradientReadyHook hook([&](const Tensor& leaf) {
+      seen.emplace_back(leaf.impl().get(), leaf.grad().to_vector());
+    });
+    y.backward();
+  }
+  ASSERT_EQ(seen.size(), 2u);
+  for (const auto& [leaf, grad] : seen) {
+    if (leaf == a.impl().get()) EXPECT_EQ(grad, (std::vector<double>{5, 8}));  // b + 2a
+    else EXPECT_EQ(leaf, b.impl().get());
+  }
+  EXPECT_NE(seen[0].first, seen[1].first);
+  a.zero_grad();
+  sum(a).backward();
+  EXPECT_EQ(seen.size(), 2u);
+}
+
 TEST(Autograd, GradientsAccumulateAcrossBackwardCalls) {
   Tensor x = Tensor::ones({2}, TensorOptions(DType::f64).requires_grad());
   sum(x * 2.0).backward();

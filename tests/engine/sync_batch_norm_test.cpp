@@ -1,43 +1,20 @@
 // sync_batch_norm: two threads play two data-parallel ranks, each with half
-// of a batch, and a shared-memory all-reduce between them. Together they
+// of a batch, and a shared-memory all-reduce between them
+// (tests/support/thread_ranks.h). Together they
 // must reproduce batch_norm on the whole batch: the output, the running
 // statistics, dx, and (summed over the ranks) dweight and dbias.
 #include <gtest/gtest.h>
 
-#include <barrier>
-#include <thread>
 #include <vector>
 
 #include "engine/ops/elementwise.h"
 #include "engine/ops/norm.h"
 #include "engine/ops/reduce.h"
 #include "engine/random.h"
+#include "tests/support/thread_ranks.h"
 
 namespace danlu {
 namespace {
-
-// An all-reduce over `ranks` threads: each writes its values, all wait, each
-// sums every rank's values in rank order, all wait before the next call.
-class ThreadAllReduce {
- public:
-  explicit ThreadAllReduce(int ranks) : slots_(ranks), sync_(ranks) {}
-
-  AllReduceSum for_rank(int rank) {
-    return [this, rank](double* values, int64_t n) {
-      slots_[rank].assign(values, values + n);
-      sync_.arrive_and_wait();
-      for (int64_t i = 0; i < n; ++i) {
-        values[i] = 0;
-        for (const std::vector<double>& slot : slots_) values[i] += slot[i];
-      }
-      sync_.arrive_and_wait();
-    };
-  }
-
- private:
-  std::vector<std::vector<double>> slots_;
-  std::barrier<> sync_;
-};
 
 // Rows [first, first + count) of an (N, ...) tensor, as a new leaf.
 Tensor rows(const Tensor& t, int64_t first, int64_t count) {
@@ -91,15 +68,14 @@ TEST(SyncBatchNorm, TwoRanksMatchOneBatch) {
   const Tensor r = Tensor::randn({6, 3, 4, 5}, DType::f64, &gen);
   const Result whole = run(x, r, nullptr);
 
-  ThreadAllReduce all_reduce(2);
+  testing::ThreadJob job(2);
   std::vector<Result> ranks(2);
-  std::vector<std::thread> threads;
-  for (int rank = 0; rank < 2; ++rank)
-    threads.emplace_back([&, rank] {
-      const AllReduceSum reduce = all_reduce.for_rank(rank);
-      ranks[rank] = run(rows(x, rank * 3, 3), rows(r, rank * 3, 3), &reduce);
-    });
-  for (std::thread& t : threads) t.join();
+  job.run([&](int rank) {
+    const AllReduceSum reduce = [&job, rank](double* v, int64_t n) {
+      job.rank(rank).all_reduce_sum(v, n);
+    };
+    ranks[rank] = run(rows(x, rank * 3, 3), rows(r, rank * 3, 3), &reduce);
+  });
 
   std::vector<double> dw(3, 0.0), db(3, 0.0);
   for (int rank = 0; rank < 2; ++rank) {

@@ -117,6 +117,47 @@ TEST(GpuTraining, SteadyStateStepsMakeNoBlockingCall) {
   fs::remove_all(dir);
 }
 
+// DANLU_TRANSPORT=nccl with one rank sends every gradient bucket through
+// NCCL (train/nccl_communicator.h; the emulated NCCL in the emulated build).
+// The sum over one rank and the mean's factor 1 change no bit, and the
+// reductions on NCCL's stream add no blocking call to a steady-state step.
+TEST(GpuTraining, OneRankOverNcclMatchesAndMakesNoBlockingCall) {
+#ifndef DANLU_WITH_NCCL
+  GTEST_SKIP() << "danlu was built without NCCL";
+#endif
+  DANLU_REQUIRE_GPU();
+  const fs::path dir = fs::temp_directory_path() / ("danlu_gpu_nccl_" + std::to_string(::getpid()));
+  const TrainConfig config = parse_config(
+      {{"data", {{"train_limit", 48}, {"test_limit", 8}, {"num_workers", 1}}},
+       {"batch_size", 8},
+       {"eval_batch_size", 8},
+       {"epochs", 1},
+       {"optimizer", {{"type", "SGD"}, {"lr", 0.01}, {"momentum", 0.9}}},
+       {"log_every", 3}});  // 6 steps: 1-2 warm up, 3 and 6 log, 4-5 are steady
+  const RunSummary plain = run_training(config, Device::cuda(0), {(dir / "plain").string(), "", false, nullptr});
+  ::setenv("DANLU_TRANSPORT", "nccl", 1);
+  ::setenv("DANLU_SYNC_CHECK", "1", 1);
+  const RunSummary nccl = run_training(config, Device::cuda(0), {(dir / "nccl").string(), "", false, nullptr});
+  ::unsetenv("DANLU_SYNC_CHECK");
+  ::unsetenv("DANLU_TRANSPORT");
+  ASSERT_EQ(plain.end, RunEnd::finished) << plain.message;
+  ASSERT_EQ(nccl.end, RunEnd::finished) << nccl.message;
+  EXPECT_EQ(step_losses(dir / "nccl"), step_losses(dir / "plain"));
+  EXPECT_EQ(nccl.final_loss, plain.final_loss);
+
+  std::ifstream metrics(dir / "nccl" / "metrics.jsonl");
+  std::string line;
+  int64_t steady = 0;
+  while (std::getline(metrics, line)) {
+    const json record = json::parse(line);
+    if (record["kind"] != "sync_check" || !record["steady"].get<bool>()) continue;
+    ++steady;
+    EXPECT_EQ(record["blocking_calls"].get<int64_t>(), 0) << "step " << record["step"];
+  }
+  EXPECT_EQ(steady, 2);
+  fs::remove_all(dir);
+}
+
 // The count sees a read-back: a GPU tensor copied to the host waits for the
 // GPU, so the test above could fail.
 TEST(GpuTraining, AReadBackIsABlockingCall) {

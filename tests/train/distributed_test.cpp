@@ -1,13 +1,19 @@
-// The transport-free half of data parallelism (train/distributed.h) against
-// a scripted communicator that plays rank 1 of 2: gradient buckets (sizes,
-// order, the mean), the broadcast of rank 0's model, and the sum of sharded
-// evaluations. The MPI transport itself is tested by cli.train_distributed.
+// The transport-free half of data parallelism (train/distributed.h,
+// train/gradient_averager.h) against a scripted communicator that plays
+// rank 1 of 2: gradient buckets (sizes, order, when each starts, the mean),
+// the broadcast of rank 0's model, and the sum of sharded evaluations. The
+// MPI transport itself is tested by cli.train_distributed, NCCL's by
+// gpu/nccl_communicator_test.cpp.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <vector>
 
+#include "engine/autograd.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/reduce.h"
 #include "train/distributed.h"
+#include "train/gradient_averager.h"
 #include "train/evaluate.h"
 
 namespace danlu::train {
@@ -60,8 +66,9 @@ TEST(Distributed, GradientsAreAveragedInBucketsInParameterOrder) {
                              parameter_with_grad({-1, -2})};
   params[2].set_requires_grad();
   ScriptedPeer peer;
-  average_gradients(params, peer, /*bucket_elements=*/8);
-  // 5 + 3 fill a bucket; 10 exceeds one and goes alone; 2 is the last.
+  GradientAverager averager(params, peer, /*bucket_elements=*/8);
+  averager.finish();  // nothing was reported ready: all join in parameter order
+  // 5 + 3 fill a bucket; 10 fills one alone; 2 is the last.
   EXPECT_EQ(peer.reduced_sizes, (std::vector<int64_t>{8, 10, 2}));
   // Ours and the peer's 3x, averaged over 2 ranks: 2x ours.
   EXPECT_EQ(params[0].grad().to_vector(), (std::vector<double>{2, 4, 6, 8, 10}));
@@ -69,6 +76,36 @@ TEST(Distributed, GradientsAreAveragedInBucketsInParameterOrder) {
   EXPECT_FALSE(params[2].grad().defined());
   EXPECT_EQ(params[3].grad().to_vector(), std::vector<double>(10, 1.0));
   EXPECT_EQ(params[4].grad().to_vector(), (std::vector<double>{-2, -4}));
+}
+
+// The backward reports gradients as they complete; a bucket is reduced as
+// soon as it is full, before the backward ends.
+TEST(Distributed, BucketsAreReducedAsTheBackwardCompletesThem) {
+  // loss = sum(w2 * (w1 * x)) + sum(w0): the backward completes w0, then
+  // w2 (the outer product), then w1.
+  Tensor w0 = Tensor::ones({3}), w1 = Tensor::full({6}, 2.0), w2 = Tensor::full({6}, 3.0);
+  for (Tensor* w : {&w0, &w1, &w2}) w->set_requires_grad();
+  const Tensor x = Tensor::full({6}, 0.5);
+  const Tensor loss = add(sum(mul(w2, mul(w1, x))), sum(w0));
+  ScriptedPeer peer;
+  GradientAverager averager({w0, w1, w2}, peer, /*bucket_elements=*/6);
+  std::vector<int64_t> reduced_at_each;
+  {
+    const GradientReadyHook hook([&](const Tensor& p) {
+      averager.ready(p);
+      reduced_at_each.push_back(static_cast<int64_t>(peer.reduced_sizes.size()));
+    });
+    loss.backward();
+  }
+  // w0 (3) waits; with w2 the bucket holds 9 and goes; w1 (6) goes alone.
+  EXPECT_EQ(reduced_at_each, (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(peer.reduced_sizes, (std::vector<int64_t>{9, 6}));
+  averager.finish();
+  EXPECT_EQ(peer.reduced_sizes, (std::vector<int64_t>{9, 6}));  // nothing was left
+  // d/dw2 = w1 * x = 1, d/dw1 = w2 * x = 1.5, d/dw0 = 1; ours plus 3x, halved.
+  EXPECT_EQ(w2.grad().to_vector(), std::vector<double>(6, 2.0));
+  EXPECT_EQ(w1.grad().to_vector(), std::vector<double>(6, 3.0));
+  EXPECT_EQ(w0.grad().to_vector(), std::vector<double>(3, 2.0));
 }
 
 TEST(Distributed, BroadcastGivesEveryTensorRankZerosBytes) {
