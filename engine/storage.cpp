@@ -1,6 +1,7 @@
 // Host allocations are 64-byte aligned so that BLAS and vectorised loops get
-// aligned rows. Device allocations come from the stream-ordered pool
-// (engine/cuda_memory.h) and go back to it in stream order.
+// aligned rows, and come from the host pool (engine/host_pool.h). Device
+// allocations come from the stream-ordered pool (engine/cuda_memory.h) and
+// go back to it in stream order.
 #include "engine/storage.h"
 
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include "engine/cuda_memory.h"
 #include "engine/error.h"
 #include "engine/host_memory.h"
+#include "engine/host_pool.h"
 
 namespace danlu {
 
@@ -26,7 +28,7 @@ std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
               " bytes cannot exist; a size in the model or the data is corrupt");
   size_t rounded = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
   host_memory_acquire(bytes);
-  void* p = rounded ? std::aligned_alloc(kHostAlignment, rounded) : nullptr;
+  void* p = rounded ? host_pool_allocate(rounded) : nullptr;
   if (!p && rounded) {
     host_memory_release(bytes);
     throw OutOfMemory(detail::concat("out of host memory: allocating ", format_bytes(bytes),
@@ -39,7 +41,7 @@ Storage::~Storage() {
   if (device_.is_cuda())
     cuda_free(data_, device_);
   else {
-    std::free(data_);
+    host_pool_free(data_, (bytes_ + kHostAlignment - 1) / kHostAlignment * kHostAlignment);
     host_memory_release(bytes_);
   }
 }
