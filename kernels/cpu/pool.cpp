@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/isa_clones.h"
+
 namespace danlu::kernels::cpu {
 
 namespace {
@@ -91,33 +93,39 @@ bool is_plain_2x2(const Pool2dShape& s) {
          s.pad_w == 0 && 2 * s.oh <= s.h && 2 * s.ow <= s.w;
 }
 
-// MaxPool2d(2): the four candidates of each window are compared with selects
-// rather than branches (window maxima of real activations are unpredictable,
-// and a mispredicted branch per element dominated the general loop).
+// MaxPool2d(2), one plane: the four candidates of each window are compared
+// with selects rather than branches (window maxima of real activations are
+// unpredictable, and a mispredicted branch per element dominated the
+// general loop), which also lets each output row vectorise.
 template <class T>
-void max_pool2x2(const T* x, T* y, int64_t* indices, const Pool2dShape& s) {
-#pragma omp parallel for if (parallel(s))
-  for (int64_t p = 0; p < s.planes; ++p) {
-    for (int64_t oy = 0; oy < s.oh; ++oy) {
-      const T* top = x + p * s.h * s.w + 2 * oy * s.w;
-      T* out = y + (p * s.oh + oy) * s.ow;
-      int64_t* idx = indices + (p * s.oh + oy) * s.ow;
-      for (int64_t ox = 0; ox < s.ow; ++ox) {
-        const int64_t at = 2 * oy * s.w + 2 * ox;
-        const T cand[4] = {top[2 * ox], top[2 * ox + 1], top[s.w + 2 * ox], top[s.w + 2 * ox + 1]};
-        const int64_t offset[4] = {0, 1, s.w, s.w + 1};
-        T best = cand[0];
-        int64_t best_at = 0;
-        for (int k = 1; k < 4; ++k) {
-          const bool take = cand[k] > best || cand[k] != cand[k];  // NaN wins, as in PyTorch
-          best = take ? cand[k] : best;
-          best_at = take ? offset[k] : best_at;
-        }
-        out[ox] = best;
-        idx[ox] = at + best_at;
-      }
+inline void max_pool2x2_plane(const T* in, T* out, int64_t* idx, int64_t w, int64_t oh,
+                              int64_t ow) {
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const T* top = in + 2 * oy * w;
+    const T* bottom = top + w;
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      const T b = top[2 * ox + 1], c = bottom[2 * ox], d = bottom[2 * ox + 1];
+      T best = top[2 * ox];
+      int64_t offset = 0;
+      bool take = b > best || b != b;  // NaN wins, as in PyTorch
+      best = take ? b : best, offset = take ? 1 : offset;
+      take = c > best || c != c;
+      best = take ? c : best, offset = take ? w : offset;
+      take = d > best || d != d;
+      best = take ? d : best, offset = take ? w + 1 : offset;
+      out[oy * ow + ox] = best;
+      idx[oy * ow + ox] = 2 * oy * w + 2 * ox + offset;
     }
   }
+}
+DANLU_ISA_CLONES(max_pool2x2_plane, max_pool2x2_plane)
+
+template <class T>
+void max_pool2x2(const T* x, T* y, int64_t* indices, const Pool2dShape& s) {
+  const auto plane = max_pool2x2_plane_for_isa<const T*, T*, int64_t*, int64_t, int64_t, int64_t>();
+#pragma omp parallel for if (parallel(s))
+  for (int64_t p = 0; p < s.planes; ++p)
+    plane(x + p * s.h * s.w, y + p * s.oh * s.ow, indices + p * s.oh * s.ow, s.w, s.oh, s.ow);
 }
 }  // namespace
 
