@@ -1,8 +1,8 @@
 // sync_batch_norm: two threads play two data-parallel ranks, each with half
 // of a batch, and a shared-memory all-reduce between them
-// (tests/support/thread_ranks.h). Together they
-// must reproduce batch_norm on the whole batch: the output, the running
-// statistics, dx, and (summed over the ranks) dweight and dbias.
+// (tests/support/thread_ranks.h). Together they must reproduce batch_norm
+// on the whole batch: the output, the running statistics, dx, and (summed
+// over the ranks) dweight and dbias.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -15,17 +15,6 @@
 
 namespace danlu {
 namespace {
-
-// Rows [first, first + count) of an (N, ...) tensor, as a new leaf.
-Tensor rows(const Tensor& t, int64_t first, int64_t count) {
-  const std::vector<double> all = t.to_vector();
-  const int64_t row = t.numel() / t.size(0);
-  Shape shape = t.shape();
-  shape[0] = count;
-  return Tensor::from_vector(std::vector<double>(all.begin() + first * row,
-                                                 all.begin() + (first + count) * row),
-                             shape, DType::f64);
-}
 
 struct Result {
   Tensor y, dx, dw, db, running_mean, running_var;
@@ -59,7 +48,7 @@ void expect_close(const Tensor& got, const std::vector<double>& want, const char
 }
 
 std::vector<double> slice(const Tensor& t, int64_t first, int64_t count) {
-  return rows(t, first, count).to_vector();
+  return testing::batch_rows(t, first, count).to_vector();
 }
 
 TEST(SyncBatchNorm, TwoRanksMatchOneBatch) {
@@ -74,7 +63,8 @@ TEST(SyncBatchNorm, TwoRanksMatchOneBatch) {
     const AllReduceSum reduce = [&job, rank](double* v, int64_t n) {
       job.rank(rank).all_reduce_sum(v, n);
     };
-    ranks[rank] = run(rows(x, rank * 3, 3), rows(r, rank * 3, 3), &reduce);
+    ranks[rank] = run(testing::batch_rows(x, rank * 3, 3), testing::batch_rows(r, rank * 3, 3),
+                      &reduce);
   });
 
   std::vector<double> dw(3, 0.0), db(3, 0.0);

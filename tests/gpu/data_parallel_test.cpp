@@ -32,17 +32,6 @@ int gpu_ranks() {
 
 Device gpu_of(int rank) { return Device::cuda(rank % cuda_device_count()); }
 
-// Rows [first, first + count) of an (N, ...) f64 CPU tensor.
-Tensor rows(const Tensor& t, int64_t first, int64_t count) {
-  const std::vector<double> all = t.to_vector();
-  const int64_t row = t.numel() / t.size(0);
-  Shape shape = t.shape();
-  shape[0] = count;
-  return Tensor::from_vector(std::vector<double>(all.begin() + first * row,
-                                                 all.begin() + (first + count) * row),
-                             shape, DType::f64);
-}
-
 struct BnResult {
   Tensor y, dx, dw, db, running_mean, running_var;  // on the CPU, f64
 };
@@ -82,15 +71,16 @@ TEST(DataParallel, SyncBatchNormOnGpusMatchesOneBatch) {
     const AllReduceSum reduce = [&job, rank](double* v, int64_t n) {
       job.rank(rank).all_reduce_sum(v, n);
     };
-    mine[rank] = run_bn(rows(x, rank * per_rank, per_rank), rows(r, rank * per_rank, per_rank),
-                        gpu_of(rank), DType::f32, &reduce);
+    const int64_t first = rank * per_rank;
+    mine[rank] = run_bn(testing::batch_rows(x, first, per_rank),
+                        testing::batch_rows(r, first, per_rank), gpu_of(rank), DType::f32, &reduce);
   });
   const double atol = 2e-5, rtol = 2e-5;
   std::vector<double> dw(4, 0.0), db(4, 0.0);
   for (int rank = 0; rank < ranks; ++rank) {
     const BnResult& m = mine[rank];
-    const Tensor y = rows(whole.y, rank * per_rank, per_rank);
-    const Tensor dx = rows(whole.dx, rank * per_rank, per_rank);
+    const Tensor y = testing::batch_rows(whole.y, rank * per_rank, per_rank);
+    const Tensor dx = testing::batch_rows(whole.dx, rank * per_rank, per_rank);
     testing::expect_close(m.y, y, atol, rtol, "y");
     testing::expect_close(m.dx, dx, atol, rtol, "dx");
     testing::expect_close(m.running_mean, whole.running_mean, atol, rtol, "running_mean");

@@ -12,9 +12,22 @@
 #include <thread>
 #include <vector>
 
+#include "engine/tensor.h"
 #include "train/distributed.h"
 
 namespace danlu::testing {
+
+// Rows [first, first + count) of an (N, ...) tensor as a new f64 CPU leaf:
+// one rank's slice of a global batch.
+inline Tensor batch_rows(const Tensor& t, int64_t first, int64_t count) {
+  const std::vector<double> all = t.to_vector();
+  const int64_t row = t.numel() / t.size(0);
+  Shape shape = t.shape();
+  shape[0] = count;
+  return Tensor::from_vector(std::vector<double>(all.begin() + first * row,
+                                                 all.begin() + (first + count) * row),
+                             shape, DType::f64);
+}
 
 class ThreadJob {
  public:
