@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "engine/error.h"
+#include "engine/printf_string.h"
 #include "layers/batchnorm.h"
+#include "train/gradient_averager.h"
 #ifdef DANLU_WITH_NCCL
 #include "train/nccl_communicator.h"
 #endif
@@ -92,6 +94,17 @@ Communicator& gradient_communicator(Device device) {
               "reconfigure (cmake prints \"danlu: NCCL ON\"), or unset DANLU_TRANSPORT");
   return host;
 #endif
+}
+
+std::string data_parallel_summary(Device device) {
+  Communicator& host = world();
+  Communicator& gradients = gradient_communicator(device);
+  if (host.size() == 1 && &gradients == &host) return "";
+  return printf_string("data parallel: %d rank%s, gradients averaged over %s in buckets of %lld MB "
+                       "while the backward runs",
+                       host.size(), host.size() == 1 ? "" : "s",
+                       gradients.device().is_cuda() ? "NCCL" : "MPI",
+                       static_cast<long long>(kBucketElements * sizeof(float) >> 20));
 }
 
 void share_cores(int local_ranks) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/tensor.h"
@@ -70,6 +71,12 @@ int run_as_rank(const std::function<int()>& body);
 // stages GPU gradients through the host. DANLU_TRANSPORT=mpi chooses MPI
 // for GPU gradients too. Created on first use, over world().
 Communicator& gradient_communicator(Device device);
+
+// The run header's line for a data-parallel run on `device`, e.g. "data
+// parallel: 2 ranks, gradients averaged over NCCL in buckets of 4 MB while
+// the backward runs"; empty when there is nothing to reduce (one rank, no
+// transport asked for).
+std::string data_parallel_summary(Device device);
 
 // Rank 0's tensors copied to every rank, in place.
 void broadcast_tensors(const std::vector<Tensor>& tensors, Communicator& comm);

@@ -20,11 +20,14 @@
 
 namespace danlu::train {
 
+// A bucket's size, as in DDP: 4 MB of f32 gradients.
+constexpr int64_t kBucketElements = int64_t{1} << 20;
+
 class GradientAverager {
  public:
   // Averages the gradients of `params` (f32) over `comm`'s ranks.
   GradientAverager(const std::vector<Tensor>& params, Communicator& comm,
-                   int64_t bucket_elements = int64_t{1} << 20);
+                   int64_t bucket_elements = kBucketElements);
 
   // `param`'s gradient is complete for this step: it joins the open bucket,
   // which is reduced now if full. Tensors that are not among the parameters

@@ -121,6 +121,8 @@ class Trainer {
     // The run header: what the pretrained weights loaded, what was scaled and why.
     for (const json* record : {&session_.pretrained, &session_.lr_scaling})
       if (!record->is_null()) std::printf("%s\n", (*record)["text"].get<std::string>().c_str());
+    if (const std::string parallel = data_parallel_summary(device); !parallel.empty())
+      std::printf("%s\n", parallel.c_str());
     broadcast_model(*session_.model, world());  // every rank starts from rank 0's weights
     check_finite_weights(*session_.model, !options.resume.empty()     ? options.resume
                                           : !config.pretrained.empty() ? config.pretrained

@@ -35,6 +35,8 @@ rtol=3e-5
 "$danlu" train "$config" --out "$work/one" "${small[@]}" --set batch_size=64 >"$work/one.out" 2>&1 ||
   fail "one process: $(cat "$work/one.out")"
 two_ranks --out "$work/two" "${small[@]}" >"$work/two.out" 2>&1 || fail "two ranks: $(cat "$work/two.out")"
+grep -q "^data parallel: 2 ranks, gradients averaged over MPI in buckets of 4 MB while the backward runs$" \
+  "$work/two.out" || fail "no data-parallel line in the run header: $(cat "$work/two.out")"
 "$compare" "$work/one" "$work/two" "$rtol" || fail "two ranks do not match one process"
 
 two_ranks --out "$work/resumed" "${small[@]}" --set max_steps=4 >"$work/first.out" 2>&1 ||

@@ -137,8 +137,12 @@ TEST(GpuTraining, OneRankOverNcclMatchesAndMakesNoBlockingCall) {
   const RunSummary plain = run_training(config, Device::cuda(0), {(dir / "plain").string(), "", false, nullptr});
   ::setenv("DANLU_TRANSPORT", "nccl", 1);
   ::setenv("DANLU_SYNC_CHECK", "1", 1);
+  ::testing::internal::CaptureStdout();
   const RunSummary nccl = run_training(config, Device::cuda(0), {(dir / "nccl").string(), "", false, nullptr});
+  const std::string printed = ::testing::internal::GetCapturedStdout();
   ::unsetenv("DANLU_SYNC_CHECK");
+  EXPECT_NE(printed.find("data parallel: 1 rank, gradients averaged over NCCL in buckets of 4 MB"),
+            std::string::npos) << printed;
   ::unsetenv("DANLU_TRANSPORT");
   ASSERT_EQ(plain.end, RunEnd::finished) << plain.message;
   ASSERT_EQ(nccl.end, RunEnd::finished) << nccl.message;
