@@ -75,12 +75,12 @@ Communicator& world() {
 }
 
 Communicator& gradient_communicator(Device device) {
-  Communicator& host = world();
-  if (device.is_cpu()) return host;
   const char* name = std::getenv("DANLU_TRANSPORT");
   const std::string transport = name ? name : "auto";
   DANLU_CHECK(transport == "auto" || transport == "mpi" || transport == "nccl",
               "DANLU_TRANSPORT=", transport, ": expected auto, mpi or nccl");
+  Communicator& host = world();
+  if (device.is_cpu()) return host;
   // One rank needs no transport, unless NCCL is asked for (to try it).
   if (transport == "mpi" || (transport == "auto" && host.size() == 1)) return host;
 #ifdef DANLU_WITH_NCCL

@@ -6,6 +6,7 @@
 // gpu/nccl_communicator_test.cpp.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -106,6 +107,22 @@ TEST(Distributed, BucketsAreReducedAsTheBackwardCompletesThem) {
   EXPECT_EQ(w2.grad().to_vector(), std::vector<double>(6, 2.0));
   EXPECT_EQ(w1.grad().to_vector(), std::vector<double>(6, 3.0));
   EXPECT_EQ(w0.grad().to_vector(), std::vector<double>(3, 2.0));
+}
+
+// CPU gradients always go through world(); DANLU_TRANSPORT is checked
+// whatever the device, so a misspelt value is never silently ignored.
+TEST(Distributed, GradientTransportIsWorldOnTheCpuAndABadNameIsAnError) {
+  EXPECT_EQ(&gradient_communicator(Device::cpu()), &world());
+  ::setenv("DANLU_TRANSPORT", "mpi", 1);
+  EXPECT_EQ(&gradient_communicator(Device::cpu()), &world());
+  ::setenv("DANLU_TRANSPORT", "ncl", 1);
+  try {
+    gradient_communicator(Device::cpu());
+    ADD_FAILURE() << "no error for DANLU_TRANSPORT=ncl";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "DANLU_TRANSPORT=ncl: expected auto, mpi or nccl");
+  }
+  ::unsetenv("DANLU_TRANSPORT");
 }
 
 TEST(Distributed, BroadcastGivesEveryTensorRankZerosBytes) {
