@@ -13,7 +13,6 @@ namespace danlu {
 
 namespace {
 
-constexpr size_t kAlignment = 64;
 // Smaller blocks come from malloc's own free lists without page faults.
 constexpr size_t kPooledBytes = size_t{256} << 10;
 
@@ -74,12 +73,9 @@ Pool& pool() {
 void* host_pool_allocate(size_t bytes) {
   if (bytes >= kPooledBytes)
     if (void* p = pool().take(bytes)) return p;
-  void* p = std::aligned_alloc(kAlignment, bytes);
-  if (!p && pool().cached) {  // memory is short: give back what is unused, retry
-    pool().release();
-    p = std::aligned_alloc(kAlignment, bytes);
-  }
-  return p;
+  if (void* p = std::aligned_alloc(kHostAlignment, bytes)) return p;
+  pool().release();  // memory is short: give back what is unused, and retry
+  return std::aligned_alloc(kHostAlignment, bytes);
 }
 
 void host_pool_free(void* p, size_t bytes) noexcept {

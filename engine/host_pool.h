@@ -13,7 +13,10 @@
 
 namespace danlu {
 
-// `bytes` (a multiple of 64, > 0) of 64-byte aligned memory: a pooled block
+// Host tensors are aligned so that BLAS and vectorised loops get aligned rows.
+constexpr size_t kHostAlignment = 64;
+
+// `bytes` (a multiple of kHostAlignment, > 0) of aligned memory: a pooled block
 // of that size if one is free, else a new one; nullptr when the machine has
 // none even after the pool gave its blocks back.
 void* host_pool_allocate(size_t bytes);

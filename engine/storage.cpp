@@ -1,7 +1,6 @@
-// Host allocations are 64-byte aligned so that BLAS and vectorised loops get
-// aligned rows, and come from the host pool (engine/host_pool.h). Device
-// allocations come from the stream-ordered pool (engine/cuda_memory.h) and
-// go back to it in stream order.
+// Host allocations come from the host pool (engine/host_pool.h), aligned for
+// BLAS and vectorised loops. Device allocations come from the stream-ordered
+// pool (engine/cuda_memory.h) and go back to it in stream order.
 #include "engine/storage.h"
 
 #include <cstdlib>
@@ -15,7 +14,10 @@
 namespace danlu {
 
 namespace {
-constexpr size_t kHostAlignment = 64;
+// A host allocation's size: whole kHostAlignment units.
+size_t host_bytes(size_t bytes) {
+  return (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
+}
 }  // namespace
 
 std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
@@ -26,7 +28,7 @@ std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
   }
   DANLU_CHECK(bytes <= (size_t(1) << 62), "out of host memory: a tensor of ", bytes,
               " bytes cannot exist; a size in the model or the data is corrupt");
-  size_t rounded = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
+  const size_t rounded = host_bytes(bytes);
   host_memory_acquire(bytes);
   void* p = rounded ? host_pool_allocate(rounded) : nullptr;
   if (!p && rounded) {
@@ -41,7 +43,7 @@ Storage::~Storage() {
   if (device_.is_cuda())
     cuda_free(data_, device_);
   else {
-    host_pool_free(data_, (bytes_ + kHostAlignment - 1) / kHostAlignment * kHostAlignment);
+    host_pool_free(data_, host_bytes(bytes_));
     host_memory_release(bytes_);
   }
 }

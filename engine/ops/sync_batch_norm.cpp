@@ -53,6 +53,7 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor
                 dtype_name(x.dtype()), " on ", x.device().str(), " for input ", x.str());
   const int64_t N = x.shape()[0], C = x.shape()[1], S = x.shape().numel(2, x.dim());
   std::vector<double> mean(C), invstd(C), scale(C), shift(C);
+  const std::vector<double> w = host_or(weight, C, 1.0);
   double count = 0;
   Tensor y, x3;
   {
@@ -68,7 +69,7 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor
     const Tensor centered = sub(x3, per_channel(mean, x3));
     std::vector<double> var = channel_sums(mul(centered, centered));
     all_reduce(var.data(), C);
-    const std::vector<double> w = host_or(weight, C, 1.0), b = host_or(bias, C, 0.0);
+    const std::vector<double> b = host_or(bias, C, 0.0);
     for (int64_t c = 0; c < C; ++c) {
       var[c] /= count;
       invstd[c] = 1.0 / std::sqrt(var[c] + eps);
@@ -88,7 +89,6 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor
 
   const bool need_dx = x.requires_grad(), need_dw = weight.requires_grad();
   const bool need_db = bias.requires_grad();
-  const std::vector<double> w = host_or(weight, C, 1.0);
   return record(y, "sync_batch_norm", {x, weight, bias}, [=](const Tensor& g) {
     // Local sums of dy and dy * xhat are weight's and bias's gradients on
     // this rank (averaged with the others' later, as every gradient is);

@@ -91,13 +91,10 @@ void batchnorm_forward_train(const T* x, const T* weight, const T* bias, T* y, T
                              T* save_invstd, T* running_mean, T* running_var, int64_t N,
                              int64_t C, int64_t S, double momentum, double eps) {
   const int64_t M = N * S;
-  const auto moments = channel_moments_for_isa<const T*, int64_t, int64_t, int64_t, int64_t, double*>();
-  const auto normalize = normalize_channel_for_isa<const T*, T*, int64_t, int64_t, int64_t,
-                                                   int64_t, double, double, double, double>();
 #pragma omp parallel for if (parallel(N, C, S))
   for (int64_t c = 0; c < C; ++c) {
     double m[2];
-    moments(x, N, C, S, c, m);
+    channel_moments_for_cpu(x, N, C, S, c, m);
     const double mean = m[0], sq = m[1];
     const double var = sq / static_cast<double>(M);
     const double invstd = 1.0 / std::sqrt(var + eps);
@@ -108,7 +105,8 @@ void batchnorm_forward_train(const T* x, const T* weight, const T* bias, T* y, T
       running_mean[c] = static_cast<T>((1.0 - momentum) * running_mean[c] + momentum * mean);
       running_var[c] = static_cast<T>((1.0 - momentum) * running_var[c] + momentum * unbiased);
     }
-    normalize(x, y, N, C, S, c, mean, invstd, weight ? weight[c] : 1.0, bias ? bias[c] : 0.0);
+    normalize_channel_for_cpu(x, y, N, C, S, c, mean, invstd, weight ? weight[c] : 1.0,
+                              bias ? bias[c] : 0.0);
   }
 }
 
@@ -116,15 +114,14 @@ template <class T>
 void batchnorm_forward_eval(const T* x, const T* weight, const T* bias, const T* running_mean,
                             const T* running_var, T* y, T* save_mean, T* save_invstd, int64_t N,
                             int64_t C, int64_t S, double eps) {
-  const auto normalize = normalize_channel_for_isa<const T*, T*, int64_t, int64_t, int64_t,
-                                                   int64_t, double, double, double, double>();
 #pragma omp parallel for if (parallel(N, C, S))
   for (int64_t c = 0; c < C; ++c) {
     const double mean = running_mean[c];
     const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
     save_mean[c] = static_cast<T>(mean);
     save_invstd[c] = static_cast<T>(invstd);
-    normalize(x, y, N, C, S, c, mean, invstd, weight ? weight[c] : 1.0, bias ? bias[c] : 0.0);
+    normalize_channel_for_cpu(x, y, N, C, S, c, mean, invstd, weight ? weight[c] : 1.0,
+                              bias ? bias[c] : 0.0);
   }
 }
 
@@ -133,15 +130,11 @@ void batchnorm_backward(const T* dy, const T* x, const T* weight, const T* save_
                         const T* save_invstd, T* dx, T* dweight, T* dbias, int64_t N, int64_t C,
                         int64_t S, bool training) {
   const double M = static_cast<double>(N * S);
-  const auto sums = channel_gradient_sums_for_isa<const T*, const T*, int64_t, int64_t, int64_t,
-                                                  int64_t, double, double*>();
-  const auto input_gradient = channel_dx_for_isa<const T*, const T*, T*, int64_t, int64_t, int64_t,
-                                                 int64_t, double, double, double, double, double>();
 #pragma omp parallel for if (parallel(N, C, S))
   for (int64_t c = 0; c < C; ++c) {
     const double mean = save_mean[c], invstd = save_invstd[c];
     double g[2];  // sum(dy), sum(dy * (x - mean))
-    sums(dy, x, N, C, S, c, mean, g);
+    channel_gradient_sums_for_cpu(dy, x, N, C, S, c, mean, g);
     const double sum_dy = g[0], sum_dy_xhat = g[1] * invstd;
     if (dbias) dbias[c] = static_cast<T>(sum_dy);
     if (dweight) dweight[c] = static_cast<T>(sum_dy_xhat);
@@ -149,7 +142,7 @@ void batchnorm_backward(const T* dy, const T* x, const T* weight, const T* save_
     const double w_invstd = (weight ? static_cast<double>(weight[c]) : 1.0) * invstd;
     const double mean_dy = training ? sum_dy / M : 0.0;
     const double mean_dy_xhat = training ? sum_dy_xhat / M : 0.0;
-    input_gradient(dy, x, dx, N, C, S, c, mean, invstd, w_invstd, mean_dy, mean_dy_xhat);
+    channel_dx_for_cpu(dy, x, dx, N, C, S, c, mean, invstd, w_invstd, mean_dy, mean_dy_xhat);
   }
 }
 

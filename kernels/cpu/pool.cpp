@@ -122,10 +122,10 @@ DANLU_ISA_CLONES(max_pool2x2_plane, max_pool2x2_plane)
 
 template <class T>
 void max_pool2x2(const T* x, T* y, int64_t* indices, const Pool2dShape& s) {
-  const auto plane = max_pool2x2_plane_for_isa<const T*, T*, int64_t*, int64_t, int64_t, int64_t>();
 #pragma omp parallel for if (parallel(s))
   for (int64_t p = 0; p < s.planes; ++p)
-    plane(x + p * s.h * s.w, y + p * s.oh * s.ow, indices + p * s.oh * s.ow, s.w, s.oh, s.ow);
+    max_pool2x2_plane_for_cpu(x + p * s.h * s.w, y + p * s.oh * s.ow, indices + p * s.oh * s.ow,
+                              s.w, s.oh, s.ow);
 }
 }  // namespace
 
