@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/cuda_context.h"
+#include "engine/cuda_graph.h"
 #include "engine/error.h"
 
 #ifdef DANLU_WITH_CUDA
@@ -98,7 +99,7 @@ void* cuda_allocate(size_t bytes, Device device) {
 }
 
 void cuda_free(void* data, Device device) noexcept {
-  if (!data) return;
+  if (!data || keep_for_capture(data, device)) return;
   // compute_stream cannot fail for a device that allocated, and the free fails
   // only at exit once the CUDA runtime is gone: nothing to report either way.
   try {

@@ -1,12 +1,15 @@
 // Host allocations come from the host pool (engine/host_pool.h), aligned for
 // BLAS and vectorised loops. Device allocations come from the stream-ordered
-// pool (engine/cuda_memory.h) and go back to it in stream order.
+// pool (engine/cuda_memory.h) and go back to it in stream order, or, during
+// a CUDA Graph capture, from the capture's arena (engine/cuda_graph.h).
 #include "engine/storage.h"
 
 #include <cstdlib>
 #include <new>
 
+#include "engine/cuda_graph.h"
 #include "engine/cuda_memory.h"
+#include "engine/device_arena.h"
 #include "engine/error.h"
 #include "engine/host_memory.h"
 #include "engine/host_pool.h"
@@ -23,6 +26,15 @@ size_t host_bytes(size_t bytes) {
 std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
   if (device.is_cuda()) {
     require_cuda_device(device, "tensor");
+    if (std::shared_ptr<DeviceArena> arena = capture_arena(device)) {
+      void* p = arena->allocate(bytes);
+      if (!p)
+        throw CaptureRefused(detail::concat("the step needs more than the ",
+                                            format_bytes(arena->capacity()),
+                                            " reserved for its graph"),
+                             true);
+      return std::shared_ptr<Storage>(new Storage(p, bytes, device, std::move(arena)));
+    }
     void* p = bytes ? cuda_allocate(bytes, device) : nullptr;
     return std::shared_ptr<Storage>(new Storage(p, bytes, device));
   }
@@ -40,7 +52,9 @@ std::shared_ptr<Storage> Storage::allocate(size_t bytes, Device device) {
 }
 
 Storage::~Storage() {
-  if (device_.is_cuda())
+  if (arena_)
+    arena_->release(data_);
+  else if (device_.is_cuda())
     cuda_free(data_, device_);
   else {
     host_pool_free(data_, host_bytes(bytes_));

@@ -24,13 +24,16 @@ void dropout_backward(const T* dy /*(n)*/, T* dx /*(n)*/, int64_t n, float p, T 
 }  // namespace cpu
 
 // The same kernels on a GPU (f32, device pointers, enqueued on `stream`): the
-// mask for a given (seed, offset) equals the CPU's bit for bit.
+// mask for a given (seed, offset) equals the CPU's bit for bit. In a step
+// captured into a CUDA Graph the offset is *offset_base + offset, the base
+// being a device scalar set before each launch (engine/cuda_graph.h's
+// reserve_philox); null offset_base: the offset alone.
 namespace cuda {
 
 void dropout_forward(const float* x, float* y, int64_t n, float p, float scale, uint64_t seed,
-                     uint64_t offset, Stream stream);
+                     const uint64_t* offset_base, uint64_t offset, Stream stream);
 void dropout_backward(const float* dy, float* dx, int64_t n, float p, float scale,
-                      uint64_t seed, uint64_t offset, Stream stream);
+                      uint64_t seed, const uint64_t* offset_base, uint64_t offset, Stream stream);
 
 }  // namespace cuda
 }  // namespace danlu::kernels

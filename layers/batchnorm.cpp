@@ -2,6 +2,7 @@
 // implies, and the forward call into ops::batch_norm (or batch_norm_relu).
 #include "layers/batchnorm.h"
 
+#include "engine/cuda_graph.h"
 #include "engine/ops/activation.h"
 #include "engine/ops/norm.h"
 #include "layers/init.h"
@@ -11,12 +12,12 @@ namespace danlu::nn {
 
 namespace {
 
-// Adds one to the i64 counter and returns the new count. Module::to keeps the
-// counter on the CPU, where this is a host increment; a counter put on a GPU
-// by hand goes through a host copy, which waits for the GPU.
-int64_t increment(const Tensor& counter) {
+// Adds `delta` to the i64 counter and returns the new count. Module::to
+// keeps the counter on the CPU, where this is a host increment; a counter put
+// on a GPU by hand goes through a host copy, which waits for the GPU.
+int64_t add_to(const Tensor& counter, int64_t delta) {
   Tensor host = counter.to(Device::cpu());
-  const int64_t count = ++host.data<int64_t>()[0];
+  const int64_t count = host.data<int64_t>()[0] += delta;
   if (!counter.device().is_cpu()) Tensor(counter).copy_(host.to(counter.device()));
   return count;
 }
@@ -73,7 +74,14 @@ Tensor BatchNormBase::normalize(const Tensor& x, bool relu) {
               ": expected more than 1 value per channel when training, got input ", x.shape());
   double momentum = options.momentum_.value_or(0.0);
   if (is_training() && options.track_running_stats_) {
-    const int64_t batches = increment(num_batches_tracked);
+    if (!options.momentum_)
+      refuse_capture(x.device(), name() + " has momentum=None: its running averages weigh each "
+                                          "step by 1/steps, a number a graph cannot change");
+    const int64_t batches = add_to(num_batches_tracked, 1);
+    // A CUDA Graph of this step counts each of its launches (engine/cuda_graph.h).
+    const Tensor counter = num_batches_tracked;
+    add_capture_effect(x.device(), {[counter] { add_to(counter, 1); },
+                                    [counter] { add_to(counter, -1); }, {}});
     if (!options.momentum_) momentum = 1.0 / static_cast<double>(batches);
   }
   if (is_training() && sync_statistics) {

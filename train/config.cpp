@@ -62,7 +62,8 @@ const json& default_config() {
     "freeze": [],
     "unfreeze_at_epoch": 0,
     "pretrained": "",
-    "device": "auto"
+    "device": "auto",
+    "cuda_graph": true
   })");
   return defaults;
 }
@@ -272,6 +273,7 @@ TrainConfig parse_config(const json& user) {
               "unfreeze_at_epoch: nothing is frozen; give \"freeze\" the layers to train later");
   c.pretrained = r.string("pretrained");
   c.device = r.string("device");
+  c.cuda_graph = r.boolean("cuda_graph");
   const json& groups = r.require("param_groups", "a list");
   if (!groups.is_array())
     r.fail("param_groups", "a list of {\"params\": PREFIX, options...}", groups);

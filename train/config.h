@@ -64,6 +64,9 @@ struct TrainConfig {
   int64_t unfreeze_at_epoch = 0;    // from this epoch (1-based) every layer trains; 0 = never
   std::string pretrained;           // weights to start from ("" = none)
   std::string device;               // auto, cpu, cuda, cuda:N
+  // On a GPU, capture the forward and backward into a CUDA Graph and replay
+  // it (train/step_graph.h); false: every step is launched op by op.
+  bool cuda_graph = true;
 };
 
 // Resolves `user` and checks every range. The model, optimizer and

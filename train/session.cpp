@@ -13,6 +13,7 @@
 #include "train/finetune.h"
 #include "train/lr_scaling.h"
 #include "train/memory_advice.h"
+#include "train/step_graph.h"
 
 namespace danlu::train {
 
@@ -159,7 +160,7 @@ Session make_session(const TrainConfig& config, Device device,
                      const std::vector<int64_t>& sample_shape, int64_t steps_per_epoch) {
   nn::LoadReport loaded;
   Session s{config, device, make_model(config, device, sample_shape, &loaded), nullptr, nullptr,
-            {}, {}, {}};
+            {}, {}, {}, nullptr};
   if (!config.pretrained.empty()) s.pretrained = load_report(config.pretrained, loaded);
   json optimizer = config.json.at("optimizer"), scheduler = config.json.at("scheduler");
   const std::optional<LrScaling> scaling = take_lr_scaling(optimizer);
@@ -175,6 +176,7 @@ Session make_session(const TrainConfig& config, Device device,
         apply_lr_scaling(*scaling, config.batch_size, world().size(), *s.optimizer, scheduler);
   if (!scheduler.is_null())
     s.scheduler = sched::make_scheduler(scheduler, *s.optimizer, steps_per_epoch);
+  if (device.is_cuda() && config.cuda_graph) s.graph = std::make_shared<StepGraph>();
   return s;
 }
 

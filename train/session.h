@@ -15,6 +15,8 @@
 
 namespace danlu::train {
 
+class StepGraph;
+
 struct Session {
   TrainConfig config;
   Device device;
@@ -28,6 +30,9 @@ struct Session {
   // What the pretrained weights loaded (train/finetune.h's load_report);
   // null without "pretrained".
   nlohmann::json pretrained;
+  // The step's CUDA Graph (train/step_graph.h): on a GPU unless the config's
+  // cuda_graph is false; null otherwise.
+  std::shared_ptr<StepGraph> graph;
 };
 
 // The config's model on `device`: built and initialised from the seed, then

@@ -11,21 +11,19 @@
 #include "optim/clip_grad.h"
 #include "train/distributed.h"
 #include "train/gradient_averager.h"
+#include "train/step_graph.h"
 
 namespace danlu::train {
 
-StepResult train_step(Session& session, const io::Batch& batch,
-                      const std::function<void()>& after_backward, bool monitor) {
-  const TrainConfig& config = session.config;
-  std::optional<MonitorStep> watch;
-  if (monitor) watch.emplace(*session.model);
-  Tensor loss, predicted;
+StepOutputs forward_backward(Session& session, const Tensor& images, const Tensor& labels) {
+  StepOutputs out;
+  Tensor loss;
   {
     PhaseRange forward(Phase::forward);
-    const Tensor logits = (*session.model)(batch.images);
-    loss = cross_entropy(logits, batch.labels,
-                         CrossEntropyOptions{Reduction::mean, config.label_smoothing});
-    predicted = argmax(logits.detach(), 1);
+    const Tensor logits = (*session.model)(images);
+    loss = cross_entropy(logits, labels,
+                         CrossEntropyOptions{Reduction::mean, session.config.label_smoothing});
+    out.predicted = argmax(logits.detach(), 1);
   }
   {
     PhaseRange backward(Phase::backward);
@@ -40,6 +38,18 @@ StepResult train_step(Session& session, const io::Batch& batch,
     }
     averager.finish();
   }
+  out.loss = loss.detach();
+  return out;
+}
+
+StepResult train_step(Session& session, const io::Batch& batch,
+                      const std::function<void()>& after_backward, bool monitor) {
+  const TrainConfig& config = session.config;
+  std::optional<MonitorStep> watch;
+  if (monitor) watch.emplace(*session.model);
+  const StepOutputs out = session.graph && !monitor
+                              ? session.graph->run(session, batch)
+                              : forward_backward(session, batch.images, batch.labels);
   if (after_backward) after_backward();
   if (watch) watch->after_backward();
   {
@@ -51,7 +61,7 @@ StepResult train_step(Session& session, const io::Batch& batch,
     session.optimizer->step();
     if (session.scheduler && !session.scheduler->needs_metric()) session.scheduler->step();
   }
-  return {loss.detach(), predicted, watch ? watch->read() : std::vector<LayerHealth>{}};
+  return {out.loss, out.predicted, watch ? watch->read() : std::vector<LayerHealth>{}};
 }
 
 }  // namespace danlu::train

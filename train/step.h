@@ -21,14 +21,27 @@ struct StepResult {
   std::vector<LayerHealth> health;  // per layer, on monitored steps only (read back)
 };
 
+// A step's forward and backward: the batch's mean loss (0-d, with autograd
+// history cut) and the predicted classes, (N) i64, left on the device; the
+// gradients are in the parameters' grad().
+struct StepOutputs {
+  Tensor loss, predicted;
+};
+
+// zero_grad, forward, loss (with the config's label smoothing), predictions
+// and backward, with data-parallel gradient averaging: the part of a step
+// that a CUDA Graph captures (train/step_graph.h).
+StepOutputs forward_backward(Session& session, const Tensor& images, const Tensor& labels);
+
 // Whether 1-based step `step` is one the health monitor measures, at every
 // `every`th step (0: never).
 inline bool monitored_step(int64_t step, int64_t every) { return every > 0 && step % every == 0; }
 
-// Forward, loss (with the config's label smoothing), backward, clipping,
-// optimizer step and a per-iteration scheduler step. `after_backward`
-// (optional) sees the gradients before clipping. `monitor` measures the
-// step's health (train/monitor.h), the one host read of a monitored step.
+// forward_backward (on a GPU replayed from a CUDA Graph where it can be:
+// train/step_graph.h), then clipping, the optimizer step and a per-iteration
+// scheduler step. `after_backward` (optional) sees the gradients before
+// clipping. `monitor` measures the step's health (train/monitor.h), the one
+// host read of a monitored step, which runs op by op.
 StepResult train_step(Session& session, const io::Batch& batch,
                       const std::function<void()>& after_backward = {}, bool monitor = false);
 

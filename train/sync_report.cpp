@@ -6,10 +6,14 @@
 
 namespace danlu::train {
 
-void SyncReport::begin_step() { before_ = blocking_cuda_calls(); }
+void SyncReport::begin_step() {
+  before_ = blocking_cuda_calls();
+  launches_before_ = kernel_launches();
+}
 
 nlohmann::json SyncReport::end_step(int64_t step, int64_t run_step, bool reads_back) {
   const int64_t calls = blocking_cuda_calls() - before_;
+  const int64_t launches = kernel_launches() - launches_before_;
   const bool steady = run_step > kWarmupSteps && !reads_back;
   if (steady) {
     ++steady_steps_, steady_calls_ += calls;
@@ -17,8 +21,8 @@ nlohmann::json SyncReport::end_step(int64_t step, int64_t run_step, bool reads_b
   } else {
     ++other_steps_, other_calls_ += calls;
   }
-  return {{"kind", "sync_check"},  {"step", step},   {"blocking_calls", calls},
-          {"reads_back", reads_back}, {"steady", steady}};
+  return {{"kind", "sync_check"}, {"step", step},          {"blocking_calls", calls},
+          {"launches", launches},  {"reads_back", reads_back}, {"steady", steady}};
 }
 
 std::string SyncReport::summary() const {

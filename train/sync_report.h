@@ -18,7 +18,8 @@ class SyncReport {
   // Marks the start of a step (its data loading included).
   void begin_step();
   // The step's record for metrics.jsonl: {"kind": "sync_check", "step",
-  // "blocking_calls", "reads_back", "steady"}. `run_step` counts from 1 in
+  // "blocking_calls", "launches" (kernel launches, a CUDA Graph's counting
+  // one), "reads_back", "steady"}. `run_step` counts from 1 in
   // this process (a resumed run warms up again).
   nlohmann::json end_step(int64_t step, int64_t run_step, bool reads_back);
   // "sync check: 0 blocking calls in 46 steady-state steps (4 other steps: 31)".
@@ -28,7 +29,7 @@ class SyncReport {
   int64_t steady_calls() const { return steady_calls_; }
 
  private:
-  int64_t before_ = 0;
+  int64_t before_ = 0, launches_before_ = 0;
   int64_t steady_steps_ = 0, steady_calls_ = 0;
   int64_t other_steps_ = 0, other_calls_ = 0;
   int64_t first_blocking_step_ = 0;  // the first steady step that blocked; 0 if none

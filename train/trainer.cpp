@@ -28,6 +28,7 @@
 #include "train/report.h"
 #include "train/run_dir.h"
 #include "train/step.h"
+#include "train/step_graph.h"
 #include "train/sync_report.h"
 
 namespace danlu::train {
@@ -123,6 +124,10 @@ class Trainer {
       if (!record->is_null()) std::printf("%s\n", (*record)["text"].get<std::string>().c_str());
     if (const std::string parallel = data_parallel_summary(device); !parallel.empty())
       std::printf("%s\n", parallel.c_str());
+    if (session_.graph)
+      std::printf("CUDA graph: on: the forward and backward are captured after %d steps of a "
+                  "batch shape and replayed (\"cuda_graph\": false turns it off)\n",
+                  StepGraph::kWarmSteps);
     broadcast_model(*session_.model, world());  // every rank starts from rank 0's weights
     check_finite_weights(*session_.model, !options.resume.empty()     ? options.resume
                                           : !config.pretrained.empty() ? config.pretrained
@@ -250,6 +255,7 @@ class Trainer {
         session_, batch, [&] { if (log_next) grad_norms_ = grad_norms(); }, monitor);
     ++progress_.step, ++progress_.batch;
     if (monitor) log_health(r.health, rates[0]);
+    if (session_.graph) log_graph_note(session_.graph->take_note());
     pending_.push_back({progress_.step, std::move(rates), r.loss, r.predicted, batch.labels});
     const int64_t images = batch.labels.numel() * world().size();  // every rank's
     interval.images += images;
@@ -334,6 +340,13 @@ class Trainer {
       metrics_.write({{"kind", "warning"}, {"step", progress_.step},
                       {"condition", w.condition}, {"message", w.message}});
     }
+  }
+
+  // What the step's CUDA Graph did (captured, turned off), when it did.
+  void log_graph_note(const std::string& note) {
+    if (note.empty()) return;
+    std::printf("%s%s\n", options_.interactive ? "\r\033[K" : "", note.c_str());
+    metrics_.write({{"kind", "cuda_graph"}, {"step", progress_.step}, {"text", note}});
   }
 
   // GPU memory in use and the run's peak (bytes), on a GPU only.
@@ -456,6 +469,10 @@ class Trainer {
                    {"final_accuracy", s.final_accuracy}, {"final_loss", s.final_loss},
                    {"seconds", s.seconds},       {"images_per_s", s.images_per_s}};
     record.update(memory());
+    if (session_.graph)
+      record["cuda_graph"] = {{"captures", session_.graph->captures()},
+                              {"replays", session_.graph->replays()},
+                              {"off", session_.graph->off_reason()}};
     if (sync_check_) {
       std::printf("%s\n", sync_.summary().c_str());
       record["sync_check"] = {{"steady_steps", sync_.steady_steps()},

@@ -2,6 +2,7 @@
 // regenerates the forward's mask from the same Philox stream.
 #include "engine/ops/dropout.h"
 
+#include "engine/cuda_graph.h"
 #include "engine/ops/dispatch.h"
 #include "engine/profile.h"
 #include "engine/random.h"
@@ -21,7 +22,10 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
 
   Generator& g = gen ? *gen : default_generator();
   const uint64_t seed = g.seed();
-  const uint64_t offset = g.reserve(static_cast<uint64_t>(x.numel()));
+  // Inside a CUDA Graph capture the offset is relative to a device scalar
+  // that each launch of the graph sets (engine/cuda_graph.h).
+  const PhiloxOffset where = reserve_philox(g, static_cast<uint64_t>(x.numel()), x.device());
+  const uint64_t offset = where.offset;
   const float threshold = static_cast<float>(p);
   const double scale = p == 1.0 ? 0.0 : 1.0 / (1.0 - p);
   const int64_t n = x.numel();
@@ -29,8 +33,8 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   if (x.device().is_cuda()) {
     check_cuda_f32(name, x);
     DANLU_CUDA_ONLY(kernels::cuda::dropout_forward(x.data<float>(), y.data<float>(), n, threshold,
-                                                   static_cast<float>(scale), seed, offset,
-                                                   stream_of(x)));
+                                                   static_cast<float>(scale), seed, where.base,
+                                                   offset, stream_of(x)));
   } else {
     dispatch_floating(x.dtype(), name, [&](auto tag) {
       using T = decltype(tag);
@@ -43,7 +47,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
     if (grad.device().is_cuda()) {
       DANLU_CUDA_ONLY(kernels::cuda::dropout_backward(grad.data<float>(), dx.data<float>(), n,
                                                       threshold, static_cast<float>(scale), seed,
-                                                      offset, stream_of(grad)));
+                                                      where.base, offset, stream_of(grad)));
     } else {
       dispatch_floating(grad.dtype(), name, [&](auto tag) {
         using T = decltype(tag);

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/scratch.h"
 #include "kernels/cuda/row_reduce.cuh"
 #include "kernels/cuda/welford.cuh"
 
@@ -212,16 +213,14 @@ void forward_train(bool relu, const float* x, const float* weight, const float* 
                    int64_t N, int64_t C, int64_t S, double momentum, double eps, Stream stream) {
   if (N * C * S == 0) return;  // the op rejects training on fewer than 2 values per channel
   const int64_t chunks = chunks_for(N * S, C);
-  void* workspace = nullptr;
-  DANLU_CUDA_CHECK(cudaMallocAsync(&workspace, sizeof(Welford) * chunks * C, stream));
-  auto* partial = static_cast<Welford*>(workspace);
+  const Scratch workspace(sizeof(Welford) * chunks * C);
+  auto* partial = workspace.data<Welford>();
   launch("batchnorm_partial_stats", partial_stats_kernel,
          dim3(static_cast<unsigned>(C), static_cast<unsigned>(chunks)), dim3(kThreads), 0,
          stream, x, partial, N, C, S);
   launch("batchnorm_finalize_stats", finalize_stats_kernel, dim3(blocks_for(C, kThreads)),
          dim3(kThreads), 0, stream, x, partial, chunks, C, S, save_mean, save_invstd,
          running_mean, running_var, momentum, eps);
-  DANLU_CUDA_CHECK(cudaFreeAsync(workspace, stream));
   normalize(relu, x, weight, bias, save_mean, save_invstd, y, N, C, S, stream);
 }
 
@@ -245,11 +244,11 @@ void backward(const float* relu_y, const float* dy, const float* x, const float*
   }
   const bool need_sums = training || dweight || dbias;
   const int64_t chunks = chunks_for(N * S, C);
-  void* workspace = nullptr;  // (chunks, C) partial sums, then coef (C)
+  // (chunks, C) partial sums, then coef (C)
+  const Scratch workspace(need_sums ? sizeof(float2) * (chunks + 1) * C : 0);
   float2* coef = nullptr;
   if (need_sums) {
-    DANLU_CUDA_CHECK(cudaMallocAsync(&workspace, sizeof(float2) * (chunks + 1) * C, stream));
-    auto* partial = static_cast<float2*>(workspace);
+    auto* partial = workspace.data<float2>();
     coef = partial + chunks * C;
     launch("batchnorm_partial_grad", partial_grad_kernel,
            dim3(static_cast<unsigned>(C), static_cast<unsigned>(chunks)), dim3(kThreads), 0,
@@ -264,7 +263,6 @@ void backward(const float* relu_y, const float* dy, const float* x, const float*
            stream, dy, x, relu_y, weight, save_mean, save_invstd,
            training ? static_cast<const float2*>(coef) : nullptr, dx, total, C, S);
   }
-  if (need_sums) DANLU_CUDA_CHECK(cudaFreeAsync(workspace, stream));
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 // Handles are created once per device and never destroyed: destroying them
-// from static destructors would race the CUDA runtime's own teardown.
+// from static destructors would race the CUDA runtime's own teardown. Each
+// handle has its own workspace, set again after every cublasSetStream (which
+// resets it): with it cuBLAS never allocates inside a call, so its GEMMs can
+// be captured into a CUDA Graph (train/step_graph.h).
 #include "kernels/cuda/cublas.h"
 
 #include <array>
@@ -17,6 +20,19 @@ namespace {
 
 constexpr int kMaxDevices = 64;
 std::atomic<bool> use_tf32{false};
+
+// What cuBLAS asks for on Hopper (its documentation's cublasSetWorkspace);
+// the emulated GEMM needs none.
+#ifdef DANLU_EMULATED
+constexpr size_t kWorkspaceBytes = 0;
+#else
+constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+#endif
+
+struct Handle {
+  cublasHandle_t handle = nullptr;
+  void* workspace = nullptr;
+};
 
 const char* advice_for(cublasStatus_t status) {
   switch (status) {
@@ -46,18 +62,24 @@ void set_gemm_tf32(bool allow) { use_tf32 = allow; }
 cublasHandle_t cublas_handle(Stream stream) {
   count_kernel_launch();  // every cuBLAS call asks for its handle once
   static std::mutex mutex;
-  static std::array<cublasHandle_t, kMaxDevices> handles{};
+  static std::array<Handle, kMaxDevices> handles{};
   int device = 0;
   DANLU_CUDA_CHECK(cudaGetDevice(&device));
   DANLU_CHECK(device < kMaxDevices, "cuBLAS: device ", device, " is beyond the ", kMaxDevices,
               " devices danlu supports");
-  cublasHandle_t handle;
+  Handle h;
   {
     std::lock_guard lock(mutex);
-    if (!handles[device]) DANLU_CUBLAS_CHECK(cublasCreate(&handles[device]));
-    handle = handles[device];
+    Handle& slot = handles[device];
+    if (!slot.handle) {
+      DANLU_CUBLAS_CHECK(cublasCreate(&slot.handle));
+      if (kWorkspaceBytes) DANLU_CUDA_CHECK(cudaMalloc(&slot.workspace, kWorkspaceBytes));
+    }
+    h = slot;
   }
+  cublasHandle_t handle = h.handle;
   DANLU_CUBLAS_CHECK(cublasSetStream(handle, stream));
+  DANLU_CUBLAS_CHECK(cublasSetWorkspace(handle, h.workspace, kWorkspaceBytes));
   DANLU_CUBLAS_CHECK(
       cublasSetMathMode(handle, use_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
   return handle;

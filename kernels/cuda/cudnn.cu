@@ -15,6 +15,7 @@
 
 #include "engine/error.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/scratch.h"
 
 // Throws danlu::Error naming the call, file:line, cuDNN's own explanation
 // and what to do when a cuDNN call fails.
@@ -87,24 +88,6 @@ void set_nchw(cudnnTensorDescriptor_t desc, int64_t n, int64_t c, int64_t h, int
                                                to_int(n, "batch"), to_int(c, "channels"),
                                                to_int(h, "height"), to_int(w, "width")));
 }
-
-// Stream-ordered scratch memory for one cuDNN call.
-class Scratch {
- public:
-  Scratch(size_t bytes, Stream stream) : stream_(stream) {
-    if (bytes > 0) DANLU_CUDA_CHECK(cudaMallocAsync(&data_, bytes, stream));
-  }
-  ~Scratch() {
-    if (data_) cudaFreeAsync(data_, stream_);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  void* get() const { return data_; }
-
- private:
-  void* data_ = nullptr;
-  Stream stream_;
-};
 
 // The best-ranked deterministic algorithm that does not convert to TF32 or
 // FP16 tensor cores.
@@ -189,9 +172,9 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
   if (s.n == 0) return;  // cuDNN rejects empty tensors; there is nothing to compute
   const cudnnHandle_t h = handle(stream);
   const ConvPlan& p = plan(h, s);
-  Scratch scratch(p.forward.memory, stream);
+  const cuda::Scratch scratch(p.forward.memory);
   DANLU_CUDNN_CHECK(cudnnConvolutionForward(h, &kOne, p.x, x, p.w, weight, p.conv,
-                                            p.forward.algo, scratch.get(), p.forward.memory,
+                                            p.forward.algo, scratch.data(), p.forward.memory,
                                             &kZero, p.y, y));
   if (bias) DANLU_CUDNN_CHECK(cudnnAddTensor(h, &kOne, p.bias, bias, &kOne, p.y, y));
 }
@@ -207,15 +190,15 @@ void conv2d_backward(const float* x, const float* weight, const float* dy, float
   const cudnnHandle_t h = handle(stream);
   const ConvPlan& p = plan(h, s);
   if (dx) {
-    Scratch scratch(p.backward_data.memory, stream);
+    const cuda::Scratch scratch(p.backward_data.memory);
     DANLU_CUDNN_CHECK(cudnnConvolutionBackwardData(
-        h, &kOne, p.w, weight, p.y, dy, p.conv, p.backward_data.algo, scratch.get(),
+        h, &kOne, p.w, weight, p.y, dy, p.conv, p.backward_data.algo, scratch.data(),
         p.backward_data.memory, &kZero, p.x, dx));
   }
   if (dweight) {
-    Scratch scratch(p.backward_filter.memory, stream);
+    const cuda::Scratch scratch(p.backward_filter.memory);
     DANLU_CUDNN_CHECK(cudnnConvolutionBackwardFilter(
-        h, &kOne, p.x, x, p.y, dy, p.conv, p.backward_filter.algo, scratch.get(),
+        h, &kOne, p.x, x, p.y, dy, p.conv, p.backward_filter.algo, scratch.data(),
         p.backward_filter.memory, &kZero, p.w, dweight));
   }
   if (dbias)

@@ -49,8 +49,10 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
   if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;  // nothing to do
   count_kernel_launch();
 #ifdef DANLU_EMULATED
-  (void)stream;  // emulated kernels finish inside the launch: every stream is in order
-  ::danlu::emu::launch_kernel(name, kernel, grid, block, shared_bytes, std::forward<Args>(args)...);
+  // Emulated kernels finish inside the launch (every stream is in order), or
+  // are recorded when the stream is capturing.
+  ::danlu::emu::launch_kernel(name, kernel, grid, block, shared_bytes, stream,
+                              std::forward<Args>(args)...);
 #else
   kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
 #endif

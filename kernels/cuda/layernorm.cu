@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/scratch.h"
 #include "kernels/cuda/row_reduce.cuh"
 #include "kernels/cuda/welford.cuh"
 
@@ -136,15 +137,13 @@ void param_grads(const float* dy, const float* x, const float* mean, const float
                                              (M + kRowLanes - 1) / kRowLanes);
   const int64_t rows_per_chunk = (M + wanted - 1) / wanted;
   const int64_t chunks = (M + rows_per_chunk - 1) / rows_per_chunk;  // none of them empty
-  void* workspace = nullptr;
-  DANLU_CUDA_CHECK(cudaMallocAsync(&workspace, sizeof(float2) * chunks * D, stream));
-  auto* partial = static_cast<float2*>(workspace);
+  const Scratch workspace(sizeof(float2) * chunks * D);
+  auto* partial = workspace.data<float2>();
   launch("layernorm_param_partial", param_partial_kernel,
          dim3(static_cast<unsigned>(col_tiles), static_cast<unsigned>(chunks)),
          dim3(kColTile, kRowLanes), 0, stream, dy, x, mean, rstd, partial, M, D, rows_per_chunk);
   launch("layernorm_param_finalize", param_finalize_kernel, dim3(blocks_for(D, kThreads)),
          dim3(kThreads), 0, stream, partial, chunks, D, dweight, dbias);
-  DANLU_CUDA_CHECK(cudaFreeAsync(workspace, stream));
 }
 
 }  // namespace

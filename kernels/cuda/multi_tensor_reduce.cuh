@@ -14,6 +14,7 @@
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/multi_tensor.cuh"
+#include "kernels/cuda/scratch.h"
 
 namespace danlu::kernels::cuda {
 
@@ -77,16 +78,14 @@ template <class LaunchWith, class UseResults>
 void reduce_on_device(const Table& t, int components, Stream stream, LaunchWith launch_with,
                       UseResults use_results) {
   const size_t doubles = static_cast<size_t>(components) * (t.num_chunks + 1);
-  char* buffer = nullptr;
-  DANLU_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&buffer),
-                                   doubles * sizeof(double) + sizeof(unsigned), stream));
+  const Scratch scratch(doubles * sizeof(double) + sizeof(unsigned));
+  char* buffer = scratch.data<char>();
   double* partial = reinterpret_cast<double*>(buffer);
   const Partials partials{partial, partial + static_cast<size_t>(components) * t.num_chunks,
                           reinterpret_cast<unsigned*>(buffer + doubles * sizeof(double))};
   DANLU_CUDA_CHECK(cudaMemsetAsync(partials.done, 0, sizeof(unsigned), stream));
   launch_with(partials);
   use_results(partials.out);
-  DANLU_CUDA_CHECK(cudaFreeAsync(buffer, stream));
 }
 
 // reduce_on_device, with the `components` results copied to the host.

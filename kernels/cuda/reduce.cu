@@ -18,6 +18,7 @@
 
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/scratch.h"
 
 namespace danlu::kernels::cuda {
 
@@ -135,13 +136,11 @@ void sliced(float* y, int64_t outputs, int64_t slices, Stream stream, First firs
     first(nullptr);
     return;
   }
-  double* partial = nullptr;
-  DANLU_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partial),
-                                   static_cast<size_t>(outputs * slices) * sizeof(double), stream));
+  const Scratch scratch(static_cast<size_t>(outputs * slices) * sizeof(double));
+  double* partial = scratch.data<double>();
   first(partial);
   launch("sum_partials", sum_partials_kernel, blocks_for(outputs, kWarpsPerBlock), kThreads, 0,
          stream, partial, y, outputs, slices);
-  DANLU_CUDA_CHECK(cudaFreeAsync(partial, stream));
 }
 
 // ---- argmax ---------------------------------------------------------------------

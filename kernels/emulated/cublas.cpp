@@ -4,12 +4,15 @@
 // so each call swaps the operands and m with n and keeps the transpose flags.
 #include <algorithm>
 
+#include "kernels/emulated/capture.h"
 #include "kernels/emulated/include/cublas_v2.h"
 #include "kernels/gemm.h"
 
 struct cublasContext {
   cudaStream_t stream = nullptr;
   cublasMath_t mode = CUBLAS_DEFAULT_MATH;
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
 };
 
 namespace {
@@ -29,6 +32,13 @@ void gemm(cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n, int6
           float* c, int64_t ldc) {
   danlu::kernels::cpu::gemm<float>(tb == CUBLAS_OP_T, ta == CUBLAS_OP_T, n, m, k, alpha, b, ldb,
                                    a, lda, beta, c, ldc);
+}
+
+// `work` on the handle's stream; a stream that refuses it fails the call.
+template <class Work>
+cublasStatus_t on_stream(cublasHandle_t handle, Work work) {
+  return danlu::emu::submit(handle->stream, work) == cudaSuccess ? CUBLAS_STATUS_SUCCESS
+                                                                 : CUBLAS_STATUS_EXECUTION_FAILED;
 }
 
 }  // namespace
@@ -54,6 +64,14 @@ cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t stream) {
 cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode) {
   if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
   handle->mode = mode;
+  return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSetWorkspace(cublasHandle_t handle, void* workspace, size_t bytes) {
+  if (!handle) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (bytes && !workspace) return CUBLAS_STATUS_INVALID_VALUE;
+  handle->workspace = workspace;
+  handle->workspace_bytes = bytes;
   return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -91,8 +109,9 @@ cublasStatus_t cublasSgemm_64(cublasHandle_t handle, cublasOperation_t transa,
   if (!alpha || !beta || !valid(transa, transb, m, n, k, lda, ldb, ldc))
     return CUBLAS_STATUS_INVALID_VALUE;
   if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
-  gemm(transa, transb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
-  return CUBLAS_STATUS_SUCCESS;
+  return on_stream(handle, [=, alpha = *alpha, beta = *beta] {
+    gemm(transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+  });
 }
 
 cublasStatus_t cublasSgemmStridedBatched_64(cublasHandle_t handle, cublasOperation_t transa,
@@ -106,8 +125,9 @@ cublasStatus_t cublasSgemmStridedBatched_64(cublasHandle_t handle, cublasOperati
   if (!alpha || !beta || batchCount < 0 || !valid(transa, transb, m, n, k, lda, ldb, ldc))
     return CUBLAS_STATUS_INVALID_VALUE;
   if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
-  for (int64_t i = 0; i < batchCount; ++i)
-    gemm(transa, transb, m, n, k, *alpha, A + i * strideA, lda, B + i * strideB, ldb, *beta,
-         C + i * strideC, ldc);
-  return CUBLAS_STATUS_SUCCESS;
+  return on_stream(handle, [=, alpha = *alpha, beta = *beta] {
+    for (int64_t i = 0; i < batchCount; ++i)
+      gemm(transa, transb, m, n, k, alpha, A + i * strideA, lda, B + i * strideB, ldb, beta,
+           C + i * strideC, ldc);
+  });
 }

@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
+#include "cuda_runtime_api.h"
+#include "kernels/emulated/capture.h"
 #include "vector_types.h"
 
 namespace danlu::emu {
@@ -31,16 +34,22 @@ struct Launch {
 // danlu::Error naming the kernel on a bad configuration or a deadlock.
 void run_grid(const Launch& launch);
 
+// Runs the grid now, or records it when `stream` is capturing (each launch of
+// the graph then runs it with the same arguments). A refused launch returns
+// the error (capture.h's submit), which launch() reports.
 template <class... Params, class... Args>
-void launch_kernel(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
-                   size_t shared_bytes, Args&&... args) {
+cudaError_t launch_kernel(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
+                          size_t shared_bytes, cudaStream_t stream, Args&&... args) {
   // Converted to the parameter types once, as a launch copies its arguments;
   // every thread then receives its own copy, as every GPU thread does.
-  const std::tuple<std::decay_t<Params>...> params{std::forward<Args>(args)...};
-  auto run = [&] { std::apply(kernel, params); };
-  run_grid({name, reinterpret_cast<const void*>(kernel), grid, block, shared_bytes,
-            {[](const void* context) { (*static_cast<const decltype(run)*>(context))(); },
-             &run}});
+  using Tuple = std::tuple<std::decay_t<Params>...>;
+  auto params = std::make_shared<const Tuple>(std::forward<Args>(args)...);
+  return submit(stream, [=] {
+    auto run = [&] { std::apply(kernel, *params); };
+    run_grid({name, reinterpret_cast<const void*>(kernel), grid, block, shared_bytes,
+              {[](const void* context) { (*static_cast<const decltype(run)*>(context))(); },
+               &run}});
+  });
 }
 
 }  // namespace danlu::emu

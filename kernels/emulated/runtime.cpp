@@ -2,34 +2,22 @@
 // Device memory is host memory from posix_memalign, tracked so that
 // cudaFree of a foreign pointer, a copy that runs past an allocation and the
 // memory pool's used/peak counters behave as on a GPU. Work completes inside
-// the call that enqueues it, so stream and event calls only keep handles and
-// timestamps.
+// the call that enqueues it, unless its stream is capturing
+// (kernels/emulated/streams.cpp has streams, events, capture and graphs).
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <map>
 #include <mutex>
-#include <set>
 
-#include "kernels/emulated/blocking_calls.h"
+#include "kernels/emulated/capture.h"
 #include "kernels/emulated/device_limits.h"
 #include "kernels/emulated/device_memory.h"
 #include "kernels/emulated/include/cuda_runtime_api.h"
-
-struct CUstream_st {
-  unsigned flags;
-};
-
-struct CUevent_st {
-  unsigned flags = 0;
-  bool recorded = false;
-  std::chrono::steady_clock::time_point when{};
-};
 
 struct CUmemPoolHandle_st {
   unsigned long long release_threshold = 0;
@@ -43,7 +31,7 @@ constexpr size_t kAllocationAlignment = 256;
 struct Memory {
   std::mutex mutex;
   std::map<const char*, size_t> device;  // start -> bytes
-  std::set<void*> host;                  // pinned host allocations
+  std::map<const char*, size_t> host;    // pinned host allocations: start -> bytes
   unsigned long long used = 0;
   unsigned long long peak = 0;
   CUmemPoolHandle_st pool;
@@ -56,31 +44,19 @@ Memory& memory() {
 
 thread_local cudaError_t last_error = cudaSuccess;
 
-// Calls that would block the host on a GPU (kernels/emulated/blocking_calls.h).
-std::atomic<int64_t> g_blocking_calls{0};
-
-// `status`, after counting a call that blocks the host.
-cudaError_t blocking(cudaError_t status) {
-  ++g_blocking_calls;
-  return status;
-}
-
-// Records a failure as the thread's last error, as the CUDA runtime does.
-cudaError_t fail(cudaError_t error) {
-  last_error = error;
-  return error;
-}
-
-// True when [p, p + bytes) lies inside one device allocation.
-bool in_device_allocation(const void* p, size_t bytes) {
+// True when [p, p + bytes) lies inside one allocation of `allocations`.
+bool inside(const std::map<const char*, size_t>& allocations, const void* p, size_t bytes) {
   Memory& m = memory();
   std::lock_guard lock(m.mutex);
   const char* c = static_cast<const char*>(p);
-  auto it = m.device.upper_bound(c);
-  if (it == m.device.begin()) return false;
+  auto it = allocations.upper_bound(c);
+  if (it == allocations.begin()) return false;
   --it;
   return c >= it->first && c + bytes <= it->first + it->second;
 }
+
+bool in_device_allocation(const void* p, size_t bytes) { return inside(memory().device, p, bytes); }
+bool in_pinned_allocation(const void* p, size_t bytes) { return inside(memory().host, p, bytes); }
 
 // Checks the device side(s) of a copy or memset.
 bool valid_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
@@ -104,6 +80,15 @@ size_t device_memory_bytes() {
 }
 
 }  // namespace
+
+// Records a failure as the thread's last error, as the CUDA runtime does.
+cudaError_t danlu::emu::fail(cudaError_t error) {
+  last_error = error;
+  return error;
+}
+
+using danlu::emu::blocking_call;
+using danlu::emu::fail;
 
 cudaError_t cudaGetDeviceCount(int* count) {
   if (!count) return fail(cudaErrorInvalidValue);
@@ -175,7 +160,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
   return cudaSuccess;
 }
 
-cudaError_t cudaDeviceSynchronize() { return blocking(cudaSuccess); }
+cudaError_t cudaDeviceSynchronize() { return blocking_call(); }
 cudaError_t cudaDeviceReset() { return cudaSuccess; }
 
 cudaError_t cudaDriverGetVersion(int* version) {
@@ -219,6 +204,10 @@ cudaError_t cudaPeekAtLastError() { return last_error; }
   X(cudaErrorNotReady, "device not ready")                                               \
   X(cudaErrorLaunchFailure, "unspecified launch failure")                                \
   X(cudaErrorNotSupported, "operation not supported")                                    \
+  X(cudaErrorStreamCaptureUnsupported, "operation not permitted when stream is capturing") \
+  X(cudaErrorStreamCaptureInvalidated, "operation failed due to a previous error during capture") \
+  X(cudaErrorStreamCaptureImplicit, "operation would make the legacy stream depend on a capturing blocking stream") \
+  X(cudaErrorStreamCaptureWrongThread, "attempt to terminate a thread-local capture sequence from another thread") \
   X(cudaErrorUnknown, "unknown error")
 
 const char* cudaGetErrorString(cudaError_t error) {
@@ -274,15 +263,33 @@ cudaError_t device_free(void* ptr) {
 
 }  // namespace
 
-cudaError_t cudaMalloc(void** ptr, size_t bytes) { return blocking(device_malloc(ptr, bytes)); }
-cudaError_t cudaFree(void* ptr) { return blocking(device_free(ptr)); }
-cudaError_t cudaMallocAsync(void** ptr, size_t bytes, cudaStream_t) {
+cudaError_t cudaMalloc(void** ptr, size_t bytes) {
+  if (cudaError_t e = blocking_call()) return e;
   return device_malloc(ptr, bytes);
 }
-cudaError_t cudaFreeAsync(void* ptr, cudaStream_t) { return device_free(ptr); }
+
+cudaError_t cudaFree(void* ptr) {
+  if (cudaError_t e = blocking_call()) return e;
+  return device_free(ptr);
+}
+
+// A capturing stream refuses stream-ordered allocation: the emulator does not
+// model a graph's memory nodes (danlu allocates a captured step's memory
+// before the capture, train/step_graph.h).
+cudaError_t cudaMallocAsync(void** ptr, size_t bytes, cudaStream_t stream) {
+  if (danlu::emu::is_capturing(stream))
+    return danlu::emu::refuse_in_capture(stream, cudaErrorStreamCaptureUnsupported);
+  return device_malloc(ptr, bytes);
+}
+
+cudaError_t cudaFreeAsync(void* ptr, cudaStream_t stream) {
+  if (danlu::emu::is_capturing(stream))
+    return danlu::emu::refuse_in_capture(stream, cudaErrorStreamCaptureUnsupported);
+  return device_free(ptr);
+}
 
 cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned int) {
-  ++g_blocking_calls;
+  if (cudaError_t e = blocking_call()) return e;
   if (!ptr) return fail(cudaErrorInvalidValue);
   *ptr = nullptr;
   if (bytes > physical_bytes(_SC_PHYS_PAGES)) return fail(cudaErrorMemoryAllocation);
@@ -292,7 +299,7 @@ cudaError_t cudaHostAlloc(void** ptr, size_t bytes, unsigned int) {
   }
   Memory& m = memory();
   std::lock_guard lock(m.mutex);
-  m.host.insert(*ptr);
+  m.host[static_cast<const char*>(*ptr)] = bytes;
   return cudaSuccess;
 }
 
@@ -301,12 +308,12 @@ cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
 }
 
 cudaError_t cudaFreeHost(void* ptr) {
-  ++g_blocking_calls;
+  if (cudaError_t e = blocking_call()) return e;
   if (!ptr) return cudaSuccess;
   Memory& m = memory();
   {
     std::lock_guard lock(m.mutex);
-    if (m.host.erase(ptr) == 0) return fail(cudaErrorInvalidValue);
+    if (m.host.erase(static_cast<const char*>(ptr)) == 0) return fail(cudaErrorInvalidValue);
   }
   std::free(ptr);
   return cudaSuccess;
@@ -324,29 +331,48 @@ cudaError_t set(void* ptr, int value, size_t bytes) {
   if (bytes) std::memset(ptr, value, bytes);
   return cudaSuccess;
 }
+
+// A copy enqueued on `stream`: checked now, done when the stream gets to it.
+// A captured copy reads its host side at every launch of the graph, so the
+// host side must be pinned memory that lives as long (the emulator refuses
+// pageable memory there, which on a GPU would be a host temporary baked into
+// the graph).
+cudaError_t copy_async(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                       cudaStream_t stream) {
+  if (!valid_copy(dst, src, bytes, kind)) return fail(cudaErrorInvalidValue);
+  const void* host = kind == cudaMemcpyHostToDevice ? src
+                     : kind == cudaMemcpyDeviceToHost ? dst
+                                                      : nullptr;
+  if (bytes && host && danlu::emu::is_capturing(stream) && !in_pinned_allocation(host, bytes))
+    return danlu::emu::refuse_in_capture(stream, cudaErrorStreamCaptureUnsupported);
+  return danlu::emu::submit(stream, [=] { copy(dst, src, bytes, kind); });
+}
 }  // namespace
 
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
-  return blocking(copy(dst, src, bytes, kind));
-}
-
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
-                            cudaStream_t) {
+  if (cudaError_t e = blocking_call()) return e;
   return copy(dst, src, bytes, kind);
 }
 
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t stream) {
+  return copy_async(dst, src, bytes, kind, stream);
+}
+
 cudaError_t cudaMemcpyPeerAsync(void* dst, int dst_device, const void* src, int src_device,
-                                size_t bytes, cudaStream_t) {
+                                size_t bytes, cudaStream_t stream) {
   if (dst_device != 0 || src_device != 0) return fail(cudaErrorInvalidDevice);
-  return copy(dst, src, bytes, cudaMemcpyDeviceToDevice);
+  return copy_async(dst, src, bytes, cudaMemcpyDeviceToDevice, stream);
 }
 
 cudaError_t cudaMemset(void* ptr, int value, size_t bytes) {
-  return blocking(set(ptr, value, bytes));
+  if (cudaError_t e = blocking_call()) return e;
+  return set(ptr, value, bytes);
 }
 
-cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t) {
-  return set(ptr, value, bytes);
+cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t stream) {
+  if (bytes && !in_device_allocation(ptr, bytes)) return fail(cudaErrorInvalidValue);
+  return danlu::emu::submit(stream, [=] { set(ptr, value, bytes); });
 }
 
 cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t* pool, int device) {
@@ -396,70 +422,5 @@ cudaError_t cudaMemPoolTrimTo(cudaMemPool_t pool, size_t) {
   return pool ? cudaSuccess : fail(cudaErrorInvalidValue);
 }
 
-cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) {
-  if (!stream) return fail(cudaErrorInvalidValue);
-  *stream = new CUstream_st{flags};
-  return cudaSuccess;
-}
-
-cudaError_t cudaStreamCreate(cudaStream_t* stream) {
-  return cudaStreamCreateWithFlags(stream, cudaStreamDefault);
-}
-
-cudaError_t cudaStreamDestroy(cudaStream_t stream) {
-  if (!stream) return fail(cudaErrorInvalidResourceHandle);
-  delete stream;
-  return cudaSuccess;
-}
-
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return blocking(cudaSuccess); }
-cudaError_t cudaStreamQuery(cudaStream_t) { return cudaSuccess; }
-
-cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t event, unsigned int) {
-  return event ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
-}
-
-cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned int flags) {
-  if (!event) return fail(cudaErrorInvalidValue);
-  *event = new CUevent_st{flags, false, {}};
-  return cudaSuccess;
-}
-
-cudaError_t cudaEventCreate(cudaEvent_t* event) {
-  return cudaEventCreateWithFlags(event, cudaEventDefault);
-}
-
-cudaError_t cudaEventDestroy(cudaEvent_t event) {
-  if (!event) return fail(cudaErrorInvalidResourceHandle);
-  delete event;
-  return cudaSuccess;
-}
-
-cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
-  if (!event) return fail(cudaErrorInvalidResourceHandle);
-  event->recorded = true;
-  event->when = std::chrono::steady_clock::now();
-  return cudaSuccess;
-}
-
-cudaError_t cudaEventSynchronize(cudaEvent_t event) {
-  return blocking(event ? cudaSuccess : fail(cudaErrorInvalidResourceHandle));
-}
-
-cudaError_t cudaEventQuery(cudaEvent_t event) {
-  return event ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
-}
-
-// Host time between the two records: the emulator's, not a GPU's.
-cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
-  if (!ms) return fail(cudaErrorInvalidValue);
-  if (!start || !end || !start->recorded || !end->recorded ||
-      ((start->flags | end->flags) & cudaEventDisableTiming))
-    return fail(cudaErrorInvalidResourceHandle);
-  *ms = std::chrono::duration<float, std::milli>(end->when - start->when).count();
-  return cudaSuccess;
-}
-
 void danlu::emu::set_device_memory(size_t bytes) { device_memory_cap.store(bytes); }
 
-int64_t danlu::emu::blocking_calls() { return g_blocking_calls.load(); }

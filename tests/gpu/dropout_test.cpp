@@ -50,9 +50,9 @@ TEST(GpuDropout, MaskAndValuesMatchCpuBitForBit) {
                                            s.offset);
             DeviceBuffer<float> dx(padded(x, offset)), dy(n + offset), dgrad(n + offset);
             kernels::cuda::dropout_forward(dx.get() + offset, dy.get() + offset, n, p, scale,
-                                           s.seed, s.offset, stream());
+                                           s.seed, nullptr, s.offset, stream());
             kernels::cuda::dropout_backward(dx.get() + offset, dgrad.get() + offset, n, p, scale,
-                                            s.seed, s.offset, stream());
+                                            s.seed, nullptr, s.offset, stream());
             EXPECT_TRUE(bitwise_equal(tail(dy.to_host(), offset), y_ref)) << what;
             EXPECT_TRUE(bitwise_equal(tail(dgrad.to_host(), offset), dx_ref)) << what;
           }
@@ -68,16 +68,35 @@ TEST(GpuDropout, GridStrideLoopMatchesCpu) {
   std::vector<float> ref(n);
   kernels::cpu::dropout_forward(x.data(), ref.data(), n, 0.25f, 1.0f / 0.75f, 3, 11);
   DeviceBuffer<float> dx(padded(x, 1)), dy(n + 1);
-  kernels::cuda::dropout_forward(dx.get() + 1, dy.get() + 1, n, 0.25f, 1.0f / 0.75f, 3, 11,
-                                 stream());
+  kernels::cuda::dropout_forward(dx.get() + 1, dy.get() + 1, n, 0.25f, 1.0f / 0.75f, 3, nullptr,
+                                 11, stream());
   EXPECT_TRUE(bitwise_equal(tail(dy.to_host(), 1), ref));
+}
+
+// In a captured step the offset is a device base plus the draw's own part:
+// base 5 and offset 6 give the CPU's mask at offset 11.
+TEST(GpuDropout, AnOffsetBaseOnTheDeviceAddsToTheOffset) {
+  DANLU_REQUIRE_GPU();
+  const int64_t n = 1001;
+  const std::vector<float> x = uniform_floats(n, 73, -1.0f, 1.0f);
+  std::vector<float> ref(n), dref(n);
+  kernels::cpu::dropout_forward(x.data(), ref.data(), n, 0.4f, 1.0f / 0.6f, 8, 11);
+  kernels::cpu::dropout_backward(x.data(), dref.data(), n, 0.4f, 1.0f / 0.6f, 8, 11);
+  DeviceBuffer<float> dx(x), dy(n), dgrad(n);
+  DeviceBuffer<uint64_t> base(std::vector<uint64_t>{5});
+  kernels::cuda::dropout_forward(dx.get(), dy.get(), n, 0.4f, 1.0f / 0.6f, 8, base.get(), 6,
+                                 stream());
+  kernels::cuda::dropout_backward(dx.get(), dgrad.get(), n, 0.4f, 1.0f / 0.6f, 8, base.get(), 6,
+                                  stream());
+  EXPECT_TRUE(bitwise_equal(dy.to_host(), ref));
+  EXPECT_TRUE(bitwise_equal(dgrad.to_host(), dref));
 }
 
 TEST(GpuDropout, KeepsAboutOneMinusP) {
   DANLU_REQUIRE_GPU();
   const int64_t n = 1000003;
   DeviceBuffer<float> dx(std::vector<float>(n, 1.0f)), dy(n);
-  kernels::cuda::dropout_forward(dx.get(), dy.get(), n, 0.3f, 1.0f, 99, 0, stream());
+  kernels::cuda::dropout_forward(dx.get(), dy.get(), n, 0.3f, 1.0f, 99, nullptr, 0, stream());
   int64_t kept = 0;
   for (float v : dy.to_host()) kept += v != 0.0f;
   // Binomial(n, 0.7): standard deviation sqrt(n * 0.21) ~ 458; 5 sigma.

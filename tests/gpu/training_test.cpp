@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/io/safetensors.h"
 #include "engine/sync_check.h"
 #include "engine/tensor.h"
 #include "tests/support/cuda_buffer.h"
@@ -81,8 +82,11 @@ TEST(GpuTraining, DivergenceIsReportedAtItsStepThoughReadLater) {
 // call that makes the host wait for the GPU, with BatchNorm's counter, the
 // on-device gradient clipping, the fused update and the batch prefetch all
 // in play. DANLU_SYNC_CHECK=1 writes each step's count to metrics.jsonl.
+// Both ways a step runs: replayed from a CUDA Graph (from step 3) and op by op.
 TEST(GpuTraining, SteadyStateStepsMakeNoBlockingCall) {
   DANLU_REQUIRE_GPU();
+  for (const bool graph : {true, false}) {
+  SCOPED_TRACE(graph ? "cuda_graph" : "op by op");
   const fs::path dir = fs::temp_directory_path() / ("danlu_gpu_sync_" + std::to_string(::getpid()));
   const TrainConfig config = parse_config(
       {{"data", {{"train_limit", 80}, {"test_limit", 8}, {"num_workers", 1}}},
@@ -92,7 +96,8 @@ TEST(GpuTraining, SteadyStateStepsMakeNoBlockingCall) {
        {"optimizer", {{"type", "SGD"}, {"lr", 0.01}, {"momentum", 0.9}}},
        {"clip_grad_norm", 1.0},
        {"label_smoothing", 0.1},
-       {"log_every", 5}});
+       {"log_every", 5},
+       {"cuda_graph", graph}});
   ::setenv("DANLU_SYNC_CHECK", "1", 1);
   const RunSummary gpu = run_training(config, Device::cuda(0), {dir.string(), "", false, nullptr});
   ::unsetenv("DANLU_SYNC_CHECK");
@@ -109,12 +114,24 @@ TEST(GpuTraining, SteadyStateStepsMakeNoBlockingCall) {
     if (record["steady"].get<bool>()) {
       steady_steps.push_back(record["step"].get<int64_t>());
       EXPECT_EQ(record["blocking_calls"].get<int64_t>(), 0) << "step " << record["step"];
+      // A replayed step launches the graph, the clipping and the update and
+      // copies its outputs; op by op, the Fashion CNN alone is 40-odd kernels.
+      const int64_t launches = record["launches"].get<int64_t>();
+      if (graph && record["step"] > 3) {
+        EXPECT_LE(launches, 8) << "step " << record["step"];
+      } else if (!graph) {
+        EXPECT_GE(launches, 30) << "step " << record["step"];
+      }
     }
   }
   // Steps 1-2 warm up; 5 and 10 log (10 also ends the epoch).
   EXPECT_EQ(steady_steps, (std::vector<int64_t>{3, 4, 6, 7, 8, 9}));
   EXPECT_EQ(summary["sync_check"]["steady_blocking_calls"], 0);
+  if (graph) {
+    EXPECT_EQ(summary["cuda_graph"]["replays"], 7) << summary.dump();
+  }
   fs::remove_all(dir);
+  }
 }
 
 // DANLU_TRANSPORT=nccl with one rank sends every gradient bucket through
@@ -159,6 +176,106 @@ TEST(GpuTraining, OneRankOverNcclMatchesAndMakesNoBlockingCall) {
     EXPECT_EQ(record["blocking_calls"].get<int64_t>(), 0) << "step " << record["step"];
   }
   EXPECT_EQ(steady, 2);
+  fs::remove_all(dir);
+}
+
+// A step captured into a CUDA Graph and replayed (train/step_graph.h) gives
+// the bits of the same step run op by op, over 50 steps with every part
+// that keeps host state or draws random numbers: BatchNorm's counters and
+// running statistics, dropout's Philox stream, a per-step scheduler, clipping
+// on the device and SGD's momentum; the monitored steps (10, 20, ...) run op
+// by op in between replays, and an evaluation runs between the two epochs.
+TEST(GpuTraining, CapturedStepsMatchOpByOpStepsBitForBit) {
+  DANLU_REQUIRE_GPU();
+  const fs::path dir = fs::temp_directory_path() / ("danlu_gpu_graph_" + std::to_string(::getpid()));
+  const json model = {
+      {"layers",
+       {{{"type", "Conv2d"}, {"in_channels", 1}, {"out_channels", 4}, {"kernel_size", 3},
+         {"padding", 1}, {"bias", false}},
+        {{"type", "BatchNorm2d"}, {"num_features", 4}},
+        {{"type", "ReLU"}},
+        {{"type", "MaxPool2d"}, {"kernel_size", 4}},
+        {{"type", "Flatten"}},
+        {{"type", "Dropout"}, {"p", 0.25}},
+        {{"type", "Linear"}, {"in_features", 196}, {"out_features", 10}}}}};
+  json user = {{"model", model},
+               {"data", {{"train_limit", 200}, {"test_limit", 8}, {"num_workers", 1}}},
+               {"batch_size", 8},
+               {"eval_batch_size", 8},
+               {"epochs", 2},
+               {"optimizer", {{"type", "SGD"}, {"lr", 0.05}, {"momentum", 0.9},
+                              {"nesterov", true}, {"weight_decay", 5e-4}}},
+               {"scheduler", {{"type", "CosineAnnealingLR"}, {"T_max", 60}}},
+               {"clip_grad_norm", 1.0},
+               {"label_smoothing", 0.1},
+               {"monitor", {{"every", 10}}},
+               {"log_every", 1}};
+  user["cuda_graph"] = false;
+  const RunSummary eager = run_training(parse_config(user), Device::cuda(0),
+                                        {(dir / "eager").string(), "", false, nullptr});
+  user["cuda_graph"] = true;
+  ::testing::internal::CaptureStdout();
+  const RunSummary graphed = run_training(parse_config(user), Device::cuda(0),
+                                          {(dir / "graph").string(), "", false, nullptr});
+  const std::string printed = ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(eager.end, RunEnd::finished) << eager.message;
+  ASSERT_EQ(graphed.end, RunEnd::finished) << graphed.message;
+  EXPECT_NE(printed.find("CUDA graph: step 3 captured"), std::string::npos) << printed;
+
+  const std::vector<double> a = step_losses(dir / "eager"), b = step_losses(dir / "graph");
+  ASSERT_EQ(a.size(), 50u);
+  EXPECT_EQ(b, a);
+  const io::SafetensorsFile wa = io::load_safetensors((dir / "eager" / "last.safetensors").string());
+  const io::SafetensorsFile wb = io::load_safetensors((dir / "graph" / "last.safetensors").string());
+  ASSERT_EQ(wa.tensors.size(), wb.tensors.size());
+  for (size_t i = 0; i < wa.tensors.size(); ++i) {
+    EXPECT_EQ(wa.tensors[i].first, wb.tensors[i].first);
+    EXPECT_EQ(wa.tensors[i].second.to_vector(), wb.tensors[i].second.to_vector())
+        << wa.tensors[i].first;
+  }
+  std::ifstream metrics(dir / "graph" / "metrics.jsonl");
+  json summary;
+  for (std::string line; std::getline(metrics, line);)
+    if (json record = json::parse(line); record["kind"] == "summary") summary = record;
+  // 50 steps: 1-2 warm up, 3 is captured, 10, 20, ..., 50 are monitored;
+  // the other 42 replay.
+  EXPECT_EQ(summary["cuda_graph"]["captures"], 1) << summary.dump();
+  EXPECT_EQ(summary["cuda_graph"]["replays"], 42) << summary.dump();
+  EXPECT_EQ(summary["cuda_graph"]["off"], "");
+  fs::remove_all(dir);
+}
+
+// A step that cannot be captured (here a BatchNorm with momentum=None) turns
+// the graph off with the reason, and the run trains op by op as before.
+TEST(GpuTraining, AStepThatCannotBeCapturedRunsOpByOpAndSaysWhy) {
+  DANLU_REQUIRE_GPU();
+  const fs::path dir = fs::temp_directory_path() / ("danlu_gpu_nograph_" + std::to_string(::getpid()));
+  const json model = {
+      {"layers",
+       {{{"type", "Conv2d"}, {"in_channels", 1}, {"out_channels", 2}, {"kernel_size", 3}},
+        {{"type", "BatchNorm2d"}, {"num_features", 2}, {"momentum", nullptr}},
+        {{"type", "ReLU"}},
+        {{"type", "Flatten"}},
+        {{"type", "Linear"}, {"in_features", 1352}, {"out_features", 10}}}}};
+  json user = {{"model", model},
+               {"data", {{"train_limit", 40}, {"test_limit", 8}, {"num_workers", 0}}},
+               {"batch_size", 8},
+               {"eval_batch_size", 8},
+               {"epochs", 1},
+               {"log_every", 1}};
+  user["cuda_graph"] = false;
+  const RunSummary eager = run_training(parse_config(user), Device::cuda(0),
+                                        {(dir / "eager").string(), "", false, nullptr});
+  user["cuda_graph"] = true;
+  ::testing::internal::CaptureStdout();
+  const RunSummary refused = run_training(parse_config(user), Device::cuda(0),
+                                          {(dir / "graph").string(), "", false, nullptr});
+  const std::string printed = ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(refused.end, RunEnd::finished) << refused.message;
+  EXPECT_NE(printed.find("CUDA graph: off from step 3: BatchNorm2d has momentum=None"),
+            std::string::npos)
+      << printed;
+  EXPECT_EQ(step_losses(dir / "graph"), step_losses(dir / "eager"));  // the counter undone
   fs::remove_all(dir);
 }
 

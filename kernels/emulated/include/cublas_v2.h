@@ -34,10 +34,14 @@ cublasStatus_t cublasCreate(cublasHandle_t* handle);
 cublasStatus_t cublasDestroy(cublasHandle_t handle);
 cublasStatus_t cublasSetStream(cublasHandle_t handle, cudaStream_t stream);
 cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode);
+// The emulated GEMM needs no workspace; the call is checked and kept.
+cublasStatus_t cublasSetWorkspace(cublasHandle_t handle, void* workspace, size_t bytes);
 const char* cublasGetStatusName(cublasStatus_t status);
 const char* cublasGetStatusString(cublasStatus_t status);
 
-// Column-major C = alpha * op(A) * op(B) + beta * C with op(A) (m, k).
+// Column-major C = alpha * op(A) * op(B) + beta * C with op(A) (m, k). Run
+// on the handle's stream: now, or recorded when it is capturing (alpha and
+// beta are read at the call, as cuBLAS reads host-pointer scalars).
 cublasStatus_t cublasSgemm_64(cublasHandle_t handle, cublasOperation_t transa,
                               cublasOperation_t transb, int64_t m, int64_t n, int64_t k,
                               const float* alpha, const float* A, int64_t lda, const float* B,

@@ -26,6 +26,10 @@ enum cudaError {
   cudaErrorNotReady = 600,
   cudaErrorLaunchFailure = 719,
   cudaErrorNotSupported = 801,
+  cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
+  cudaErrorStreamCaptureImplicit = 906,
+  cudaErrorStreamCaptureWrongThread = 908,
   cudaErrorUnknown = 999,
 };
 typedef enum cudaError cudaError_t;
@@ -82,6 +86,18 @@ enum cudaDeviceAttr {
 #define cudaEventBlockingSync 0x01
 #define cudaEventDisableTiming 0x02
 
+enum cudaStreamCaptureMode {
+  cudaStreamCaptureModeGlobal = 0,
+  cudaStreamCaptureModeThreadLocal = 1,
+  cudaStreamCaptureModeRelaxed = 2,
+};
+
+enum cudaStreamCaptureStatus {
+  cudaStreamCaptureStatusNone = 0,
+  cudaStreamCaptureStatusActive = 1,
+  cudaStreamCaptureStatusInvalidated = 2,
+};
+
 // The same opaque handle types as the toolkit (kernels/stream.h names
 // CUstream_st too); the emulator defines the structs in runtime.cpp.
 struct CUstream_st;
@@ -90,6 +106,10 @@ struct CUevent_st;
 typedef struct CUevent_st* cudaEvent_t;
 struct CUmemPoolHandle_st;
 typedef struct CUmemPoolHandle_st* cudaMemPool_t;
+struct CUgraph_st;
+typedef struct CUgraph_st* cudaGraph_t;
+struct CUgraphExec_st;
+typedef struct CUgraphExec_st* cudaGraphExec_t;
 
 // The fields of the toolkit's cudaDeviceProp that describe the emulator.
 struct cudaDeviceProp {
@@ -152,6 +172,20 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t cudaStreamQuery(cudaStream_t stream);
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags = 0);
+
+// Stream capture and graphs (kernels/emulated/streams.cpp). Work enqueued on
+// a capturing stream is recorded, not run; a launch of the instantiated graph
+// runs it in the recorded order. While a thread captures, a call that would
+// block the host, or that uses the legacy default stream, fails and
+// invalidates the capture, as on a GPU.
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph);
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status);
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph,
+                                 unsigned long long flags = 0);
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+cudaError_t cudaGraphDestroy(cudaGraph_t graph);
 
 cudaError_t cudaEventCreate(cudaEvent_t* event);
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned int flags);
