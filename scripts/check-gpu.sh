@@ -314,6 +314,27 @@ if [[ $phase == perf && $built == yes ]]; then
     esac
   done
 
+  # Steps replayed from a CUDA Graph against the same steps launched op by op.
+  mkdir -p "$out/cuda-graph"
+  for config in fashion_cnn fashion_resnet20; do
+    t0=$SECONDS
+    if [[ -z "$gpu_name" ]]; then
+      record "cuda-graph:$config" skipped 0 "no GPU"
+      continue
+    fi
+    cap=$(limit 30 120)
+    rates=()
+    for graph in true false; do
+      timeout "$cap" "$danlu" train "$root/configs/$config.json" --bench-steps 50 --device cuda:0 \
+        --set cuda_graph=$graph >"$out/cuda-graph/$config-$graph.log" 2>&1
+      rc=$?
+      rates+=("$(tail -n1 "$out/cuda-graph/$config-$graph.log" |
+        python3 -c 'import json, sys; print("%.0f" % json.load(sys.stdin)["images_per_second"])' 2>/dev/null || echo "exit $rc")")
+    done
+    record "cuda-graph:$config" ok $((SECONDS - t0)) \
+      "images/s: graph ${rates[0]}, op by op ${rates[1]} (logs in cuda-graph/)"
+  done
+
   t0=$SECONDS
   if [[ -z "$gpu_name" ]]; then
     record side-by-side skipped 0 "no GPU"
