@@ -41,7 +41,8 @@ const json& default_config() {
         "random_erasing": false,
         "erasing_p": 0.5
       },
-      "num_workers": 1
+      "num_workers": 1,
+      "on_device": true
     },
     "batch_size": 128,
     "eval_batch_size": 1000,
@@ -154,6 +155,7 @@ DataConfig parse_data(JsonFields data) {
   d.train_per_class = data.integer("train_per_class", 0);
   d.num_workers = static_cast<int>(data.integer("num_workers", 0));
   if (d.num_workers > 64) data.fail("num_workers", "an integer in [0, 64]", d.num_workers);
+  d.on_device = data.boolean("on_device");
 
   JsonFields augmentation = data.object("augmentation");
   io::Augmentation& a = d.augmentation;

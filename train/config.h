@@ -39,6 +39,8 @@ struct DataConfig {
   io::Augmentation augmentation;
   io::Normalization normalization;  // empty when "normalize" is false
   int num_workers = 1;
+  // On a GPU, keep the dataset there and gather batches there (io::DeviceDataset).
+  bool on_device = true;
 };
 
 struct EarlyStopping {

@@ -135,7 +135,8 @@ io::DataLoader train_loader(const io::ImageDataset& data, const TrainConfig& con
                                   .augmentation(config.data.augmentation)
                                   .normalization(config.data.normalization)
                                   .num_workers(config.data.num_workers)
-                                  .device(device));
+                                  .device(device)
+                                  .on_device(config.data.on_device));
 }
 
 io::DataLoader eval_loader(const io::ImageDataset& data, const TrainConfig& config,
@@ -144,7 +145,8 @@ io::DataLoader eval_loader(const io::ImageDataset& data, const TrainConfig& conf
                                   .shard(shard.rank, shard.ranks)
                                   .normalization(config.data.normalization)
                                   .num_workers(config.data.num_workers)
-                                  .device(device));
+                                  .device(device)
+                                  .on_device(config.data.on_device));
 }
 
 }  // namespace danlu::train

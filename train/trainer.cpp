@@ -124,6 +124,10 @@ class Trainer {
       if (!record->is_null()) std::printf("%s\n", (*record)["text"].get<std::string>().c_str());
     if (const std::string parallel = data_parallel_summary(device); !parallel.empty())
       std::printf("%s\n", parallel.c_str());
+    if (device.is_cuda() && config.data.on_device)
+      std::printf("data: %s\n", train_.resident() ? "on the GPU as bytes; batches are gathered and "
+                                                     "augmented there"
+                                                   : ("on the host: " + train_.on_device_note()).c_str());
     if (session_.graph)
       std::printf("CUDA graph: on: the forward and backward are captured after %d steps of a "
                   "batch shape and replayed (\"cuda_graph\": false turns it off)\n",

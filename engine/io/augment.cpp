@@ -119,15 +119,27 @@ void normalize_(float* image, int64_t c, int64_t h, int64_t w, const Normalizati
   }
 }
 
+AugmentDraws draw_augmentation(int64_t h, int64_t w, const Augmentation& aug, Generator& gen) {
+  AugmentDraws d;
+  if (aug.random_crop) {
+    d.top = static_cast<int64_t>(gen.random_below(2 * aug.crop_padding + 1));
+    d.left = static_cast<int64_t>(gen.random_below(2 * aug.crop_padding + 1));
+  }
+  if (aug.horizontal_flip) d.flip = uniform01(gen) < aug.flip_p;
+  if (aug.random_erasing) d.erase = random_erasing_box(h, w, aug.erasing, gen);
+  return d;
+}
+
 void transform(const float* src, float* dst, int64_t c, int64_t h, int64_t w,
                const Augmentation& aug, const Normalization& norm, Generator& gen) {
+  const AugmentDraws d = draw_augmentation(h, w, aug, gen);
   if (aug.random_crop)
-    random_crop(src, dst, c, h, w, aug.crop_padding, gen);
+    crop_padded(src, dst, c, h, w, aug.crop_padding, d.top, d.left);
   else
     std::copy(src, src + c * h * w, dst);
-  if (aug.horizontal_flip) random_hflip_(dst, c, h, w, aug.flip_p, gen);
+  if (d.flip) hflip_(dst, c, h, w);
   if (norm.enabled()) normalize_(dst, c, h, w, norm);
-  if (aug.random_erasing) random_erase_(dst, c, h, w, aug.erasing, gen);
+  if (d.erase) erase_(dst, c, h, w, *d.erase, aug.erasing.value);
 }
 
 }  // namespace danlu::io

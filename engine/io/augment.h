@@ -72,6 +72,17 @@ std::optional<Box> random_erase_(float* image, int64_t c, int64_t h, int64_t w,
 
 void normalize_(float* image, int64_t c, int64_t h, int64_t w, const Normalization& norm);
 
+// What transform() draws for one example, in its order: the crop's offset
+// (top, left in [0, 2 * padding]; padding, padding without random_crop, the
+// identity), whether to flip, and the box to erase. The GPU-resident loader
+// draws these on the host and applies them on the GPU (device_dataset.h).
+struct AugmentDraws {
+  int64_t top = 0, left = 0;
+  bool flip = false;
+  std::optional<Box> erase;
+};
+AugmentDraws draw_augmentation(int64_t h, int64_t w, const Augmentation& aug, Generator& gen);
+
 // One training example, from the dataset (src) to its slot in a batch (dst),
 // in torchvision's usual order: crop, flip, normalise, erase. Without
 // augmentation this is a copy plus normalisation and draws nothing.

@@ -15,6 +15,7 @@
 
 #include "engine/cuda_memory.h"
 #include "engine/error.h"
+#include "engine/io/device_dataset.h"
 #include "engine/io/device_prefetch.h"
 #include "engine/random.h"
 
@@ -24,6 +25,8 @@ struct DataLoader::Plan {
   ImageDataset data;
   DataLoaderOptions options;
   int64_t batches = 0;
+  std::shared_ptr<const DeviceDataset> resident;  // set when the data lives on the GPU
+  std::string not_resident;                        // why not, when it was asked for
 };
 
 namespace {
@@ -71,14 +74,20 @@ struct Epoch::State {
     for (std::thread& t : workers) t.join();
   }
 
+  // Batch b's first position in the epoch and its number of examples.
+  std::pair<int64_t, int64_t> rows(int64_t b) const {
+    const DataLoaderOptions& opts = plan->options;
+    const int64_t first = (b * opts.shard_count_ + opts.shard_rank_) * opts.batch_size_;
+    return {first, std::clamp<int64_t>(plan->data.size() - first, 0, opts.batch_size_)};
+  }
+
   // Gathers batch b's examples, augmented and normalised, into new host tensors.
   Batch build(int64_t b) const {
     const ImageDataset& data = plan->data;
     const DataLoaderOptions& opts = plan->options;
     const Shape& s = data.images.shape();
     const int64_t c = s[1], h = s[2], w = s[3], example = c * h * w;
-    const int64_t first = (b * opts.shard_count_ + opts.shard_rank_) * opts.batch_size_;
-    const int64_t count = std::clamp<int64_t>(data.size() - first, 0, opts.batch_size_);
+    const auto [first, count] = rows(b);
     Batch batch{Tensor::empty({count, c, h, w}), Tensor::empty({count}, DType::i64)};
     const float* src = data.images.data<float>();
     const int64_t* labels = data.labels.data<int64_t>();
@@ -117,6 +126,24 @@ struct Epoch::State {
     }
   }
 
+  // The next batch gathered on the GPU from the resident dataset: the host
+  // only draws each example's augmentation, from the same generator build()
+  // uses.
+  std::optional<Batch> next_resident() {
+    if (next_to_deliver >= plan->batches) return std::nullopt;
+    const DataLoaderOptions& opts = plan->options;
+    const Shape& s = plan->data.images.shape();
+    const auto [first, count] = rows(next_to_deliver++);
+    std::vector<int64_t> indices;
+    std::vector<AugmentDraws> draws;
+    for (int64_t i = 0; i < count; ++i) {
+      Generator gen(stream_seed(opts.seed_, epoch, first + i + 1));
+      indices.push_back(order[first + i]);
+      draws.push_back(draw_augmentation(s[2], s[3], opts.augmentation_, gen));
+    }
+    return plan->resident->gather(indices, draws, opts.augmentation_, opts.normalization_);
+  }
+
   // The next batch in host memory, built here or taken from the workers.
   std::optional<Batch> next_host() {
     if (workers.empty()) {
@@ -145,6 +172,7 @@ int64_t Epoch::size() const { return state_->plan->batches; }
 // and the one after it starts copying before this returns.
 std::optional<Batch> Epoch::next() {
   State& s = *state_;
+  if (s.plan->resident) return s.next_resident();
   if (!s.prefetch) return s.next_host();
   if (!s.prefetch->pending()) {
     std::optional<Batch> first = s.next_host();
@@ -178,8 +206,15 @@ DataLoader::DataLoader(const ImageDataset& data, DataLoaderOptions options) {
   if (options.device_.is_cuda()) require_cuda_device(options.device_, "DataLoader");
   const int64_t n = data.size(), bs = options.batch_size_ * options.shard_count_;
   const int64_t batches = options.drop_last_ ? n / bs : (n + bs - 1) / bs;
-  plan_ = std::make_shared<const Plan>(Plan{data, std::move(options), batches});
+  auto plan = std::make_shared<Plan>(Plan{data, std::move(options), batches, nullptr, ""});
+  if (plan->options.device_.is_cuda() && plan->options.on_device_)
+    plan->resident = DeviceDataset::upload(data, plan->options.device_, plan->not_resident);
+  plan_ = std::move(plan);
 }
+
+bool DataLoader::resident() const { return plan_->resident != nullptr; }
+
+const std::string& DataLoader::on_device_note() const { return plan_->not_resident; }
 
 int64_t DataLoader::size() const { return plan_->batches; }
 
@@ -198,8 +233,9 @@ Epoch DataLoader::epoch(int64_t e) const {
     for (int64_t i = 0; i < plan_->data.size(); ++i) state->order[i] = i;
   }
   state->window = std::max<int64_t>(opts.prefetch_batches_, opts.num_workers_);
-  if (opts.device_.is_cuda()) state->prefetch = std::make_unique<DevicePrefetcher>(opts.device_);
-  const int64_t workers = std::min<int64_t>(opts.num_workers_, plan_->batches);
+  if (opts.device_.is_cuda() && !plan_->resident)
+    state->prefetch = std::make_unique<DevicePrefetcher>(opts.device_);
+  const int64_t workers = plan_->resident ? 0 : std::min<int64_t>(opts.num_workers_, plan_->batches);
   Epoch epoch(std::move(state));  // from here on, its destructor joins the workers started
   for (int64_t w = 0; w < workers; ++w)
     epoch.state_->workers.emplace_back([s = epoch.state_.get()] { s->work(); });

@@ -17,6 +17,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "engine/device.h"
 #include "engine/io/augment.h"
@@ -48,6 +49,10 @@ struct DataLoaderOptions {
   // Where batches are handed to the training loop. On a GPU, batch b + 1 is
   // copied (pinned memory, copy stream) while the loop trains on batch b.
   Device device_ = Device::cpu();
+  // On a GPU, keep the dataset there and gather and augment each batch there
+  // (engine/io/device_dataset.h), when it can be kept (on_device_note() says
+  // why not); the batches are the same. No worker threads are needed then.
+  bool on_device_ = true;
 
   DataLoaderOptions() = default;
   explicit DataLoaderOptions(int64_t batch_size) : batch_size_(batch_size) {}
@@ -60,6 +65,7 @@ struct DataLoaderOptions {
   DataLoaderOptions& num_workers(int v) { num_workers_ = v; return *this; }
   DataLoaderOptions& prefetch_batches(int v) { prefetch_batches_ = v; return *this; }
   DataLoaderOptions& device(Device v) { device_ = v; return *this; }
+  DataLoaderOptions& on_device(bool v) { on_device_ = v; return *this; }
   DataLoaderOptions& shard(int64_t rank, int64_t count) {
     shard_rank_ = rank, shard_count_ = count;
     return *this;
@@ -113,6 +119,10 @@ class DataLoader {
 
   int64_t size() const;  // batches per epoch
   const DataLoaderOptions& options() const;
+  // Whether the dataset lives on the GPU, and if on_device_ asked for it but
+  // it could not, why not (empty otherwise).
+  bool resident() const;
+  const std::string& on_device_note() const;
   // Epoch e (0, 1, ...): its order and augmentation depend only on (seed, e),
   // so a resumed run can start at any epoch.
   Epoch epoch(int64_t e) const;

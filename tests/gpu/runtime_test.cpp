@@ -207,7 +207,9 @@ TEST(CudaRuntime, DataLoaderBatchesOnTheGpuMatchTheHostBatches) {
   for (int workers : {0, 2}) {
     const auto options = io::DataLoaderOptions(5).shuffle(true).seed(9).num_workers(workers);
     io::DataLoader host(data, options);
-    io::DataLoader device(data, io::DataLoaderOptions(options).device(gpu));
+    // Copied from the host (pinned memory, copy stream), not gathered from a
+    // GPU-resident copy (tests/gpu/device_data_test.cpp).
+    io::DataLoader device(data, io::DataLoaderOptions(options).device(gpu).on_device(false));
     io::Epoch a = host.epoch(1), b = device.epoch(1);
     int64_t count = 0;
     while (std::optional<io::Batch> hb = a.next()) {
