@@ -32,6 +32,7 @@ void for_dtype(DType dtype, F&& f) {
     case DType::f32: f(float{}); break;
     case DType::f64: f(double{}); break;
     case DType::i64: f(int64_t{}); break;
+    case DType::i32: f(int32_t{}); break;
   }
 }
 
@@ -71,6 +72,10 @@ void fill_on_gpu(const Tensor& t, double value) {
     case DType::i64:
       kernels::cuda::fill64(static_cast<uint64_t*>(t.raw_data()), t.numel(),
                             std::bit_cast<uint64_t>(static_cast<int64_t>(value)), stream);
+      break;
+    case DType::i32:
+      kernels::cuda::fill32(static_cast<uint32_t*>(t.raw_data()), t.numel(),
+                            std::bit_cast<uint32_t>(static_cast<int32_t>(value)), stream);
       break;
   }
 }
@@ -115,6 +120,9 @@ Tensor Tensor::from_vector(const std::vector<float>& v, const Shape& s, TensorOp
   return tensor_from(v, s, o);
 }
 Tensor Tensor::from_vector(const std::vector<int64_t>& v, const Shape& s, TensorOptions o) {
+  return tensor_from(v, s, o);
+}
+Tensor Tensor::from_vector(const std::vector<int32_t>& v, const Shape& s, TensorOptions o) {
   return tensor_from(v, s, o);
 }
 
@@ -162,6 +170,7 @@ T* Tensor::data() const {
 template float* Tensor::data<float>() const;
 template double* Tensor::data<double>() const;
 template int64_t* Tensor::data<int64_t>() const;
+template int32_t* Tensor::data<int32_t>() const;
 
 std::vector<double> Tensor::to_vector() const {
   Tensor host = to(Device::cpu());

@@ -54,6 +54,8 @@ class Tensor {
                             TensorOptions opts = {});
   static Tensor from_vector(const std::vector<int64_t>& values, const Shape& shape,
                             TensorOptions opts = DType::i64);
+  static Tensor from_vector(const std::vector<int32_t>& values, const Shape& shape,
+                            TensorOptions opts = DType::i32);
 
   // ---- metadata --------------------------------------------------------------
   bool defined() const { return impl_ != nullptr; }

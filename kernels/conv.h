@@ -78,8 +78,9 @@ inline bool conv2d_prefers_direct(const Conv2dShape& s) {
   return cg <= kDirectMaxChannels && cg * s.kh * s.kw <= kDirectMaxReduction;
 }
 
-// Floats of device scratch conv2d_backward needs for dweight (the
-// backward-weight GEMM's per-split partial sums; 0 when it is not split).
+// Floats of device scratch conv2d_backward needs for dbias and dweight (the
+// bias reduction's per-strip sums and the backward-weight GEMM's per-split
+// partial sums; 0 when neither is split).
 int64_t conv2d_workspace(const Conv2dShape& s);
 
 // The CPU functions' contracts, in f32 on the device, enqueued on `stream`.
@@ -87,8 +88,9 @@ int64_t conv2d_workspace(const Conv2dShape& s);
 // forward needs no workspace.
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
                     const Conv2dShape& s, Stream stream);
-// Deterministic: dweight splits the N*OH*OW reduction across blocks and adds
-// the partial sums in a fixed order in a second pass; no float atomics.
+// Deterministic: dbias and dweight split the N*OH*OW reduction across
+// blocks and add the partial sums in a fixed order in a second pass; no
+// float atomics.
 void conv2d_backward(const float* x, const float* weight, const float* dy, float* dx,
                      float* dweight, float* dbias, float* workspace, const Conv2dShape& s,
                      Stream stream);

@@ -24,13 +24,13 @@ namespace cpu {
 
 // y = the window maxima (padding counts as -inf; the first maximum wins; a
 // NaN wins over numbers), indices = each maximum's offset iy*W + ix in its
-// plane. y, indices (planes, OH, OW).
+// plane, an int32 (the caller checks that H*W fits). y, indices (planes, OH, OW).
 template <class T>
-void max_pool2d_forward(const T* x, T* y, int64_t* indices, const Pool2dShape& s);
+void max_pool2d_forward(const T* x, T* y, int32_t* indices, const Pool2dShape& s);
 // dx (planes, H, W) = dy (planes, OH, OW) scattered back through indices;
 // overwrites dx.
 template <class T>
-void max_pool2d_backward(const T* dy, const int64_t* indices, T* dx, const Pool2dShape& s);
+void max_pool2d_backward(const T* dy, const int32_t* indices, T* dx, const Pool2dShape& s);
 
 // y = the window means. The divisor is the window's size clipped to the
 // padded input (count_include_pad) or to the input itself.
@@ -51,9 +51,9 @@ template <class T> void adaptive_avg_pool2d_backward(const T* dy, T* dx, const P
 // (indices live on the device too). The backwards gather: each dx element
 // sums the windows that contain it in the CPU's order, so no atomics.
 namespace cuda {
-void max_pool2d_forward(const float* x, float* y, int64_t* indices, const Pool2dShape& s,
+void max_pool2d_forward(const float* x, float* y, int32_t* indices, const Pool2dShape& s,
                         Stream stream);
-void max_pool2d_backward(const float* dy, const int64_t* indices, float* dx,
+void max_pool2d_backward(const float* dy, const int32_t* indices, float* dx,
                          const Pool2dShape& s, Stream stream);
 void avg_pool2d_forward(const float* x, float* y, const Pool2dShape& s, bool count_include_pad,
                         Stream stream);

@@ -471,6 +471,7 @@ std::shared_ptr<Sequential> build_model(const json& spec, Generator* gen,
   }
   if (gen || !rules.weights.empty() || !rules.norms.empty()) apply_rules(*net, rules, gen, gen);
   if (!sample.empty()) dry_run(*net, sample, labels, f.path("input_shape"));
+  fuse_batchnorm_relu(*net);
   return net;
 }
 

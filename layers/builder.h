@@ -36,6 +36,9 @@
 //
 // With a generator every Linear and Conv2d is initialised from it (by its
 // rule, else PyTorch's default), so the model depends only on its seed.
+// Each BatchNorm directly followed by a ReLU runs as one fused op
+// (fuse_batchnorm_relu, layers/batchnorm_relu.h); the layers and their
+// names are as listed.
 // Every bad key, type, value or missing field throws one-line danlu::Error
 // naming the JSON path and what is allowed:
 //   model.layers[5].in_features: expected an integer >= 1, got "x"

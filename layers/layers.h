@@ -5,6 +5,7 @@
 #include "layers/attention.h"
 #include "layers/basic_block.h"
 #include "layers/batchnorm.h"
+#include "layers/batchnorm_relu.h"
 #include "layers/conv.h"
 #include "layers/dropout.h"
 #include "layers/flatten.h"

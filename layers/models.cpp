@@ -8,10 +8,12 @@
 namespace danlu::nn {
 
 std::shared_ptr<Sequential> fashion_cnn() {
-  return std::make_shared<Sequential>(
+  auto net = std::make_shared<Sequential>(
       Conv2d(Conv2dOptions(1, 32, 3).padding(1)), BatchNorm2d(32), ReLU(), MaxPool2d(MaxPool2dOptions(2)),
       Conv2d(Conv2dOptions(32, 64, 3).padding(1)), BatchNorm2d(64), ReLU(), MaxPool2d(MaxPool2dOptions(2)),
       Flatten(), Linear(64 * 7 * 7, 10));
+  fuse_batchnorm_relu(*net);
+  return net;
 }
 
 std::shared_ptr<Sequential> resnet20(int64_t num_classes, int64_t in_channels) {
@@ -38,6 +40,7 @@ std::shared_ptr<Sequential> resnet20(int64_t num_classes, int64_t in_channels) {
   net->push_back("avgpool", std::make_shared<AdaptiveAvgPool2d>(1));
   net->push_back("flatten", std::make_shared<Flatten>());
   net->push_back("fc", std::make_shared<Linear>(64, num_classes));
+  fuse_batchnorm_relu(*net);
   return net;
 }
 

@@ -1,4 +1,5 @@
-// Ready-made networks shared by the samples, the benchmarks and the tests.
+// Ready-made networks shared by the samples, the benchmarks and the tests,
+// each with its BatchNorm + ReLU pairs fused (layers/batchnorm_relu.h).
 #pragma once
 
 #include <cstdint>

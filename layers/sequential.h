@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "layers/module.h"
 
@@ -20,8 +21,8 @@ concept ModuleArgument =
     std::convertible_to<M, std::shared_ptr<Module>>;
 
 // While an OutputTap lives (on its thread), every Sequential hands each
-// child's output to it, and runs each child on its own (a BatchNorm+ReLU
-// pair unfused: the same values) so that every layer's output is seen. The
+// child's output to it, and runs each child on its own (a fused run of
+// children unfused: the same values) so that every layer's output is seen. The
 // training health monitor installs one at its steps.
 class OutputTap {
  public:
@@ -67,9 +68,26 @@ class Sequential : public Module {
     return typed;
   }
 
-  // Feeds x through every child in order (a BatchNorm and the ReLU right
-  // after it as one fused op, unless an OutputTap is installed).
+  // Runs children [first, first + count) (count >= 2, each running on its
+  // own so far) as one call of `fused`, which must compute what they compute
+  // in turn. Fusion passes decide this once (layers/batchnorm_relu.h); the
+  // children stay, so names, state dicts and printing do not change.
+  void fuse(size_t first, size_t count, std::shared_ptr<Module> fused);
+  // Whether child `index` runs on its own rather than inside a fused run.
+  bool runs_alone(size_t index) const;
+
+  // Feeds x through every child in order: each fused run as one call,
+  // unless an OutputTap is installed.
   Tensor forward(const Tensor& x) override;
+
+ private:
+  // What forward() runs: `module` takes the place of `children` consecutive
+  // children (one, unless fused). The steps cover the children in order.
+  struct Step {
+    std::shared_ptr<Module> module;
+    size_t children;
+  };
+  std::vector<Step> steps_;
 };
 
 }  // namespace danlu::nn

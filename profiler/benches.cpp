@@ -114,14 +114,14 @@ class PoolBench : public Bench {
         dy_(device_rand({p.s.planes, p.s.oh, p.s.ow}, device)),
         y_(device_empty({p.s.planes, p.s.oh, p.s.ow}, device)),
         dx_(device_empty({p.s.planes, p.s.h, p.s.w}, device)),
-        indices_(device_empty({p.s.planes, p.s.oh, p.s.ow}, device, DType::i64)) {
+        indices_(device_empty({p.s.planes, p.s.oh, p.s.ow}, device, DType::i32)) {
     launchers(Direction::forward).ours();  // max pooling's indices
   }
 
   Launchers launchers(Direction d) override {
     const float *x = x_.data<float>(), *dy = dy_.data<float>();
     float *y = y_.data<float>(), *dx = dx_.data<float>();
-    int64_t* idx = indices_.data<int64_t>();
+    int32_t* idx = indices_.data<int32_t>();
     const kernels::Pool2dShape s = p_.s;
     const bool cip = p_.count_include_pad;
     const kernels::Stream st = stream_;

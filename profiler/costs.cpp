@@ -1,5 +1,5 @@
 // FLOP and byte counts. f32 tensors are 4 bytes an element; the kernels'
-// int64 class targets and max-pool indices are 8.
+// int64 class targets are 8 and int32 max-pool indices 4.
 #include "profiler/costs.h"
 
 #include <variant>
@@ -8,7 +8,7 @@ namespace danlu::profiler {
 
 namespace {
 
-constexpr double kF32 = 4, kI64 = 8;
+constexpr double kF32 = 4, kI64 = 8, kI32 = 4;
 
 // x (N, C, H, W), weight (O, C/groups, KH, KW), y (N, O, OH, OW). Each
 // direction reads two of the three tensors and writes the third, so all three
@@ -44,12 +44,12 @@ Cost activation_cost(const ActivationWork& a, Direction d) {
 }
 
 // Both directions move the input plane (x or dx) and the output plane (y or
-// dy) once; max pooling also writes (forward) or reads (backward) one int64
+// dy) once; max pooling also writes (forward) or reads (backward) one int32
 // index per output.
 Cost pool_cost(const PoolWork& p) {
   const double in = double(p.s.planes) * p.s.h * p.s.w;
   const double out = double(p.s.planes) * p.s.oh * p.s.ow;
-  return {0, kF32 * (in + out) + (p.kind == PoolKind::max ? kI64 * out : 0)};
+  return {0, kF32 * (in + out) + (p.kind == PoolKind::max ? kI32 * out : 0)};
 }
 
 // Forward (the per-row kernel): read logits and targets, write loss and lse.

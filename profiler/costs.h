@@ -13,7 +13,7 @@ struct Cost {
   // gemm); the others' few operations per element never bound them.
   double flops = 0;
   // Every input read once and every output written once, f32 = 4 bytes,
-  // int64 targets/indices = 8 bytes. Re-reads a kernel makes (a second pass
+  // int64 targets = 8 bytes, int32 max-pool indices = 4. Re-reads a kernel makes (a second pass
   // over x, tiles loaded by several blocks) are its own cost, not the op's.
   double bytes = 0;
 };

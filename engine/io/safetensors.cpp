@@ -38,6 +38,7 @@ const char* safetensors_dtype(DType t) {
     case DType::f32: return "F32";
     case DType::f64: return "F64";
     case DType::i64: return "I64";
+    case DType::i32: return "I32";
   }
   return "?";
 }
@@ -45,8 +46,8 @@ const char* safetensors_dtype(DType t) {
 // Dtypes of the spec that danlu has no tensor type for: "convert it", not "corrupt".
 bool other_spec_dtype(const std::string& s) {
   static const std::set<std::string> kOthers = {"BOOL", "U8",  "I8",  "F8_E5M2", "F8_E4M3",
-                                                "I16",  "U16", "F16", "BF16",    "I32",
-                                                "U32",  "U64"};
+                                                "I16",  "U16", "F16", "BF16",    "U32",
+                                                "U64"};
   return kOthers.count(s) != 0;
 }
 
@@ -152,9 +153,10 @@ Entry parse_entry(const std::string& name, const json& j, const std::string& pat
   if (d == "F32") e.dtype = DType::f32;
   else if (d == "F64") e.dtype = DType::f64;
   else if (d == "I64") e.dtype = DType::i64;
+  else if (d == "I32") e.dtype = DType::i32;
   else if (other_spec_dtype(d))
-    DANLU_FAIL(where, " has dtype ", d, ", which danlu cannot hold; convert it to F32, F64 or I64 ",
-               "before saving (in PyTorch: t.float())");
+    DANLU_FAIL(where, " has dtype ", d, ", which danlu cannot hold; convert it to F32, F64, ",
+               "I64 or I32 before saving (in PyTorch: t.float())");
   else
     DANLU_FAIL(where, " has the unknown dtype '", d, "'; the file is corrupt");
 

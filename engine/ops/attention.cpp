@@ -37,6 +37,9 @@ int64_t mask_rows_of(const Tensor& mask, const Tensor& scores) {
 Tensor additive_attention_mask(const Tensor& mask, const Tensor& like) {
   const TensorOptions opts = TensorOptions(like.dtype()).device(like.device());
   if (is_floating(mask.dtype())) return mask.detach().to(like.dtype()).to(like.device());
+  DANLU_CHECK(mask.dtype() == DType::i64, "attention mask: expected a floating or an i64 ",
+              "(boolean) mask, got ", dtype_name(mask.dtype()),
+              "; convert it with .to(DType::i64)");
   const Tensor drop = mask.detach().to(like.device());
   Tensor additive = Tensor::empty(mask.shape(), opts);
   if (additive.device().is_cuda()) {

@@ -105,7 +105,8 @@ void cuda_backward(const Tensor& x, const Tensor& weight, const Tensor& dy, cons
                                            data_or_null<float>(dweight),
                                            data_or_null<float>(dbias), s, stream);
 #endif
-  const int64_t scratch = dweight.defined() ? kernels::cuda::conv2d_workspace(s) : 0;
+  const bool reduces = dweight.defined() || dbias.defined();
+  const int64_t scratch = reduces ? kernels::cuda::conv2d_workspace(s) : 0;
   Tensor workspace = scratch > 0 ? empty_with({scratch}, dy) : Tensor();
   kernels::cuda::conv2d_backward(data_or_null<float>(x), data_or_null<float>(weight),
                                  dy.data<float>(), data_or_null<float>(dx),

@@ -1,8 +1,11 @@
 // Pooling ops: PyTorch's output-size rules and argument checks, then the
 // kernels of the input's device (plane-parallel loops on the CPU, a thread
-// per element on a GPU); max pooling saves its argmax indices, on the same
-// device, for the backward.
+// per element on a GPU); max pooling saves its argmax indices (i32 offsets
+// within a plane, half the bytes of i64), on the same device, for the
+// backward.
 #include "engine/ops/pool.h"
+
+#include <limits>
 
 #include "engine/ops/dispatch.h"
 #include "engine/profile.h"
@@ -76,28 +79,31 @@ Shape out_shape(const Tensor& x, const kernels::Pool2dShape& s) {
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) {
   DANLU_OP_RANGE("max_pool2d");
   const kernels::Pool2dShape s = pool_shape("max_pool2d", x, params);
+  DANLU_CHECK(s.h * s.w <= std::numeric_limits<int32_t>::max(), "max_pool2d: input ", x.shape(),
+              " has ", s.h * s.w, " positions per plane, more than the i32 argmax indices ",
+              "address (2^31 - 1); pool a smaller input");
   Tensor y = empty_with(out_shape(x, s), x);
-  Tensor indices = Tensor::empty(y.shape(), TensorOptions(DType::i64).device(x.device()));
+  Tensor indices = Tensor::empty(y.shape(), TensorOptions(DType::i32).device(x.device()));
   if (x.device().is_cuda()) {
     DANLU_CUDA_ONLY(kernels::cuda::max_pool2d_forward(x.data<float>(), y.data<float>(),
-                                                      indices.data<int64_t>(), s, stream_of(x)));
+                                                      indices.data<int32_t>(), s, stream_of(x)));
   } else {
     dispatch_floating(x.dtype(), "max_pool2d", [&](auto tag) {
       using T = decltype(tag);
-      kernels::cpu::max_pool2d_forward<T>(x.data<T>(), y.data<T>(), indices.data<int64_t>(), s);
+      kernels::cpu::max_pool2d_forward<T>(x.data<T>(), y.data<T>(), indices.data<int32_t>(), s);
     });
   }
   const Shape x_shape = x.shape();
   return record(y, "max_pool2d", {x}, [=](const Tensor& g) {
     Tensor dx = empty_with(x_shape, g);
     if (g.device().is_cuda()) {
-      DANLU_CUDA_ONLY(kernels::cuda::max_pool2d_backward(g.data<float>(), indices.data<int64_t>(),
+      DANLU_CUDA_ONLY(kernels::cuda::max_pool2d_backward(g.data<float>(), indices.data<int32_t>(),
                                                          dx.data<float>(), s, stream_of(g)));
       return std::vector<Tensor>{dx};
     }
     dispatch_floating(g.dtype(), "max_pool2d backward", [&](auto tag) {
       using T = decltype(tag);
-      kernels::cpu::max_pool2d_backward<T>(g.data<T>(), indices.data<int64_t>(), dx.data<T>(), s);
+      kernels::cpu::max_pool2d_backward<T>(g.data<T>(), indices.data<int32_t>(), dx.data<T>(), s);
     });
     return std::vector<Tensor>{dx};
   });

@@ -98,30 +98,32 @@ bool is_plain_2x2(const Pool2dShape& s) {
 // unpredictable, and a mispredicted branch per element dominated the
 // general loop), which also lets each output row vectorise.
 template <class T>
-inline void max_pool2x2_plane(const T* in, T* out, int64_t* idx, int64_t w, int64_t oh,
+inline void max_pool2x2_plane(const T* in, T* out, int32_t* idx, int64_t w, int64_t oh,
                               int64_t ow) {
+  const int32_t w32 = static_cast<int32_t>(w);  // a plane's offsets fit int32
   for (int64_t oy = 0; oy < oh; ++oy) {
     const T* top = in + 2 * oy * w;
     const T* bottom = top + w;
+    const int32_t row = static_cast<int32_t>(2 * oy * w);
     for (int64_t ox = 0; ox < ow; ++ox) {
       const T b = top[2 * ox + 1], c = bottom[2 * ox], d = bottom[2 * ox + 1];
       T best = top[2 * ox];
-      int64_t offset = 0;
+      int32_t offset = 0;
       bool take = b > best || b != b;  // NaN wins, as in PyTorch
       best = take ? b : best, offset = take ? 1 : offset;
       take = c > best || c != c;
-      best = take ? c : best, offset = take ? w : offset;
+      best = take ? c : best, offset = take ? w32 : offset;
       take = d > best || d != d;
-      best = take ? d : best, offset = take ? w + 1 : offset;
+      best = take ? d : best, offset = take ? w32 + 1 : offset;
       out[oy * ow + ox] = best;
-      idx[oy * ow + ox] = 2 * oy * w + 2 * ox + offset;
+      idx[oy * ow + ox] = row + static_cast<int32_t>(2 * ox) + offset;
     }
   }
 }
 DANLU_ISA_CLONES(max_pool2x2_plane, max_pool2x2_plane)
 
 template <class T>
-void max_pool2x2(const T* x, T* y, int64_t* indices, const Pool2dShape& s) {
+void max_pool2x2(const T* x, T* y, int32_t* indices, const Pool2dShape& s) {
 #pragma omp parallel for if (parallel(s))
   for (int64_t p = 0; p < s.planes; ++p)
     max_pool2x2_plane_for_cpu(x + p * s.h * s.w, y + p * s.oh * s.ow, indices + p * s.oh * s.ow,
@@ -130,7 +132,7 @@ void max_pool2x2(const T* x, T* y, int64_t* indices, const Pool2dShape& s) {
 }  // namespace
 
 template <class T>
-void max_pool2d_forward(const T* x, T* y, int64_t* indices, const Pool2dShape& s) {
+void max_pool2d_forward(const T* x, T* y, int32_t* indices, const Pool2dShape& s) {
   if (is_plain_2x2(s)) return max_pool2x2(x, y, indices, s);
   const std::vector<Span> ys = pool_spans(s.h, s.oh, s.kh, s.stride_h, s.pad_h);
   const std::vector<Span> xs = pool_spans(s.w, s.ow, s.kw, s.stride_w, s.pad_w);
@@ -138,7 +140,7 @@ void max_pool2d_forward(const T* x, T* y, int64_t* indices, const Pool2dShape& s
   for (int64_t p = 0; p < s.planes; ++p) {
     const T* in = x + p * s.h * s.w;
     T* out = y + p * s.oh * s.ow;
-    int64_t* idx = indices + p * s.oh * s.ow;
+    int32_t* idx = indices + p * s.oh * s.ow;
     for (int64_t oy = 0; oy < s.oh; ++oy) {
       for (int64_t ox = 0; ox < s.ow; ++ox) {
         const Span& sy = ys[oy];
@@ -154,19 +156,19 @@ void max_pool2d_forward(const T* x, T* y, int64_t* indices, const Pool2dShape& s
           }
         }
         out[oy * s.ow + ox] = best;
-        idx[oy * s.ow + ox] = best_at;
+        idx[oy * s.ow + ox] = static_cast<int32_t>(best_at);
       }
     }
   }
 }
 
 template <class T>
-void max_pool2d_backward(const T* dy, const int64_t* indices, T* dx, const Pool2dShape& s) {
+void max_pool2d_backward(const T* dy, const int32_t* indices, T* dx, const Pool2dShape& s) {
 #pragma omp parallel for if (parallel(s))
   for (int64_t p = 0; p < s.planes; ++p) {
     T* out = dx + p * s.h * s.w;
     const T* g = dy + p * s.oh * s.ow;
-    const int64_t* idx = indices + p * s.oh * s.ow;
+    const int32_t* idx = indices + p * s.oh * s.ow;
     std::fill(out, out + s.h * s.w, T(0));
     for (int64_t k = 0; k < s.oh * s.ow; ++k) out[idx[k]] += g[k];
   }
@@ -195,8 +197,8 @@ void adaptive_avg_pool2d_backward(const T* dy, T* dx, const Pool2dShape& s) {
 }
 
 #define DANLU_INSTANTIATE(T)                                                                \
-  template void max_pool2d_forward<T>(const T*, T*, int64_t*, const Pool2dShape&);          \
-  template void max_pool2d_backward<T>(const T*, const int64_t*, T*, const Pool2dShape&);   \
+  template void max_pool2d_forward<T>(const T*, T*, int32_t*, const Pool2dShape&);          \
+  template void max_pool2d_backward<T>(const T*, const int32_t*, T*, const Pool2dShape&);   \
   template void avg_pool2d_forward<T>(const T*, T*, const Pool2dShape&, bool);              \
   template void avg_pool2d_backward<T>(const T*, T*, const Pool2dShape&, bool);             \
   template void adaptive_avg_pool2d_forward<T>(const T*, T*, const Pool2dShape&);           \

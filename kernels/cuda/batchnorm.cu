@@ -6,8 +6,7 @@
 // elementwise passes that read the per-channel results.
 #include "kernels/batchnorm.h"
 
-#include <algorithm>
-
+#include "kernels/cuda/channel_strips.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/scratch.h"
 #include "kernels/cuda/row_reduce.cuh"
@@ -17,58 +16,22 @@ namespace danlu::kernels::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-// A stage-1 block covers at least 4 values per thread...
-constexpr int64_t kMinValuesPerBlock = 4 * kThreads;
-// ...and the channels together get about this many blocks: several per SM on
-// a 132-SM H100, so (128, 16, 28, 28) runs on 1024 blocks rather than 16.
-constexpr int64_t kTargetBlocks = 1024;
-
-// Stage-1 blocks per channel: a function of the shape alone, so the reduction
-// order (and so the bits) does not depend on the GPU. At most kTargetBlocks,
-// well inside grid.y's limit of 65535.
-int64_t chunks_for(int64_t M, int64_t C) {
-  const int64_t by_work = (M + kMinValuesPerBlock - 1) / kMinValuesPerBlock;
-  const int64_t by_fill = (kTargetBlocks + C - 1) / C;
-  return std::max<int64_t>(1, std::min(by_work, by_fill));
-}
-
-// Calls f(i) with the flat index i of x[n, c, s] for the positions
-// m = n * S + s = first, first + stride, ... < N * S of channel c. (n, s)
-// advance by (stride / S, stride % S) with one carry, not a division per value.
-template <class F>
-__device__ void for_channel_values(int64_t N, int64_t C, int64_t S, int64_t c, int64_t first,
-                                   int64_t stride, F f) {
-  int64_t n = first / S, s = first - n * S;
-  const int64_t dn = stride / S, ds = stride - dn * S;
-  while (n < N) {
-    f((n * C + c) * S + s);
-    n += dn;
-    s += ds;
-    if (s >= S) {  // s + ds < 2 S, so one carry is enough
-      s -= S;
-      ++n;
-    }
-  }
-}
+constexpr int kThreads = kStripThreads;
 
 // The channel of flat index i of an (N, C, S) tensor.
 __device__ inline int64_t channel_of(int64_t i, int64_t C, int64_t S) { return (i / S) % C; }
 
-// Stage 1 of the batch statistics. Block (c, k) owns strip k of channel c:
-// thread t folds the positions k * blockDim + t + j * (chunks * blockDim) into
-// a Welford state of x - x[0, c, 0] (neighbouring threads read neighbouring
-// addresses within a run of S), the block merges the states and thread 0
-// writes partial[k * C + c].
+// Stage 1 of the batch statistics. Block (c, k) owns strip k of channel c
+// (channel_strips.cuh): each thread folds its positions into a Welford state
+// of x - x[0, c, 0], the block merges the states and thread 0 writes
+// partial[k * C + c].
 __global__ void partial_stats_kernel(const float* x, Welford* partial, int64_t N, int64_t C,
                                      int64_t S) {
   __shared__ Welford scratch[kWarpSize];
   const int64_t c = blockIdx.x, k = blockIdx.y;
   const float shift = x[c * S];
   Welford w{};
-  for_channel_values(N, C, S, c, k * blockDim.x + threadIdx.x,
-                     static_cast<int64_t>(gridDim.y) * blockDim.x,
-                     [&](int64_t i) { welford_add(w, x[i] - shift); });
+  for_strip_values(N, C, S, [&](int64_t i) { welford_add(w, x[i] - shift); });
   w = block_welford(w, scratch);
   if (threadIdx.x == 0) partial[k * C + c] = w;
 }
@@ -143,12 +106,11 @@ __global__ void partial_grad_kernel(const float* dy, const float* x, const float
   const int64_t c = blockIdx.x, k = blockIdx.y;
   const float mu = mean[c];
   float sum_dy = 0.0f, sum_dy_xc = 0.0f;
-  for_channel_values(N, C, S, c, k * blockDim.x + threadIdx.x,
-                     static_cast<int64_t>(gridDim.y) * blockDim.x, [&](int64_t i) {
-                       const float g = grad_in(dy, relu_y, i);
-                       sum_dy += g;
-                       sum_dy_xc += g * (x[i] - mu);
-                     });
+  for_strip_values(N, C, S, [&](int64_t i) {
+    const float g = grad_in(dy, relu_y, i);
+    sum_dy += g;
+    sum_dy_xc += g * (x[i] - mu);
+  });
   sum_dy = block_reduce(sum_dy, Sum{}, 0.0f, scratch);
   sum_dy_xc = block_reduce(sum_dy_xc, Sum{}, 0.0f, scratch);
   if (threadIdx.x == 0) partial[k * C + c] = make_float2(sum_dy, sum_dy_xc);

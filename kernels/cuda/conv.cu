@@ -9,10 +9,13 @@
 // cover it, so nothing is scattered. (With stride s, all but 1/s^2 of its
 // taps are misses that load zero; splitting dx by stride phase would skip
 // them.) Backward-weight reduces over the whole batch, so it splits that
-// depth across blocks and adds the partial sums in a fixed order.
+// depth across blocks and adds the partial sums in a fixed order; the bias
+// gradient does the same with each channel's strips (channel_strips.cuh).
 #include <algorithm>
 
 #include "kernels/conv.h"
+#include "kernels/cuda/block_reduce.cuh"
+#include "kernels/cuda/channel_strips.cuh"
 #include "kernels/cuda/conv_geometry.cuh"
 #include "kernels/cuda/implicit_gemm.cuh"
 #include "kernels/cuda/launch.cuh"
@@ -256,44 +259,77 @@ igemm::Size weight_grad_size(const Conv2dShape& s) {
   return size;
 }
 
-// dweight[e] = the sum over splits of partial[split][e], in split order.
-// One thread per dweight element.
+// dweight[e] = the sum over splits of partial[split][e]. Block b owns the
+// 32 elements e = 32 b + x (x = threadIdx.x, so a warp reads 128 contiguous
+// bytes of one split): thread (x, y) adds splits y, y + kSplitLanes, ... of
+// element e, and thread (x, 0) then adds the kSplitLanes sums in y order. The
+// order depends on `splits` alone, so the bits repeat.
+constexpr int kSplitLanes = 8;
 __global__ void sum_splits(const float* partial, float* dweight, int64_t count, int splits) {
-  const int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (e >= count) return;
+  __shared__ float lane_sums[kSplitLanes][kWarpSize];
+  const int64_t e = int64_t(blockIdx.x) * kWarpSize + threadIdx.x;
   float acc = 0.f;
-  for (int split = 0; split < splits; ++split) acc += partial[split * count + e];
-  dweight[e] = acc;
-}
-
-// dbias[o] = the sum of dy[:, o, :, :]. One block per output channel: each
-// thread sums a strided subset in double, then the block adds the 256
-// partial sums in a fixed tree, so the result does not depend on timing.
-constexpr int kBiasThreads = 256;
-__global__ void bias_grad(const float* dy, float* dbias, int64_t n, int64_t o_total,
-                          int64_t plane) {
-  __shared__ double partial[kBiasThreads];
-  const int tid = threadIdx.x;
-  const int64_t o = blockIdx.x;
-  double acc = 0.0;
-  for (int64_t e = tid; e < n * plane; e += kBiasThreads)
-    acc += dy[(e / plane * o_total + o) * plane + e % plane];
-  partial[tid] = acc;
+  if (e < count)
+    for (int split = threadIdx.y; split < splits; split += kSplitLanes)
+      acc += partial[split * count + e];
+  lane_sums[threadIdx.y][threadIdx.x] = acc;
   __syncthreads();
-  for (int half = kBiasThreads / 2; half > 0; half /= 2) {
-    if (tid < half) partial[tid] += partial[tid + half];
-    __syncthreads();
-  }
-  if (tid == 0) dbias[o] = static_cast<float>(partial[0]);
+  if (threadIdx.y != 0 || e >= count) return;
+  float sum = 0.f;
+  for (int lane = 0; lane < kSplitLanes; ++lane) sum += lane_sums[lane][threadIdx.x];
+  dweight[e] = sum;
 }
 
-constexpr int kSumThreads = 256;
+// Stage 1 of dbias[o] = the sum of dy[:, o, :, :], on a (O, chunks) grid
+// (channel_strips.cuh): block (o, k) adds strip k of channel o, each thread
+// its positions in double, then the block in a fixed tree (block_reduce);
+// thread 0 writes the strip's sum to partial[k * O + o], or, when the channel
+// is one strip, dbias[o] itself.
+__global__ void bias_grad_strips(const float* dy, double* partial, float* dbias, int64_t n,
+                                 int64_t o_total, int64_t plane) {
+  __shared__ double scratch[kWarpSize];
+  double acc = 0.0;
+  for_strip_values(n, o_total, plane, [&](int64_t i) { acc += dy[i]; });
+  acc = block_reduce(acc, Sum{}, 0.0, scratch);
+  if (threadIdx.x != 0) return;
+  if (gridDim.y == 1)
+    dbias[blockIdx.x] = static_cast<float>(acc);
+  else
+    partial[int64_t(blockIdx.y) * o_total + blockIdx.x] = acc;
+}
+
+// Stage 2: thread o adds channel o's strip sums in strip order, in double,
+// and rounds once to dbias[o].
+__global__ void bias_grad_merge(const double* partial, float* dbias, int64_t chunks,
+                                int64_t o_total) {
+  const int64_t o = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (o >= o_total) return;
+  double acc = 0.0;
+  for (int64_t k = 0; k < chunks; ++k) acc += partial[k * o_total + o];
+  dbias[o] = static_cast<float>(acc);
+}
+
+constexpr int kMergeThreads = 256;
+
+// The backward's scratch, in floats: the bias gradient's strip sums
+// (doubles, two floats each, first so that they stay 8-byte aligned), then
+// the weight gradient's split partials. Each is empty when not split.
+struct Workspace {
+  int64_t bias_chunks, bias_floats, weight_floats;
+};
+
+Workspace workspace_layout(const Conv2dShape& s) {
+  const igemm::Size size = weight_grad_size(s);
+  const int64_t chunks = chunks_for(s.n * s.oh * s.ow, s.o);
+  return {chunks, chunks > 1 ? 2 * chunks * s.o : 0,
+          size.splits > 1 ? size.splits * s.o * size.rows : 0};
+}
 
 }  // namespace
 
 int64_t conv2d_workspace(const Conv2dShape& s) {
-  const igemm::Size size = weight_grad_size(s);
-  return size.splits > 1 ? size.splits * s.o * size.rows : 0;
+  const Workspace w = workspace_layout(s);
+  return w.bias_floats + w.weight_floats;
 }
 
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
@@ -315,9 +351,16 @@ void conv2d_backward(const float* x, const float* weight, const float* dy, float
                      Stream stream) {
   const Geometry geo = geometry(s);
   const int64_t cg = s.c / s.groups, og = s.o / s.groups, taps = s.kh * s.kw;
-  if (dbias)
-    launch("conv2d_bias_grad", bias_grad, dim3(static_cast<unsigned>(s.o)), dim3(kBiasThreads),
-           0, stream, dy, dbias, s.n, s.o, s.oh * s.ow);
+  const Workspace layout = workspace_layout(s);
+  if (dbias) {
+    auto* strip_sums = reinterpret_cast<double*>(workspace);
+    launch("conv2d_bias_grad_strips", bias_grad_strips,
+           dim3(static_cast<unsigned>(s.o), static_cast<unsigned>(layout.bias_chunks)),
+           dim3(kStripThreads), 0, stream, dy, strip_sums, dbias, s.n, s.o, s.oh * s.ow);
+    if (layout.bias_chunks > 1)
+      launch("conv2d_bias_grad_merge", bias_grad_merge, dim3(blocks_for(s.o, kMergeThreads)),
+             dim3(kMergeThreads), 0, stream, strip_sums, dbias, layout.bias_chunks, s.o);
+  }
   if (dx) {
     igemm::Size size;
     size.rows = s.n * s.h * s.w;
@@ -332,13 +375,13 @@ void conv2d_backward(const float* x, const float* weight, const float* dy, float
   if (dweight) {
     const igemm::Size size = weight_grad_size(s);
     const int64_t count = s.o * size.rows;
-    float* dst = size.splits > 1 ? workspace : dweight;
+    float* dst = size.splits > 1 ? workspace + layout.bias_floats : dweight;
     igemm::run("conv2d_backward_weight", InputColumns{x, geo, s.c, cg},
                OutputGradRows{dy, s.o, og, int(s.oh * s.ow)},
                WeightGradOut{dst, count, size.rows, og}, size, stream);
     if (size.splits > 1)
-      launch("conv2d_sum_splits", sum_splits, dim3(blocks_for(count, kSumThreads)),
-             dim3(kSumThreads), 0, stream, workspace, dweight, count, size.splits);
+      launch("conv2d_sum_splits", sum_splits, dim3(blocks_for(count, kWarpSize)),
+             dim3(kWarpSize, kSplitLanes), 0, stream, dst, dweight, count, size.splits);
   }
 }
 

@@ -73,7 +73,7 @@ __device__ inline int divisor(const Span& y, const Span& x, bool count_include_p
 // One thread per output (plane, oy, ox): the window maximum and its offset
 // iy*W + ix in the plane. Padding counts as -inf, the first maximum wins and
 // a NaN wins over numbers (v != v), as on the CPU.
-__global__ void max_pool_forward(const float* x, float* y, int64_t* indices, PoolGeometry g,
+__global__ void max_pool_forward(const float* x, float* y, int32_t* indices, PoolGeometry g,
                                  int64_t total) {
   const int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (e >= total) return;
@@ -99,7 +99,7 @@ __global__ void max_pool_forward(const float* x, float* y, int64_t* indices, Poo
 
 // One thread per input (plane, iy, ix): the sum of dy over the windows that
 // contain it and chose it as their maximum.
-__global__ void max_pool_backward(const float* dy, const int64_t* indices, float* dx,
+__global__ void max_pool_backward(const float* dy, const int32_t* indices, float* dx,
                                   PoolGeometry g, int64_t total) {
   const int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (e >= total) return;
@@ -178,14 +178,14 @@ int64_t inputs(const Pool2dShape& s) { return s.planes * s.h * s.w; }
 
 }  // namespace
 
-void max_pool2d_forward(const float* x, float* y, int64_t* indices, const Pool2dShape& s,
+void max_pool2d_forward(const float* x, float* y, int32_t* indices, const Pool2dShape& s,
                         Stream stream) {
   const int64_t total = outputs(s);
   launch("max_pool2d_forward", max_pool_forward, dim3(blocks_for(total, kThreads)),
          dim3(kThreads), 0, stream, x, y, indices, geometry(s, total), total);
 }
 
-void max_pool2d_backward(const float* dy, const int64_t* indices, float* dx,
+void max_pool2d_backward(const float* dy, const int32_t* indices, float* dx,
                          const Pool2dShape& s, Stream stream) {
   const int64_t total = inputs(s);
   launch("max_pool2d_backward", max_pool_backward, dim3(blocks_for(total, kThreads)),

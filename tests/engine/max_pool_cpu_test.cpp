@@ -41,7 +41,8 @@ void check(int64_t planes, int64_t h, int64_t w) {
   for (size_t i = 7; i < x.size(); i += 37) x[i] = std::numeric_limits<T>::quiet_NaN();
   const int64_t oh = h / 2, ow = w / 2;
   std::vector<T> want(planes * oh * ow), got(want.size());
-  std::vector<int64_t> want_idx(want.size()), got_idx(want.size());
+  std::vector<int64_t> want_idx(want.size());
+  std::vector<int32_t> got_idx(want.size());
   plain_max_pool2x2(x, want, want_idx, planes, h, w);
   Pool2dShape s;
   s.planes = planes, s.h = h, s.w = w, s.oh = oh, s.ow = ow, s.kh = s.kw = 2;

@@ -1,7 +1,8 @@
 // CUDA conv2d (implicit GEMM in all three directions, and the direct kernel
 // for few input channels) against the plain reference conv
 // (kernels/cpu/conv_reference.h): odd sizes that fit no tile, batch 1 and
-// 128 at 28 x 28 (split dweight reduction), stride 2, padding 0/1/2,
+// 128 at 28 x 28 (split dweight and dbias reductions), long channels (dbias
+// on 64 strips per channel), stride 2, padding 0/1/2,
 // dilation 2, asymmetric parameters, groups 2, depthwise, 1x1, 5x5 and 7x7
 // kernels, 1 and 3 input channels, large magnitudes; repeated runs give the
 // same bits; the op on CUDA tensors matches the reference too.
@@ -156,6 +157,21 @@ TEST(GpuConv, RepeatedRunsGiveIdenticalBits) {
     EXPECT_TRUE(bitwise_equal(a.dw, b.dw));
     EXPECT_TRUE(bitwise_equal(a.db, b.db));
   }
+}
+
+// Long channels: dbias reduces 16 x 64 x 64 = 65536 values per channel on
+// 64 strips of 1024 merged in strip order, dweight on 128 splits; both match
+// the reference (dbias to an ulp: double sums on both sides) and repeat bit
+// for bit.
+TEST(GpuConv, LongChannelsReduceOverManyStrips) {
+  DANLU_REQUIRE_GPU();
+  const Case c{"3 filters over 16 x 64x64",
+               with_output_size(conv({16, 2, 64, 64}, {3, 3, 3}, 1, 1))};
+  const Problem p(c.s, 700, 1.f, 1.f, 1e3f);
+  const Grads a = gpu_backward(p), b = gpu_backward(p);
+  expect_conv_backward(p, a, c.name);
+  EXPECT_TRUE(bitwise_equal(a.db, b.db));
+  EXPECT_TRUE(bitwise_equal(a.dw, b.dw));
 }
 
 // The op on CUDA tensors: forward and every gradient through autograd match

@@ -104,12 +104,12 @@ constexpr double kSumRtol = 4 * 0x1p-24;
 
 struct MaxResult {
   std::vector<float> y;
-  std::vector<int64_t> indices;
+  std::vector<int32_t> indices;
   std::vector<float> dx;
 };
 
 MaxResult cpu_max(const Pool2dShape& s, const std::vector<float>& x, const std::vector<float>& dy) {
-  MaxResult r{std::vector<float>(out_size(s)), std::vector<int64_t>(out_size(s)),
+  MaxResult r{std::vector<float>(out_size(s)), std::vector<int32_t>(out_size(s)),
               std::vector<float>(in_size(s))};
   kernels::cpu::max_pool2d_forward<float>(x.data(), r.y.data(), r.indices.data(), s);
   kernels::cpu::max_pool2d_backward<float>(dy.data(), r.indices.data(), r.dx.data(), s);
@@ -118,7 +118,7 @@ MaxResult cpu_max(const Pool2dShape& s, const std::vector<float>& x, const std::
 
 MaxResult gpu_max(const Pool2dShape& s, const std::vector<float>& x, const std::vector<float>& dy) {
   DeviceBuffer<float> xd(x), yd(out_size(s)), dyd(dy), dxd(in_size(s));
-  DeviceBuffer<int64_t> indices(out_size(s));
+  DeviceBuffer<int32_t> indices(out_size(s));
   kernels::cuda::max_pool2d_forward(xd.get(), yd.get(), indices.get(), s, stream());
   kernels::cuda::max_pool2d_backward(dyd.get(), indices.get(), dxd.get(), s, stream());
   return {yd.to_host(), indices.to_host(), dxd.to_host()};

@@ -78,6 +78,8 @@ class Safetensors : public ::testing::Test {
 
 constexpr int64_t kI64Max = std::numeric_limits<int64_t>::max();
 constexpr int64_t kI64Min = std::numeric_limits<int64_t>::min();
+constexpr int32_t kI32Max = std::numeric_limits<int32_t>::max();
+constexpr int32_t kI32Min = std::numeric_limits<int32_t>::min();
 
 Named sample_tensors() {
   manual_seed(7);
@@ -88,7 +90,9 @@ Named sample_tensors() {
           {"bn.num_batches_tracked", Tensor::scalar(12, DType::i64)},
           {"empty.f32", Tensor::empty({0, 3})},
           {"empty.i64", Tensor::empty({4, 0}, DType::i64)},
-          {"scalar.f64", Tensor::scalar(-1.0 / 3.0, DType::f64)}};
+          {"scalar.f64", Tensor::scalar(-1.0 / 3.0, DType::f64)},
+          {"pool.indices",
+           Tensor::from_vector(std::vector<int32_t>{-7, 0, kI32Max, kI32Min}, {4})}};
 }
 
 TEST_F(Safetensors, RoundTripsEveryDtypeInOrderBitExact) {

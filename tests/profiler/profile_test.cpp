@@ -70,12 +70,12 @@ TEST(ProfilerCosts, MemoryBoundOpsCountCompulsoryBytes) {
   const Workload act = ActivationWork{kernels::Activation::relu, 10};
   EXPECT_EQ(cost_of(act, Direction::forward).bytes, 80);
   EXPECT_EQ(cost_of(act, Direction::backward).bytes, 120);
-  // Pooling 2 planes 4x4 -> 2x2: 32 + 8 floats, plus 8 int64 indices for max.
+  // Pooling 2 planes 4x4 -> 2x2: 32 + 8 floats, plus 8 int32 indices for max.
   PoolWork pool;
   pool.s.planes = 2, pool.s.h = pool.s.w = 4, pool.s.oh = pool.s.ow = 2;
   pool.s.kh = pool.s.kw = pool.s.stride_h = pool.s.stride_w = 2;
-  EXPECT_EQ(cost_of(pool, Direction::forward).bytes, 4 * 40 + 8 * 8);
-  EXPECT_EQ(cost_of(pool, Direction::backward).bytes, 4 * 40 + 8 * 8);
+  EXPECT_EQ(cost_of(pool, Direction::forward).bytes, 4 * 40 + 4 * 8);
+  EXPECT_EQ(cost_of(pool, Direction::backward).bytes, 4 * 40 + 4 * 8);
   pool.kind = PoolKind::avg;
   EXPECT_EQ(cost_of(pool, Direction::backward).bytes, 4 * 40);
   // Cross-entropy N4 C10: forward logits 40 floats + 4 targets + loss and lse;

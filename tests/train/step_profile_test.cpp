@@ -32,6 +32,7 @@ std::shared_ptr<nn::Sequential> small_net() {
   net->push_back("block", std::make_shared<nn::BasicBlock>(nn::BasicBlockOptions(4, 8).stride(2)));
   net->push_back("flat", std::make_shared<nn::Flatten>());
   net->push_back("fc", std::make_shared<nn::Linear>(8 * 4 * 4, 3));
+  nn::fuse_batchnorm_relu(*net);
   return net;
 }
 
