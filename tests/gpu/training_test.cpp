@@ -179,6 +179,25 @@ TEST(GpuTraining, OneRankOverNcclMatchesAndMakesNoBlockingCall) {
   fs::remove_all(dir);
 }
 
+// `user` trained op by op (in dir/eager) and with its steps replayed from a
+// CUDA Graph (dir/graph), and what the second run printed.
+struct BothWays {
+  RunSummary eager, graphed;
+  std::string printed;
+};
+BothWays run_both_ways(json user, const fs::path& dir) {
+  BothWays out;
+  user["cuda_graph"] = false;
+  out.eager = run_training(parse_config(user), Device::cuda(0),
+                           {(dir / "eager").string(), "", false, nullptr});
+  user["cuda_graph"] = true;
+  ::testing::internal::CaptureStdout();
+  out.graphed = run_training(parse_config(user), Device::cuda(0),
+                             {(dir / "graph").string(), "", false, nullptr});
+  out.printed = ::testing::internal::GetCapturedStdout();
+  return out;
+}
+
 // A step captured into a CUDA Graph and replayed (train/step_graph.h) gives
 // the bits of the same step run op by op, over 50 steps with every part
 // that keeps host state or draws random numbers: BatchNorm's counters and
@@ -210,14 +229,7 @@ TEST(GpuTraining, CapturedStepsMatchOpByOpStepsBitForBit) {
                {"label_smoothing", 0.1},
                {"monitor", {{"every", 10}}},
                {"log_every", 1}};
-  user["cuda_graph"] = false;
-  const RunSummary eager = run_training(parse_config(user), Device::cuda(0),
-                                        {(dir / "eager").string(), "", false, nullptr});
-  user["cuda_graph"] = true;
-  ::testing::internal::CaptureStdout();
-  const RunSummary graphed = run_training(parse_config(user), Device::cuda(0),
-                                          {(dir / "graph").string(), "", false, nullptr});
-  const std::string printed = ::testing::internal::GetCapturedStdout();
+  const auto [eager, graphed, printed] = run_both_ways(user, dir);
   ASSERT_EQ(eager.end, RunEnd::finished) << eager.message;
   ASSERT_EQ(graphed.end, RunEnd::finished) << graphed.message;
   EXPECT_NE(printed.find("CUDA graph: step 3 captured"), std::string::npos) << printed;
@@ -263,14 +275,7 @@ TEST(GpuTraining, AStepThatCannotBeCapturedRunsOpByOpAndSaysWhy) {
                {"eval_batch_size", 8},
                {"epochs", 1},
                {"log_every", 1}};
-  user["cuda_graph"] = false;
-  const RunSummary eager = run_training(parse_config(user), Device::cuda(0),
-                                        {(dir / "eager").string(), "", false, nullptr});
-  user["cuda_graph"] = true;
-  ::testing::internal::CaptureStdout();
-  const RunSummary refused = run_training(parse_config(user), Device::cuda(0),
-                                          {(dir / "graph").string(), "", false, nullptr});
-  const std::string printed = ::testing::internal::GetCapturedStdout();
+  const auto [eager, refused, printed] = run_both_ways(user, dir);
   ASSERT_EQ(refused.end, RunEnd::finished) << refused.message;
   EXPECT_NE(printed.find("CUDA graph: off from step 3: BatchNorm2d has momentum=None"),
             std::string::npos)
