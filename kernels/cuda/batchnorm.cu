@@ -6,6 +6,9 @@
 // elementwise passes that read the per-channel results.
 #include "kernels/batchnorm.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "kernels/cuda/channel_strips.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/scratch.h"
@@ -17,9 +20,6 @@ namespace danlu::kernels::cuda {
 namespace {
 
 constexpr int kThreads = kStripThreads;
-
-// The channel of flat index i of an (N, C, S) tensor.
-__device__ inline int64_t channel_of(int64_t i, int64_t C, int64_t S) { return (i / S) % C; }
 
 // Stage 1 of the batch statistics. Block (c, k) owns strip k of channel c
 // (channel_strips.cuh): each thread folds its positions into a Welford state
@@ -75,19 +75,70 @@ __global__ void eval_stats_kernel(const float* running_mean, const float* runnin
   save_invstd[c] = static_cast<float>(1.0 / sqrt(static_cast<double>(running_var[c]) + eps));
 }
 
-// One thread per element i of (N, C, S): y = (x - mean) * invstd * w + b with
-// channel c's values, then ReLU when Relu (`v < 0` so NaN passes, as relu).
-// Subtracting the mean first keeps inputs far from zero (mean 1e3) accurate.
+// How the elementwise kernels (normalize, dx) cover x (N, C, S): block
+// (p, k) takes part k of plane p = (n, c), so it reads channel c's constants
+// once (c = p % C: one division a block, not one an element). Its threads
+// stride over the part in float4 groups when every plane starts 16-byte
+// aligned (S % 4 == 0 and aligned pointers), one value at a time otherwise.
+// The block is sized to the plane (a multiple of 32 up to 256 threads), and a
+// part gives each thread up to kItemsPerThread items.
+struct PlaneGrid {
+  dim3 grid, block;
+  int64_t part;  // values per part, a multiple of 4 when vec4
+  bool vec4;
+};
+
+constexpr int64_t kItemsPerThread = 4;
+
+PlaneGrid plane_grid(int64_t N, int64_t C, int64_t S, bool aligned) {
+  const bool vec4 = aligned && S % 4 == 0;
+  const int64_t items = vec4 ? S / 4 : S;
+  const int64_t threads = std::clamp<int64_t>((items + 31) / 32 * 32, 32, kThreads);
+  const int64_t parts = std::max<int64_t>(1, (items + threads * kItemsPerThread - 1) /
+                                                 (threads * kItemsPerThread));
+  const int64_t part_items = (items + parts - 1) / parts;
+  return {dim3(static_cast<unsigned>(N * C), static_cast<unsigned>(parts)),
+          dim3(static_cast<unsigned>(threads)), vec4 ? part_items * 4 : part_items, vec4};
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+// Calls f(i) for each value i of block (p, k)'s part of plane p (offsets
+// within the plane), four at a time as f4(i) when vec4.
+template <class F, class F4>
+__device__ inline void for_part(int64_t S, int64_t part, bool vec4, F f, F4 f4) {
+  const int64_t begin = static_cast<int64_t>(blockIdx.y) * part;
+  const int64_t end = begin + part < S ? begin + part : S;
+  if (vec4) {
+    for (int64_t i = begin + 4 * threadIdx.x; i < end; i += 4 * blockDim.x) f4(i);
+  } else {
+    for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x) f(i);
+  }
+}
+
+// Block (p, k) of plane_grid: y = (x - mean) * invstd * w + b with channel
+// c's values for its part of plane p, then ReLU when Relu (`v < 0` so NaN
+// passes, as relu). Subtracting the mean first keeps inputs far from zero
+// (mean 1e3) accurate.
 template <bool Relu>
 __global__ void normalize_kernel(const float* x, const float* weight, const float* bias,
-                                 const float* mean, const float* invstd, float* y, int64_t total,
-                                 int64_t C, int64_t S) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= total) return;
-  const int64_t c = channel_of(i, C, S);
+                                 const float* mean, const float* invstd, float* y, int64_t C,
+                                 int64_t S, int64_t part, bool vec4) {
+  const int64_t p = blockIdx.x, c = p % C;
   const float scale = invstd[c] * (weight ? weight[c] : 1.0f);
-  const float v = (x[i] - mean[c]) * scale + (bias ? bias[c] : 0.0f);
-  y[i] = Relu && v < 0.0f ? 0.0f : v;
+  const float mu = mean[c], shift = bias ? bias[c] : 0.0f;
+  const float* xp = x + p * S;
+  float* yp = y + p * S;
+  const auto one = [&](float v) {
+    const float out = (v - mu) * scale + shift;
+    return Relu && out < 0.0f ? 0.0f : out;
+  };
+  for_part(
+      S, part, vec4, [&](int64_t i) { yp[i] = one(xp[i]); },
+      [&](int64_t i) {
+        const float4 v = *reinterpret_cast<const float4*>(xp + i);
+        *reinterpret_cast<float4*>(yp + i) = make_float4(one(v.x), one(v.y), one(v.z), one(v.w));
+      });
 }
 
 // The gradient reaching batch norm: dy, or with the fused ReLU, dy where its
@@ -136,38 +187,42 @@ __global__ void finalize_grad_kernel(const float2* partial, int64_t chunks, int6
   coef[c] = make_float2(static_cast<float>(sum_dy / M), static_cast<float>(sum_dy_xhat / M));
 }
 
-// One thread per element i of (N, C, S):
+// Block (p, k) of plane_grid, for its part of plane p:
 // dx = w * invstd * (dy - mean dy - xhat * mean dy * xhat) with channel c's
 // values (training), or w * invstd * dy when coef is null (eval: the
 // statistics are constants).
 __global__ void dx_kernel(const float* dy, const float* x, const float* relu_y,
                           const float* weight, const float* mean, const float* invstd,
-                          const float2* coef, float* dx, int64_t total, int64_t C, int64_t S) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i >= total) return;
-  const int64_t c = channel_of(i, C, S);
-  const float g = grad_in(dy, relu_y, i), rs = invstd[c];
+                          const float2* coef, float* dx, int64_t C, int64_t S, int64_t part,
+                          bool vec4) {
+  const int64_t p = blockIdx.x, c = p % C, base = p * S;
+  const float rs = invstd[c], mu = mean[c];
   const float w_invstd = (weight ? weight[c] : 1.0f) * rs;
-  if (!coef) {
-    dx[i] = w_invstd * g;
-    return;
-  }
-  const float2 k = coef[c];
-  const float xhat = (x[i] - mean[c]) * rs;
-  dx[i] = w_invstd * (g - k.x - xhat * k.y);
+  const float2 k = coef ? coef[c] : make_float2(0.0f, 0.0f);
+  const auto one = [&](int64_t i) {
+    const float g = grad_in(dy, relu_y, base + i);
+    if (!coef) return w_invstd * g;
+    const float xhat = (x[base + i] - mu) * rs;
+    return w_invstd * (g - k.x - xhat * k.y);
+  };
+  for_part(
+      S, part, vec4, [&](int64_t i) { dx[base + i] = one(i); },
+      [&](int64_t i) {
+        *reinterpret_cast<float4*>(dx + base + i) =
+            make_float4(one(i), one(i + 1), one(i + 2), one(i + 3));
+      });
 }
 
 void normalize(bool relu, const float* x, const float* weight, const float* bias,
                const float* mean, const float* invstd, float* y, int64_t N, int64_t C, int64_t S,
                Stream stream) {
-  const int64_t total = N * C * S;
-  const dim3 grid(blocks_for(total, kThreads));
+  const PlaneGrid g = plane_grid(N, C, S, aligned16(x) && aligned16(y));
   if (relu)
-    launch("batchnorm_relu_normalize", normalize_kernel<true>, grid, dim3(kThreads), 0, stream,
-           x, weight, bias, mean, invstd, y, total, C, S);
+    launch("batchnorm_relu_normalize", normalize_kernel<true>, g.grid, g.block, 0, stream, x,
+           weight, bias, mean, invstd, y, C, S, g.part, g.vec4);
   else
-    launch("batchnorm_normalize", normalize_kernel<false>, grid, dim3(kThreads), 0, stream, x,
-           weight, bias, mean, invstd, y, total, C, S);
+    launch("batchnorm_normalize", normalize_kernel<false>, g.grid, g.block, 0, stream, x, weight,
+           bias, mean, invstd, y, C, S, g.part, g.vec4);
 }
 
 void forward_train(bool relu, const float* x, const float* weight, const float* bias, float* y,
@@ -220,10 +275,11 @@ void backward(const float* relu_y, const float* dy, const float* x, const float*
            save_invstd, dweight, dbias, coef);
   }
   if (dx) {
-    const int64_t total = N * C * S;
-    launch("batchnorm_dx", dx_kernel, dim3(blocks_for(total, kThreads)), dim3(kThreads), 0,
-           stream, dy, x, relu_y, weight, save_mean, save_invstd,
-           training ? static_cast<const float2*>(coef) : nullptr, dx, total, C, S);
+    // dx is written in float4s; dy, x and relu_y are read one value at a time.
+    const PlaneGrid g = plane_grid(N, C, S, aligned16(dx));
+    launch("batchnorm_dx", dx_kernel, g.grid, g.block, 0, stream, dy, x, relu_y, weight,
+           save_mean, save_invstd, training ? static_cast<const float2*>(coef) : nullptr, dx, C,
+           S, g.part, g.vec4);
   }
 }
 

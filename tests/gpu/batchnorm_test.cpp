@@ -29,7 +29,8 @@ struct BnShape {
 
 // (128, 4, 49) and (16, 8, 784) spread each channel over 7 and 13 blocks.
 const BnShape kShapes[] = {{1, 1, 2},    {1, 3, 33},   {5, 7, 1},     {2, 1, 5},
-                           {3, 7, 1025}, {4, 130, 3},  {128, 4, 49}, {16, 8, 784}};
+                           {3, 7, 1025}, {4, 130, 3},  {128, 4, 49}, {16, 8, 784},
+                           {2, 3, 8200}};  // planes in several parts of float4s
 
 constexpr double kMomentum = 0.1, kEps = 1e-5;
 
