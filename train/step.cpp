@@ -47,8 +47,8 @@ StepResult train_step(Session& session, const io::Batch& batch,
   const TrainConfig& config = session.config;
   std::optional<MonitorStep> watch;
   if (monitor) watch.emplace(*session.model);
-  const StepOutputs out = session.graph && !monitor
-                              ? session.graph->run(session, batch)
+  const StepOutputs out = session.graph
+                              ? session.graph->run(session, batch, monitor)
                               : forward_backward(session, batch.images, batch.labels);
   if (after_backward) after_backward();
   if (watch) watch->after_backward();

@@ -34,9 +34,9 @@ StepGraph::ModelKey StepGraph::model_key(const Session& session) const {
   return key;
 }
 
-StepOutputs StepGraph::run(Session& session, const io::Batch& batch) {
+StepOutputs StepGraph::run(Session& session, const io::Batch& batch, bool watched) {
   ++steps_;
-  if (!off_.empty() || step_recorder()) return eager(session, batch);
+  if (!off_.empty() || watched || step_recorder()) return eager(session, batch, false);
   if (graph_ && batch.images.shape() == images_.shape() &&
       batch.labels.shape() == labels_.shape()) {
     if (model_key(session) == key_ && graph_->replayable()) return replay(batch);
@@ -48,16 +48,16 @@ StepOutputs StepGraph::run(Session& session, const io::Batch& batch) {
   if (!graph_ && settled_ >= kWarmSteps && batch.images.shape() == shape_) {
     if (world().size() > 1 || &gradient_communicator(session.device) != &world()) {
       turn_off("data parallel steps all-reduce their gradients, which a graph does not capture");
-      return eager(session, batch);
+      return eager(session, batch, false);
     }
     return capture(session, batch);
   }
-  return eager(session, batch);
+  return eager(session, batch, true);
 }
 
-StepOutputs StepGraph::eager(Session& session, const io::Batch& batch) {
+StepOutputs StepGraph::eager(Session& session, const io::Batch& batch, bool warming) {
   const Device device = session.device;
-  const bool counts = off_.empty() && !graph_ && !step_recorder();
+  const bool counts = warming && !graph_;
   const int64_t settled = counts ? (batch.images.shape() == shape_ ? settled_ + 1 : 1) : 0;
   // The step before a capture measures what a step allocates (restarting
   // the pool's peak, which the run's peak then counts from).
@@ -86,13 +86,13 @@ StepOutputs StepGraph::capture(Session& session, const io::Batch& batch) {
         continue;
       }
       turn_off(refused.what());
-      return eager(session, batch);
+      return eager(session, batch, false);
     } catch (const OutOfMemory& e) {
       turn_off(std::string("no GPU memory for the graph's arena: ") + e.what());
-      return eager(session, batch);
+      return eager(session, batch, false);
     } catch (const Error& e) {  // a CUDA call the capture refused, reported by its caller
       turn_off(e.what());
-      return eager(session, batch);
+      return eager(session, batch, false);
     }
   }
   params_.clear(), grads_.clear();

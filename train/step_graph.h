@@ -49,8 +49,9 @@ class StepGraph {
   StepGraph();
   ~StepGraph();
 
-  // forward_backward for `batch`: replayed, captured, or op by op (above).
-  StepOutputs run(Session& session, const io::Batch& batch);
+  // forward_backward for `batch`: replayed, captured, or op by op (above);
+  // `watched` (the health monitor measures the step) runs it op by op.
+  StepOutputs run(Session& session, const io::Batch& batch, bool watched);
 
   // What changed since the last call ("captured at step 3: ...", "off: ..."),
   // once; empty when nothing did.
@@ -63,7 +64,8 @@ class StepGraph {
  private:
   StepOutputs capture(Session& session, const io::Batch& batch);
   StepOutputs replay(const io::Batch& batch);
-  StepOutputs eager(Session& session, const io::Batch& batch);
+  // Op by op; `warming`: the step counts towards a capture of its shape.
+  StepOutputs eager(Session& session, const io::Batch& batch, bool warming);
   // The model state the graph was captured for: each parameter's storage and
   // trainability, each buffer's storage.
   using ModelKey = std::vector<std::pair<const void*, bool>>;

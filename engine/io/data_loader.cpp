@@ -6,6 +6,7 @@
 #include "engine/io/data_loader.h"
 
 #include <algorithm>
+#include <climits>
 #include <condition_variable>
 #include <exception>
 #include <map>
@@ -207,8 +208,13 @@ DataLoader::DataLoader(const ImageDataset& data, DataLoaderOptions options) {
   const int64_t n = data.size(), bs = options.batch_size_ * options.shard_count_;
   const int64_t batches = options.drop_last_ ? n / bs : (n + bs - 1) / bs;
   auto plan = std::make_shared<Plan>(Plan{data, std::move(options), batches, nullptr, ""});
-  if (plan->options.device_.is_cuda() && plan->options.on_device_)
-    plan->resident = DeviceDataset::upload(data, plan->options.device_, plan->not_resident);
+  if (plan->options.device_.is_cuda() && plan->options.on_device_) {
+    const Augmentation& aug = plan->options.augmentation_;
+    if (aug.random_crop && aug.crop_padding > INT16_MAX / 2)
+      plan->not_resident = "a crop padding beyond what the GPU gather indexes (16383)";
+    else
+      plan->resident = DeviceDataset::upload(data, plan->options.device_, plan->not_resident);
+  }
   plan_ = std::move(plan);
 }
 

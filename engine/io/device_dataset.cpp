@@ -2,6 +2,7 @@
 #include "engine/io/device_dataset.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 #include "engine/cuda_context.h"
@@ -26,6 +27,10 @@ std::shared_ptr<const DeviceDataset> DeviceDataset::upload(const ImageDataset& d
   if (s[1] > kernels::cuda::kGatherChannels) {
     why = printf_string("%lld channels (the GPU gather takes up to %d)",
                         static_cast<long long>(s[1]), kernels::cuda::kGatherChannels);
+    return nullptr;
+  }
+  if (s[0] > INT32_MAX || s[2] > INT16_MAX || s[3] > INT16_MAX) {
+    why = "more images or larger ones than the GPU gather indexes (2^31 images of 32767 x 32767)";
     return nullptr;
   }
   const int64_t n = data.images.numel();

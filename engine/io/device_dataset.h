@@ -25,8 +25,9 @@ class DeviceDataset {
  public:
   // `data` on `device`, or null with the reason in `why` when it cannot be
   // kept there: a pixel that is not a byte / 255 (the readers'
-  // conversion), more than 4 channels, or images that would take more than
-  // a quarter of the GPU's free memory.
+  // conversion), more than 4 channels, more or larger images than the
+  // gather indexes, or images that would take more than a quarter of the
+  // GPU's free memory.
   static std::shared_ptr<const DeviceDataset> upload(const ImageDataset& data, Device device,
                                                      std::string& why);
 

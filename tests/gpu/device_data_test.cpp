@@ -85,6 +85,13 @@ TEST(GpuResidentData, PixelsThatAreNotBytesStayOnTheHost) {
                        DataLoaderOptions(2).device(Device::cuda(0)).on_device(false));
   EXPECT_FALSE(off.resident());
   EXPECT_EQ(off.on_device_note(), "");
+  Augmentation wide;
+  wide.random_crop = true;
+  wide.crop_padding = 20000;
+  const DataLoader padded(byte_images(4, 1, 2, 2),
+                          DataLoaderOptions(2).augmentation(wide).device(Device::cuda(0)));
+  EXPECT_FALSE(padded.resident());
+  EXPECT_EQ(padded.on_device_note(), "a crop padding beyond what the GPU gather indexes (16383)");
 }
 
 }  // namespace
