@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "engine/error.h"
+#include "kernels/emulated/async_copy.h"
 #include "kernels/emulated/shared_checks.h"
 
 uint3 threadIdx;
@@ -36,17 +37,6 @@ uint3 thread_index(int linear, dim3 block) {
   return {t % block.x, t / block.x % block.y, t / (block.x * block.y)};
 }
 
-std::string where(std::source_location site) {
-  std::string_view path = site.file_name();
-  for (std::string_view root : {"/kernels/", "/tests/"}) {
-    const size_t at = path.rfind(root);
-    if (at != std::string_view::npos) {
-      path.remove_prefix(at + 1);
-      break;
-    }
-  }
-  return detail::concat(path, ":", site.line());
-}
 
 bool same_site(std::source_location a, std::source_location b) {
   return a.line() == b.line() && std::strcmp(a.file_name(), b.file_name()) == 0;
@@ -116,6 +106,18 @@ bool is_shuffle(WarpOp op) {
 
 }  // namespace
 
+std::string where(std::source_location site) {
+  std::string_view path = site.file_name();
+  for (std::string_view root : {"/kernels/", "/tests/"}) {
+    const size_t at = path.rfind(root);
+    if (at != std::string_view::npos) {
+      path.remove_prefix(at + 1);
+      break;
+    }
+  }
+  return detail::concat(path, ":", site.line());
+}
+
 Scheduler& Scheduler::instance() {
   static Scheduler scheduler;
   return scheduler;
@@ -181,6 +183,7 @@ void Scheduler::run_block(const char* kernel, KernelBody body, dim3 grid, dim3 b
   at_barrier_ = 0;
   exited_ = 0;
   checks::begin_block(n, dynamic_shared, dynamic_shared_bytes);
+  begin_block_copies(n);
   struct EndChecks {  // also when the block fails
     ~EndChecks() { checks::end_block(); }
   } end_checks;
