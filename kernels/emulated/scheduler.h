@@ -73,6 +73,7 @@ class Scheduler {
   void release_barrier();
   void try_complete_warp(int thread);
   void complete_warp(int base, unsigned participants);
+  void complete_mma(int base, unsigned participants);
   unsigned live_lanes(int base) const;
   std::string describe_wait(int thread) const;
   std::string describe_deadlock() const;
