@@ -77,15 +77,34 @@ __global__ void gather_floats(const float* in, const int* index, float* out, int
 
 // One thread per slot. The slots are written and fenced by a barrier first,
 // as a pipeline's stage is after its first round.
-__global__ void read_neighbour_copy(const float* in, float* out, bool barrier) {
+__global__ void read_neighbour_copy(const float* in, float* out, int barriers) {
   __shared__ float slots[64];
   const int t = threadIdx.x;
   slots[t] = -1.0f;
   __syncthreads();
   cp_async_4(&slots[t], in + t);
-  cp_async_wait_all();
+  cp_async_commit();
+  if (barriers & kBarrierBeforeWait) __syncthreads();
+  cp_async_wait<0>();
+  if (barriers & kBarrierAfterWait) __syncthreads();
+  out[t] = slots[t > 0 ? t - 1 : 0];
+}
+
+// One thread per slot: the reuse of a stage whose old contents others read,
+// with the copy landing only after a later barrier, as in a pipeline.
+__global__ void refill_after_read(const float* in, float* out, bool barrier) {
+  __shared__ float slots[64];
+  const int t = threadIdx.x;
+  slots[t] = -1.0f;
+  __syncthreads();
+  const float old = slots[(t + 1) % 64];
   if (barrier) __syncthreads();
-  out[t] = slots[(t + 63) % 64];
+  cp_async_4(&slots[t], in + t);
+  cp_async_commit();
+  __syncthreads();  // the copy may still be in flight here
+  cp_async_wait<0>();
+  __syncthreads();
+  out[t] = old + slots[(t + 1) % 64];
 }
 
 // One thread per slot; the slot held a value, so only the in-flight check

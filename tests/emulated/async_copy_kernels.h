@@ -33,10 +33,22 @@ __global__ void zero_fill(const float* in, float* out16, float* out4);
 // im2col does), and write them out in reverse order: out[t] = in[index[n - 1 - t]].
 __global__ void gather_floats(const float* in, const int* index, float* out, int n);
 
-// 64 threads: each copies in[t] into slot t, waits (all of its copies), and
-// reads slot (t + 63) % 64, which its neighbour copied; without `barrier`
-// nothing orders that read after the neighbour's copy.
-__global__ void read_neighbour_copy(const float* in, float* out, bool barrier);
+// Where read_neighbour_copy has a __syncthreads(): flags.
+enum NeighbourBarriers : int {
+  kBarrierBeforeWait = 1,  // between issuing the copy and waiting for it
+  kBarrierAfterWait = 2,   // between the wait and the read: the one that orders it
+};
+
+// 64 threads: each copies in[t] into slot t, waits for it, and reads slot
+// t - 1 (thread 0 its own), which its neighbour copied: out[t] = in[max(t - 1, 0)].
+__global__ void read_neighbour_copy(const float* in, float* out, int barriers);
+
+// 64 threads: each reads slot (t + 1) % 64 (which held -1), then copies in[t]
+// into slot t, passes a barrier, waits, and after another barrier writes
+// out[t] = the old value + the new slot (t + 1) % 64 = in[(t + 1) % 64] - 1.
+// Without `barrier` between the read and the copy, the neighbour's copy may
+// land before the read.
+__global__ void refill_after_read(const float* in, float* out, bool barrier);
 
 // 64 threads: each copies in[t] into a slot that held -1 and reads the slot
 // before waiting for the copy.

@@ -102,11 +102,25 @@ TEST(EmulatedAsyncCopy, FourByteCopiesGatherFromAnyOffset) {
 TEST(EmulatedAsyncCopy, ReadingAnotherThreadsCopyAfterTheBarrierIsCorrect) {
   DANLU_REQUIRE_GPU();
   const std::vector<float> in = ramp(64);
+  std::vector<float> want(64);
+  for (int t = 0; t < 64; ++t) want[t] = in[t > 0 ? t - 1 : 0];
+  for (int barriers : {static_cast<int>(testing::kBarrierAfterWait),
+                       testing::kBarrierBeforeWait | testing::kBarrierAfterWait}) {
+    DeviceBuffer<float> d_in(in), d_out(64);
+    launch("read_neighbour_copy", testing::read_neighbour_copy, 1, 64, 0, nullptr, d_in.get(),
+           d_out.get(), barriers);
+    EXPECT_EQ(d_out.to_host(), want) << "barriers " << barriers;
+  }
+}
+
+TEST(EmulatedAsyncCopy, RefillAfterABarrierIsCorrect) {
+  DANLU_REQUIRE_GPU();
+  const std::vector<float> in = ramp(64);
   DeviceBuffer<float> d_in(in), d_out(64);
-  launch("read_neighbour_copy", testing::read_neighbour_copy, 1, 64, 0, nullptr, d_in.get(),
+  launch("refill_after_read", testing::refill_after_read, 1, 64, 0, nullptr, d_in.get(),
          d_out.get(), true);
   std::vector<float> want(64);
-  for (int t = 0; t < 64; ++t) want[t] = in[(t + 63) % 64];
+  for (int t = 0; t < 64; ++t) want[t] = in[(t + 1) % 64] - 1.0f;
   EXPECT_EQ(d_out.to_host(), want);
 }
 
@@ -171,18 +185,56 @@ TEST(EmulatedAsyncCopy, PipelineWaitingOneGroupShortIsReported) {
   EXPECT_NE(error.find("__shared__ `stage`"), std::string::npos) << error;
 }
 
-// Without the barrier after the wait, a thread reads its neighbour's landed
-// copy in the same barrier interval: a race, whichever thread runs first.
+// Without the barrier after the wait, a thread reads its neighbour's copy in
+// the barrier interval where the neighbour issued it: a race, whichever
+// thread runs first (the issue counts as the copying thread's write).
 TEST(EmulatedAsyncCopy, MissingBarrierAfterTheWaitIsARace) {
   DANLU_REQUIRE_GPU();
   DeviceBuffer<float> in(ramp(64)), out(64);
   const std::string error = error_of([&] {
     launch("read_neighbour_copy", testing::read_neighbour_copy, 1, 64, 0, nullptr, in.get(),
-           out.get(), false);
+           out.get(), 0);
   });
   EXPECT_NE(error.find("race on shared memory"), std::string::npos) << error;
   EXPECT_NE(error.find("__shared__ `slots`"), std::string::npos) << error;
   EXPECT_NE(error.find("with no __syncthreads() between"), std::string::npos) << error;
+}
+
+// Issuing a copy into a slot that another thread reads in the same barrier
+// interval is a race (the copy may land before the read), even when that
+// read ran first and the copy lands after a later barrier (in thread order:
+// thread 0 reads slot 1, then thread 1 issues its copy into it); a read that
+// runs after the issue reads a copy in flight (in reverse order).
+TEST(EmulatedAsyncCopy, RefillWithoutABarrierIsReported) {
+  DANLU_REQUIRE_GPU();
+  DeviceBuffer<float> in(ramp(64)), out(64);
+  const std::string error = error_of([&] {
+    launch("refill_after_read", testing::refill_after_read, 1, 64, 0, nullptr, in.get(),
+           out.get(), false);
+  });
+  EXPECT_TRUE(std::regex_search(
+      error, std::regex("race on shared memory: thread 0 read byte 4 of __shared__ `slots`.* and "
+                        "thread 1 wrote it|shared memory in flight: thread 62 read byte 252 of "
+                        "__shared__ `slots`.* cp.async of thread 63 ")))
+      << error;
+}
+
+// A barrier between the issue and the wait orders nothing after the wait:
+// a thread that reads its neighbour's copy after the neighbour landed it
+// races with the landing (in thread order: thread 1 reads what thread 0
+// landed); one that reads it before reads a copy in flight (in reverse order).
+TEST(EmulatedAsyncCopy, BarrierBeforeTheWaitOnlyIsReported) {
+  DANLU_REQUIRE_GPU();
+  DeviceBuffer<float> in(ramp(64)), out(64);
+  const std::string error = error_of([&] {
+    launch("read_neighbour_copy", testing::read_neighbour_copy, 1, 64, 0, nullptr, in.get(),
+           out.get(), static_cast<int>(testing::kBarrierBeforeWait));
+  });
+  EXPECT_TRUE(std::regex_search(
+      error, std::regex("race on shared memory: thread 0 wrote byte 0 of __shared__ `slots`.* and "
+                        "thread 1 read it|shared memory in flight: thread 63 read byte 248 of "
+                        "__shared__ `slots`")))
+      << error;
 }
 
 #endif
