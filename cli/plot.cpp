@@ -39,6 +39,9 @@ namespace {
 
 // Legend text relative to the axes' text, and its line spacing in characters.
 constexpr double kLegendScale = 0.85, kLegendSpacing = 2.0;
+// A dot of a point series (PLplot's Hershey glyph #(850), a filled circle), and its size.
+constexpr const char* kDot = "#(850)";
+constexpr double kDotScale = 2.5;
 
 std::string tick_label(double v, bool log) {
   // A log axis may tick at half decades: 3.16, not 3.16228.
@@ -142,6 +145,12 @@ bool write_line_plot(const std::string& path, const std::vector<Series>& series,
   plwidth(1.6);
   for (size_t k = 0; k < series.size(); ++k) {
     plcol0(kFirstCurve + PLINT(k % kCurveColors));
+    if (series[k].points) {  // plstring draws its glyph at the character height
+      plschr(0, kDotScale);
+      plstring(PLINT(xs[k].size()), xs[k].data(), ys[k].data(), kDot);
+      plschr(0, 1.0);
+      continue;
+    }
     if (xs[k].size() == 1) xs[k].push_back(xs[k][0] + (x_hi - x_lo) * 1e-3), ys[k].push_back(ys[k][0]);
     plline(PLINT(xs[k].size()), xs[k].data(), ys[k].data());
   }
@@ -154,10 +163,13 @@ bool write_line_plot(const std::string& path, const std::vector<Series>& series,
     std::vector<const char*> text;
     std::vector<PLINT> opts(n, PL_LEGEND_LINE), text_colors(n, kInk), line_colors(n),
         line_styles(n, 1);
-    std::vector<PLFLT> line_widths(n, 1.6);
+    std::vector<PLFLT> line_widths(n, 1.6), symbol_scales(n, kDotScale);
+    std::vector<PLINT> symbol_numbers(n, 1);
+    std::vector<const char*> symbols(n, kDot);
     for (PLINT k = 0; k < n; ++k) {
       text.push_back(texts[k].c_str());
       line_colors[k] = kFirstCurve + k % kCurveColors;
+      if (series[k].points) opts[k] = PL_LEGEND_SYMBOL;
     }
     PLFLT w = 0, h = 0;
     const PLINT where = below ? PL_POSITION_BOTTOM | PL_POSITION_OUTSIDE : PL_POSITION_RIGHT | PL_POSITION_OUTSIDE;
@@ -165,7 +177,8 @@ bool write_line_plot(const std::string& path, const std::vector<Series>& series,
              kInk, 1, std::min(n, PLINT(legend_rows)), PLINT(legend_columns), n, opts.data(), 0.8,
              kLegendScale, kLegendSpacing, 0.0, text_colors.data(),
              text.data(), nullptr, nullptr, nullptr, nullptr, line_colors.data(), line_styles.data(),
-             line_widths.data(), nullptr, nullptr, nullptr, nullptr);
+             line_widths.data(), line_colors.data(), symbol_scales.data(), symbol_numbers.data(),
+             symbols.data());
   }
   page.finish();
   return true;

@@ -17,6 +17,7 @@ struct Series {
   std::string label;
   std::vector<double> y;
   std::vector<double> x;  // y[i] is drawn at x[i], or at x = i when x is empty
+  bool points = false;    // each (x, y) a dot, not joined into a line
 };
 
 struct PlotOptions {
