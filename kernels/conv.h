@@ -6,7 +6,7 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
+#include <array>
 #include <string>
 
 #include "kernels/stream.h"
@@ -108,7 +108,7 @@ struct ConvVariant {
 
 // The number of rungs, and the ladder in rung order (variant number = index + 1); kernels/cuda/conv/variants.cu.
 constexpr int kConvVariants = 3;
-std::span<const ConvVariant> conv2d_variants();
+const std::array<ConvVariant, kConvVariants>& conv2d_variants();
 
 // How the dispatcher chooses: variant 0 lets it decide; a variant number
 // forces that variant wherever it runs the pass and shape. allow_tf32 lets it

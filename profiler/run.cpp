@@ -131,7 +131,7 @@ kernels::cuda::ConvPass pass_of(Direction d) {
 // (the dispatcher would run another variant there, timed in its own row).
 void time_conv(const ConvWork& c, Device device, const ProfileOptions& options,
                KernelTimer& timer, Report& r) {
-  const auto variants = kernels::cuda::conv2d_variants();
+  const auto& variants = kernels::cuda::conv2d_variants();
   std::vector<Math> maths = {Math::fp32};
   if (options.allow_tf32) maths.push_back(Math::tf32);
   for (Math math : maths) {

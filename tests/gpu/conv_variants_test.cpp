@@ -117,7 +117,7 @@ int check_variant(const ConvVariant& v) {
 }
 
 TEST(ConvLadder, TableIsInRungOrder) {
-  const auto all = kernels::cuda::conv2d_variants();
+  const auto& all = kernels::cuda::conv2d_variants();
   ASSERT_EQ(all.size(), size_t(kernels::cuda::kConvVariants));
   for (size_t i = 0; i < all.size(); ++i) {
     EXPECT_EQ(all[i].number, int(i) + 1);

@@ -8,7 +8,7 @@
 
 namespace danlu::kernels::cuda {
 
-std::span<const ConvVariant> conv2d_variants() {
+const std::array<ConvVariant, kConvVariants>& conv2d_variants() {
   static const std::array<ConvVariant, kConvVariants> table = {
       naive_direct_variant(),
       tiled_direct_variant(),
@@ -53,7 +53,7 @@ std::string ConvVariant::refusal(const Conv2dShape& s, ConvPass p, bool allow_tf
 namespace {
 
 const ConvVariant& automatic(const Conv2dShape& s, ConvPass p, bool allow_tf32) {
-  const std::span<const ConvVariant> all = conv2d_variants();
+  const auto& all = conv2d_variants();
   const ConvVariant& tiled_direct = all[1];
   if (s.c / s.groups <= kDirectMaxChannels && tiled_direct.refusal(s, p, allow_tf32).empty())
     return tiled_direct;
@@ -67,7 +67,7 @@ const ConvVariant& automatic(const Conv2dShape& s, ConvPass p, bool allow_tf32) 
 
 const ConvVariant& conv2d_choose(const Conv2dShape& s, ConvPass p, const ConvSettings& settings,
                                  std::string* note) {
-  const std::span<const ConvVariant> all = conv2d_variants();
+  const auto& all = conv2d_variants();
   DANLU_CHECK(settings.variant >= 0 && settings.variant <= int(all.size()), "conv variant ",
               settings.variant, ": expected 0 (automatic) or 1 to ", all.size());
   if (settings.variant > 0) {
