@@ -1,7 +1,8 @@
-// conv2d: argument checks, then the kernels of the tensors' device (on the
-// CPU im2col + GEMM; on a GPU danlu's implicit GEMM or direct kernel, or
-// cuDNN when chosen) for the forward, and one backward call that computes
-// only the gradients the inputs need (a network's first conv never computes
+// conv2d: the one place its arguments are checked (the kernels trust the
+// Conv2dShape made here), then the kernels of the tensors' device (on the
+// CPU im2col + GEMM; on a GPU the conv ladder's dispatcher, or cuDNN when
+// chosen) for the forward, and one backward call that computes only the
+// gradients the inputs need (a network's first conv never computes
 // d(input)).
 #include "engine/ops/conv.h"
 
