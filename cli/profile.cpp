@@ -22,6 +22,8 @@ struct ProfileArgs {
   std::string ops = "conv,bn,ln,act,pool,xent,optim,gemm";
   std::string shapes = "standard";
   std::string json;
+  std::string conv_variant = "auto";
+  bool no_tf32 = false;
   int iters = 20;
 };
 
@@ -29,6 +31,8 @@ int run(const ProfileArgs& a) {
   profiler::ProfileOptions options;
   options.ops = profiler::parse_ops(a.ops);
   options.iters = a.iters;
+  options.conv_variants = profiler::parse_conv_variants(a.conv_variant);
+  options.allow_tf32 = !a.no_tf32;
   // Shapes first, so a bad config is reported on any machine.
   const std::vector<profiler::Workload> workloads = a.shapes == "standard"
                                                         ? profiler::standard_workloads()
@@ -62,6 +66,12 @@ void add_profile_command(CLI::App& app) {
                   "config's model")
       ->capture_default_str();
   cmd->add_option("--json", args->json, "also write the results as JSON to this file");
+  cmd->add_option("--conv-variant", args->conv_variant,
+                  "conv kernels to time beside cuDNN: auto (the dispatcher's choice), a rung N "
+                  "of kernels/cuda/conv/, or all (auto and every rung)")
+      ->capture_default_str();
+  cmd->add_flag("--no-tf32", args->no_tf32,
+                "conv rows in strict FP32 only (by default also with TF32 allowed on both sides)");
   cmd->add_option("--iters", args->iters, "timed launches per kernel (after 3 warm-up)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();

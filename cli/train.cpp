@@ -32,7 +32,7 @@ namespace {
 
 struct TrainArgs {
   std::string config, device = "", out, resume, conv_backend = "ours";
-  bool overwrite = false;
+  bool overwrite = false, no_tf32 = false;
   std::vector<std::string> overrides;
   int64_t bench_steps = 0, profile_steps = 0, warmup_steps = 5;
 };
@@ -86,7 +86,8 @@ void print_diagnosis(const std::string& run_dir) {
   }
 }
 
-int run(const TrainArgs& a) {
+int run(TrainArgs a) {
+  if (a.no_tf32) a.overrides.push_back("allow_tf32=false");
   const train::TrainConfig config = train::load_config(a.config, a.overrides);
   std::string note;
   const Device device = train::pick_device(a.device.empty() ? config.device : a.device, note);
@@ -161,6 +162,8 @@ void add_train_command(CLI::App& app) {
                   "convolution kernels: ours, or cudnn (the comparison backend, GPU only)")
       ->check(CLI::IsMember({"ours", "cudnn"}));
   add_set_option(*cmd, args->overrides);
+  cmd->add_flag("--no-tf32", args->no_tf32,
+                "strict FP32 convolutions on a GPU (the same as --set allow_tf32=false)");
   auto* bench = cmd->add_option("--bench-steps", args->bench_steps,
                                 "time N training steps instead of training; print images/s as JSON")
                     ->check(kInt64 & CLI::PositiveNumber);

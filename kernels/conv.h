@@ -1,8 +1,13 @@
-// Convolution kernels: the im2col lowering, its adjoint col2im, and the
-// GEMM-based conv2d forward/backward built on them. Raw pointers, no autograd.
+// Convolution kernels: on the CPU the im2col lowering, its adjoint col2im,
+// and the conv2d forward/backward built on them; on a GPU the ladder of
+// numbered variants (kernels/cuda/conv/) behind one dispatcher. Raw
+// pointers, no autograd. Conv2dShape is the one description of a
+// convolution that the op and every kernel share.
 #pragma once
 
 #include <cstdint>
+#include <array>
+#include <string>
 
 #include "kernels/stream.h"
 
@@ -67,37 +72,75 @@ void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight
 
 namespace cuda {
 
-// The direct kernel stages one group's filters in shared memory and walks
-// their taps; it beats the implicit GEMM where the GEMM's 64x64x8 tiles would
-// be mostly empty: few input channels per group (a first layer over 1 or 3
-// channels, depthwise). Up to kDirectMaxReduction filter taps per output.
+// The CUDA kernels compute coordinates in 32-bit ints: "" when s fits them,
+// otherwise one line naming the size and the fix. engine/ops/conv.cpp checks
+// this where a CUDA convolution enters; the kernels trust it.
+std::string conv2d_unsupported(const Conv2dShape& s);
+
+// The three passes of a convolution, each run by one variant.
+enum class ConvPass { forward, backward_data, backward_weight };
+const char* pass_name(ConvPass p);  // "forward", "backward-data", "backward-weight"
+
+// One rung of the convolution ladder (kernels/cuda/conv/N_*.cu): NCHW, f32
+// in and out, the CPU functions' contracts for each pass it runs.
+struct ConvVariant {
+  int number = 0;            // its place in the ladder, 1 = the simplest
+  const char* name = "";     // "naive direct", "implicit GEMM", ...
+  bool needs_tf32 = false;   // rounds inputs to TF32: runs only where TF32 is allowed
+  // "" when this variant runs pass p on s, otherwise why not (one line). A
+  // null entry point below is a pass the variant does not have.
+  std::string (*unsupported)(const Conv2dShape& s, ConvPass p) = nullptr;
+  // y (N, O, OH, OW) = conv(x, weight) + bias (bias may be null).
+  void (*forward)(const float* x, const float* weight, const float* bias, float* y,
+                  const Conv2dShape& s, Stream stream) = nullptr;
+  // dx (N, C, H, W) from weight and dy (N, O, OH, OW); overwrites dx.
+  void (*backward_data)(const float* weight, const float* dy, float* dx, const Conv2dShape& s,
+                        Stream stream) = nullptr;
+  // dweight (O, C/groups, KH, KW) from x and dy, deterministically (no float
+  // atomics); workspace holds weight_workspace(s) floats.
+  void (*backward_weight)(const float* x, const float* dy, float* dweight, float* workspace,
+                          const Conv2dShape& s, Stream stream) = nullptr;
+  int64_t (*weight_workspace)(const Conv2dShape& s) = nullptr;  // null: none needed
+
+  // "" when this variant runs pass p on s (with or without TF32 allowed).
+  std::string refusal(const Conv2dShape& s, ConvPass p, bool allow_tf32) const;
+};
+
+// The number of rungs, and the ladder in rung order (variant number = index + 1); kernels/cuda/conv/variants.cu.
+constexpr int kConvVariants = 3;
+const std::array<ConvVariant, kConvVariants>& conv2d_variants();
+
+// How the dispatcher chooses: variant 0 lets it decide; a variant number
+// forces that variant wherever it runs the pass and shape. allow_tf32 lets it
+// (and the forced variant) use TF32.
+struct ConvSettings {
+  int variant = 0;
+  bool allow_tf32 = true;
+};
+
+// The variant that runs pass p on s. Automatic: rung 2 (tiled direct) for
+// few input channels per group (kDirectMaxChannels: the GEMM's 64x64x8 tiles
+// would be mostly empty), otherwise the highest-numbered variant that runs
+// the pass on s (later rungs are faster; one that needs TF32 only where it is
+// allowed). Rung 1 runs every pass on every shape, so there is always one. A
+// forced variant that cannot run (s, p) falls back to the automatic choice;
+// `note`, when given, then says so in one line.
+const ConvVariant& conv2d_choose(const Conv2dShape& s, ConvPass p, const ConvSettings& settings,
+                                 std::string* note = nullptr);
 constexpr int64_t kDirectMaxChannels = 4;
-constexpr int64_t kDirectMaxReduction = 256;
-inline bool conv2d_prefers_direct(const Conv2dShape& s) {
-  const int64_t cg = s.c / s.groups;
-  return cg <= kDirectMaxChannels && cg * s.kh * s.kw <= kDirectMaxReduction;
-}
 
 // Floats of device scratch conv2d_backward needs for dbias and dweight (the
-// bias reduction's per-strip sums and the backward-weight GEMM's per-split
-// partial sums; 0 when neither is split).
-int64_t conv2d_workspace(const Conv2dShape& s);
+// bias reduction's strip sums and the chosen backward-weight variant's).
+int64_t conv2d_workspace(const Conv2dShape& s, const ConvSettings& settings = {});
 
-// The CPU functions' contracts, in f32 on the device, enqueued on `stream`.
-// Implicit GEMM: the im2col gather happens while each tile is loaded, so the
-// forward needs no workspace.
+// The CPU functions' contracts, in f32 on the device, enqueued on `stream`,
+// each pass by the variant conv2d_choose picks. The backward is
+// deterministic: no float atomics anywhere.
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
-                    const Conv2dShape& s, Stream stream);
-// Deterministic: dbias and dweight split the N*OH*OW reduction across
-// blocks and add the partial sums in a fixed order in a second pass; no
-// float atomics.
+                    const Conv2dShape& s, Stream stream, const ConvSettings& settings = {});
 void conv2d_backward(const float* x, const float* weight, const float* dy, float* dx,
                      float* dweight, float* dbias, float* workspace, const Conv2dShape& s,
-                     Stream stream);
-// The direct kernel, for shapes where conv2d_prefers_direct(s); needs no
-// workspace.
-void conv2d_forward_direct(const float* x, const float* weight, const float* bias, float* y,
-                           const Conv2dShape& s, Stream stream);
+                     Stream stream, const ConvSettings& settings = {});
 
 }  // namespace cuda
 }  // namespace danlu::kernels

@@ -5,9 +5,11 @@
 // own kernels are the default. Compiled only when CMake finds cuDNN
 // (DANLU_WITH_CUDNN); danlu::set_conv_backend says so otherwise.
 //
-// Convolutions run in strict FP32 (no TF32 tensor cores), so that both
-// backends compute the same arithmetic, and use only algorithms cuDNN
-// reports deterministic. Scratch memory comes from the stream-ordered pool.
+// Convolutions run in strict FP32 (CUDNN_FMA_MATH) or, where allow_tf32 is
+// true, may use TF32 tensor cores (CUDNN_DEFAULT_MATH), so that a comparison
+// with danlu's kernels is FP32 against FP32 or TF32 against TF32; they use
+// only algorithms cuDNN reports deterministic. Scratch memory comes from the
+// stream-ordered pool.
 #pragma once
 
 #include <cstdint>
@@ -22,10 +24,11 @@ namespace danlu::kernels::cudnn {
 std::string version();
 
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
-                    const Conv2dShape& s, Stream stream);
+                    const Conv2dShape& s, Stream stream, bool allow_tf32);
 // A null output skips that gradient, as in kernels::cpu::conv2d_backward.
 void conv2d_backward(const float* x, const float* weight, const float* dy, float* dx,
-                     float* dweight, float* dbias, const Conv2dShape& s, Stream stream);
+                     float* dweight, float* dbias, const Conv2dShape& s, Stream stream,
+                     bool allow_tf32);
 
 // kernels::cpu::batchnorm_forward_train over (N, C, S), except that weight
 // and bias are required (cuDNN has no default scale).

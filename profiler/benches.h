@@ -11,6 +11,7 @@
 
 #include "engine/device.h"
 #include "engine/tensor.h"
+#include "kernels/conv.h"
 #include "profiler/workload.h"
 
 namespace danlu::profiler {
@@ -29,8 +30,10 @@ class Bench {
 };
 
 std::unique_ptr<Bench> make_bench(const Workload& w, Device device);
-// The cuDNN-backed ones (benches_cudnn.cpp).
-std::unique_ptr<Bench> make_conv_bench(const ConvWork& w, Device device);
+// The cuDNN-backed ones (benches_cudnn.cpp). A conv bench runs the variant
+// `settings` choose per pass (kernels/conv.h) and cuDNN in the same math mode.
+std::unique_ptr<Bench> make_conv_bench(const ConvWork& w, Device device,
+                                       const kernels::cuda::ConvSettings& settings = {});
 std::unique_ptr<Bench> make_batchnorm_bench(const BatchNormWork& w, Device device);
 
 // Whether this build has the vendor kernels of conv and bn (cuDNN found at

@@ -17,49 +17,53 @@ namespace {
 
 class ConvBench : public Bench {
  public:
-  ConvBench(const kernels::Conv2dShape& s, Device device)
-      : s_(s), stream_(compute_stream(device)),
+  ConvBench(const kernels::Conv2dShape& s, Device device, kernels::cuda::ConvSettings settings)
+      : s_(s), settings_(settings), stream_(compute_stream(device)),
         x_(device_rand({s.n, s.c, s.h, s.w}, device)),
         w_(device_rand({s.o, s.c / s.groups, s.kh, s.kw}, device)),
         dy_(device_rand({s.n, s.o, s.oh, s.ow}, device)),
         y_(device_empty({s.n, s.o, s.oh, s.ow}, device)),
         dx_(device_empty({s.n, s.c, s.h, s.w}, device)),
         dw_(device_empty({s.o, s.c / s.groups, s.kh, s.kw}, device)),
-        workspace_(device_empty({std::max<int64_t>(kernels::cuda::conv2d_workspace(s), 1)}, device)) {}
+        workspace_(device_empty(
+            {std::max<int64_t>(kernels::cuda::conv2d_workspace(s, settings), 1)}, device)) {}
 
+  // Ours: the variant the settings choose for this pass; cuDNN in the same
+  // math mode (strict FP32, or TF32 where the settings allow it).
   Launchers launchers(Direction d) override {
     const float *x = x_.data<float>(), *w = w_.data<float>(), *dy = dy_.data<float>();
     float *y = y_.data<float>(), *dx = dx_.data<float>(), *dw = dw_.data<float>();
     float* ws = workspace_.data<float>();
     const kernels::Conv2dShape s = s_;
+    const kernels::cuda::ConvSettings set = settings_;
     const kernels::Stream st = stream_;
+    [[maybe_unused]] const bool tf32 = set.allow_tf32;
     Launchers l;
     switch (d) {
       case Direction::forward:
-        // The direct kernel where the engine picks it (few channels per group).
-        l.ours = kernels::cuda::conv2d_prefers_direct(s)
-                     ? std::function<void()>([=] {
-                         kernels::cuda::conv2d_forward_direct(x, w, nullptr, y, s, st);
-                       })
-                     : [=] { kernels::cuda::conv2d_forward(x, w, nullptr, y, s, st); };
+        l.ours = [=] { kernels::cuda::conv2d_forward(x, w, nullptr, y, s, st, set); };
 #ifdef DANLU_WITH_CUDNN
-        l.vendor = [=] { kernels::cudnn::conv2d_forward(x, w, nullptr, y, s, st); };
+        l.vendor = [=] { kernels::cudnn::conv2d_forward(x, w, nullptr, y, s, st, tf32); };
 #endif
         break;
       case Direction::backward_data:
         l.ours = [=] {
-          kernels::cuda::conv2d_backward(x, w, dy, dx, nullptr, nullptr, ws, s, st);
+          kernels::cuda::conv2d_backward(x, w, dy, dx, nullptr, nullptr, ws, s, st, set);
         };
 #ifdef DANLU_WITH_CUDNN
-        l.vendor = [=] { kernels::cudnn::conv2d_backward(x, w, dy, dx, nullptr, nullptr, s, st); };
+        l.vendor = [=] {
+          kernels::cudnn::conv2d_backward(x, w, dy, dx, nullptr, nullptr, s, st, tf32);
+        };
 #endif
         break;
       default:  // backward_weight
         l.ours = [=] {
-          kernels::cuda::conv2d_backward(x, w, dy, nullptr, dw, nullptr, ws, s, st);
+          kernels::cuda::conv2d_backward(x, w, dy, nullptr, dw, nullptr, ws, s, st, set);
         };
 #ifdef DANLU_WITH_CUDNN
-        l.vendor = [=] { kernels::cudnn::conv2d_backward(x, w, dy, nullptr, dw, nullptr, s, st); };
+        l.vendor = [=] {
+          kernels::cudnn::conv2d_backward(x, w, dy, nullptr, dw, nullptr, s, st, tf32);
+        };
 #endif
         break;
     }
@@ -69,6 +73,7 @@ class ConvBench : public Bench {
 
  private:
   kernels::Conv2dShape s_;
+  kernels::cuda::ConvSettings settings_;
   kernels::Stream stream_;
   Tensor x_, w_, dy_, y_, dx_, dw_, workspace_;
 };
@@ -133,8 +138,9 @@ class BatchNormBench : public Bench {
 
 }  // namespace
 
-std::unique_ptr<Bench> make_conv_bench(const ConvWork& w, Device device) {
-  return std::make_unique<ConvBench>(w.s, device);
+std::unique_ptr<Bench> make_conv_bench(const ConvWork& w, Device device,
+                                       const kernels::cuda::ConvSettings& settings) {
+  return std::make_unique<ConvBench>(w.s, device, settings);
 }
 
 std::unique_ptr<Bench> make_batchnorm_bench(const BatchNormWork& w, Device device) {

@@ -67,13 +67,13 @@ std::string format_header(const Report& r) {
 }
 
 std::string format_table(const Report& r) {
-  std::vector<std::vector<std::string>> cells = {{"op", "direction", "shape", "math",
+  std::vector<std::vector<std::string>> cells = {{"op", "direction", "shape", "math", "kernel",
                                                   "ours ms (median/min)", "vendor ms",
                                                   "ours/vendor", "achieved", "roofline"}};
   for (const Row& row : r.rows) {
     const std::optional<double> ratio = row.ratio();
     cells.push_back({op_name(row.op), direction_name(row.direction), row.shape,
-                     math_name(row.math),
+                     math_name(row.math), row.kernel.empty() ? "-" : row.kernel,
                      printf_string("%.4f/%.4f", row.ours.median_ms, row.ours.min_ms),
                      row.vendor_time ? printf_string("%.4f %s", row.vendor_time->median_ms,
                                               row.vendor.c_str())
@@ -88,7 +88,7 @@ std::string format_table(const Report& r) {
   for (const auto& line : cells) {
     std::string text;
     for (size_t c = 0; c < line.size(); ++c) {
-      const bool numeric = c >= 4;  // numbers align right, names left
+      const bool numeric = c >= 5;  // numbers align right, names left
       const std::string pad(width[c] - line[c].size(), ' ');
       text += (c ? "  " : "") + (numeric ? pad + line[c] : line[c] + pad);
     }
@@ -108,6 +108,7 @@ nlohmann::json to_json(const Report& r) {
         {"direction", direction_name(row.direction)},
         {"shape", row.shape},
         {"math", math_name(row.math)},
+        {"kernel", row.kernel.empty() ? json(nullptr) : json(row.kernel)},
         {"bound", compute_bound(row.op) ? "compute" : "memory"},
         {"flops", row.cost.flops},
         {"bytes", row.cost.bytes},

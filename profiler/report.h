@@ -22,6 +22,7 @@ struct Row {
   Direction direction = Direction::forward;
   Math math = Math::fp32;
   std::string shape;  // describe() of the workload
+  std::string kernel;  // which of ours ran (a conv variant, "auto: 3 implicit GEMM"); "" for one kernel
   Cost cost;
   Timing ours;
   std::string vendor;                 // "cuDNN", or "" where no vendor kernel is wired

@@ -7,6 +7,7 @@
 #include "engine/device.h"
 #include "engine/error.h"
 #include "engine/tensor.h"
+#include "kernels/conv.h"
 #include "profiler/benches.h"
 #include "profiler/timer.h"
 #ifdef DANLU_WITH_CUDA
@@ -14,6 +15,19 @@
 #endif
 
 namespace danlu::profiler {
+
+std::vector<int> parse_conv_variants(const std::string& text) {
+  const int count = kernels::cuda::kConvVariants;
+  if (text == "auto") return {0};
+  if (text == "all") {
+    std::vector<int> all = {0};
+    for (int v = 1; v <= count; ++v) all.push_back(v);
+    return all;
+  }
+  for (int v = 1; v <= count; ++v)
+    if (text == std::to_string(v)) return {v};
+  DANLU_FAIL("--conv-variant ", text, ": expected auto, all or a rung from 1 to ", count);
+}
 
 std::string profile_unavailable_reason() {
   if (!built_with_cuda()) return "this build of danlu has no CUDA backend";
@@ -90,6 +104,60 @@ std::vector<std::string> notes_for(const std::vector<Op>& ops) {
   return notes;
 }
 
+Row time_row(const Workload& w, Direction d, Math math, const Launchers& l, KernelTimer& timer,
+             const Roofline& roofline) {
+  Row row;
+  row.op = op_of(w), row.direction = d, row.math = math;
+  row.shape = describe(w);
+  row.cost = cost_of(w, d);
+  row.ours = timer.time(l.ours);
+  if (l.vendor) {
+    row.vendor = l.vendor_name;
+    row.vendor_time = timer.time(l.vendor);
+  }
+  row.fraction = roofline_fraction(roofline, row.cost, math, compute_bound(row.op),
+                                   row.ours.median_ms);
+  return row;
+}
+
+kernels::cuda::ConvPass pass_of(Direction d) {
+  return d == Direction::forward         ? kernels::cuda::ConvPass::forward
+         : d == Direction::backward_data ? kernels::cuda::ConvPass::backward_data
+                                         : kernels::cuda::ConvPass::backward_weight;
+}
+
+// A conv workload: for each math mode and each variant asked for, a row per
+// pass the variant runs on this shape; a pass it cannot run becomes a note
+// (the dispatcher would run another variant there, timed in its own row).
+void time_conv(const ConvWork& c, Device device, const ProfileOptions& options,
+               KernelTimer& timer, Report& r) {
+  const auto& variants = kernels::cuda::conv2d_variants();
+  std::vector<Math> maths = {Math::fp32};
+  if (options.allow_tf32) maths.push_back(Math::tf32);
+  for (Math math : maths) {
+    for (int number : options.conv_variants) {
+      const kernels::cuda::ConvVariant* forced = number > 0 ? &variants[number - 1] : nullptr;
+      // A TF32 row of a variant that never uses TF32 would repeat its FP32 row.
+      if (math == Math::tf32 && forced && !forced->needs_tf32) continue;
+      const kernels::cuda::ConvSettings settings{number, math == Math::tf32};
+      const std::unique_ptr<Bench> bench = make_conv_bench(c, device, settings);
+      for (Direction d : directions_of(Op::conv)) {
+        const kernels::cuda::ConvVariant& ran =
+            kernels::cuda::conv2d_choose(c.s, pass_of(d), settings);
+        if (forced && ran.number != number) {
+          r.notes.push_back(detail::concat(
+              "conv ", describe(Workload{c}), " ", direction_name(d), ": variant ", number, " (",
+              forced->name, ") not timed: ", forced->refusal(c.s, pass_of(d), settings.allow_tf32)));
+          continue;
+        }
+        Row row = time_row(Workload{c}, d, math, bench->launchers(d), timer, r.roofline);
+        row.kernel = detail::concat(forced ? "" : "auto: ", ran.number, " ", ran.name);
+        r.rows.push_back(std::move(row));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Report run_profile(const std::vector<Workload>& workloads, const ProfileOptions& options) {
@@ -122,24 +190,16 @@ Report run_profile(const std::vector<Workload>& workloads, const ProfileOptions&
   for (Op op : options.ops) {
     for (const Workload& w : workloads) {
       if (op_of(w) != op) continue;
+      if (op == Op::conv) {
+        time_conv(std::get<ConvWork>(w), device, options, timer, r);
+        continue;
+      }
       const std::unique_ptr<Bench> bench = make_bench(w, device);
       for (Direction d : directions_of(op)) {
         for (Math math : op == Op::gemm ? std::vector<Math>{Math::fp32, Math::tf32}
                                         : std::vector<Math>{Math::fp32}) {
           const Tf32Scope tf32(math == Math::tf32);
-          const Launchers l = bench->launchers(d);
-          Row row;
-          row.op = op, row.direction = d, row.math = math;
-          row.shape = describe(w);
-          row.cost = cost_of(w, d);
-          row.ours = timer.time(l.ours);
-          if (l.vendor) {
-            row.vendor = l.vendor_name;
-            row.vendor_time = timer.time(l.vendor);
-          }
-          row.fraction = roofline_fraction(r.roofline, row.cost, math, compute_bound(op),
-                                           row.ours.median_ms);
-          r.rows.push_back(std::move(row));
+          r.rows.push_back(time_row(w, d, math, bench->launchers(d), timer, r.roofline));
         }
       }
     }

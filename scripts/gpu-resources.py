@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Static GPU evidence for danlu's CUDA kernels, made without a GPU: compiles
-kernels/cuda/*.cu for sm_90, reads ptxas's registers, spills, stack and
+kernels/cuda/*.cu and kernels/cuda/conv/*.cu for sm_90, reads ptxas's registers, spills, stack and
 shared memory per kernel, computes the theoretical H100 occupancy at each
 kernel's launch block size and, where nvdisasm is found, the instruction mix
 of each conv kernel's main loop. Writes docs/gpu-resources.md:
@@ -31,9 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "gpu-resources.md"
 # Kernel families that run every training step on large tensors: a spill
 # there costs every step, so the check refuses it.
-HOT = {"conv.cu", "conv_direct.cu", "batchnorm.cu", "layernorm.cu", "optim.cu"}
+CONV = {"conv/1_naive_direct.cu", "conv/2_tiled_direct.cu", "conv/3_implicit_gemm.cu",
+        "conv/bias_grad.cu"}
+HOT = CONV | {"batchnorm.cu", "layernorm.cu", "optim.cu"}
 # Families whose main-loop instruction mix is reported.
-MIX = {"conv.cu", "conv_direct.cu"}
+MIX = CONV
 
 
 def find_nvcc(given):
@@ -54,14 +56,14 @@ def collect(compiled, sizes):
         cmem = elf.constant_bank_sizes(c.cubin)
         for f in functions:
             name = ptxas.short_name(names[f.mangled], enums)
-            if c.source.name in HOT and (f.spills or f.stack):
-                problems.append(f"{c.source.name}: {name}: {f.spill_stores} bytes spill stores, "
+            if c.name in HOT and (f.spills or f.stack):
+                problems.append(f"{c.name}: {name}: {f.spill_stores} bytes spill stores, "
                                 f"{f.spill_loads} bytes spill loads, {f.stack} bytes stack frame")
             if not f.entry:
-                called.append((c.source.name, name, f))
+                called.append((c.name, name, f))
                 continue
-            block, source = launches.block_of(c.source.name, ptxas.base_name(name), sizes)
-            kernels.append({"file": c.source.name, "name": name, "function": f,
+            block, source = launches.block_of(c.name, ptxas.base_name(name), sizes)
+            kernels.append({"file": c.name, "name": name, "function": f,
                             "cmem": cmem.get(f.mangled, 0), "block": block,
                             "block_source": source, "mangled": f.mangled, "cubin": c.cubin})
     kernels.sort(key=lambda k: (k["file"], k["name"]))
@@ -115,7 +117,7 @@ def main():
     except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
         sys.exit(f"gpu-resources: {error}")
     command = " ".join(nvcc_compile.command("nvcc", ".", "kernels/cuda/<file>.cu", "<file>.cubin"))
-    doc = report.render(nvcc_compile.nvcc_version(nvcc), command, [p.name for p in left_out],
+    doc = report.render(nvcc_compile.nvcc_version(nvcc), command, [nvcc_compile.name_of(p, ROOT / "kernels" / "cuda") for p in left_out],
                         kernels, called, mix, mix_note)
     fresh = args.work_dir / "gpu-resources.md"
     fresh.write_text(doc)

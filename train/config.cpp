@@ -16,6 +16,7 @@
 #include "engine/range_check.h"
 #include "engine/io/cifar10.h"
 #include "engine/io/idx.h"
+#include "kernels/conv.h"
 
 namespace danlu::train {
 
@@ -64,7 +65,9 @@ const json& default_config() {
     "unfreeze_at_epoch": 0,
     "pretrained": "",
     "device": "auto",
-    "cuda_graph": true
+    "cuda_graph": true,
+    "conv_variant": 0,
+    "allow_tf32": true
   })");
   return defaults;
 }
@@ -276,6 +279,11 @@ TrainConfig parse_config(const json& user) {
   c.pretrained = r.string("pretrained");
   c.device = r.string("device");
   c.cuda_graph = r.boolean("cuda_graph");
+  c.conv_variant = static_cast<int>(r.integer("conv_variant", 0));
+  DANLU_CHECK(c.conv_variant <= kernels::cuda::kConvVariants, "conv_variant: expected 0 ",
+              "(automatic) or a rung of the convolution ladder from 1 to ",
+              kernels::cuda::kConvVariants, ", got ", c.conv_variant);
+  c.allow_tf32 = r.boolean("allow_tf32");
   const json& groups = r.require("param_groups", "a list");
   if (!groups.is_array())
     r.fail("param_groups", "a list of {\"params\": PREFIX, options...}", groups);

@@ -69,6 +69,12 @@ struct TrainConfig {
   // On a GPU, capture the forward and backward into a CUDA Graph and replay
   // it (train/step_graph.h); false: every step is launched op by op.
   bool cuda_graph = true;
+  // Which CUDA convolution variant runs (engine/ops/conv.h's
+  // set_conv_variant): 0 = the dispatcher's choice, N forces rung N.
+  int conv_variant = 0;
+  // Whether convolutions on a GPU may use TF32 (set_conv_allow_tf32); on by
+  // default, as in PyTorch.
+  bool allow_tf32 = true;
 };
 
 // Resolves `user` and checks every range. The model, optimizer and

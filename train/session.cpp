@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "engine/error.h"
+#include "engine/ops/conv.h"
 #include "layers/builder.h"
 #include "optim/make.h"
 #include "schedulers/from_json.h"
@@ -177,6 +178,8 @@ Session make_session(const TrainConfig& config, Device device,
   if (!scheduler.is_null())
     s.scheduler = sched::make_scheduler(scheduler, *s.optimizer, steps_per_epoch);
   if (device.is_cuda() && config.cuda_graph) s.graph = std::make_shared<StepGraph>();
+  set_conv_variant(config.conv_variant);
+  set_conv_allow_tf32(config.allow_tf32);
   return s;
 }
 

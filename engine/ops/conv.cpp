@@ -1,11 +1,15 @@
-// conv2d: argument checks, then the kernels of the tensors' device (on the
-// CPU im2col + GEMM; on a GPU danlu's implicit GEMM or direct kernel, or
-// cuDNN when chosen) for the forward, and one backward call that computes
-// only the gradients the inputs need (a network's first conv never computes
+// conv2d: the one place its arguments are checked (the kernels trust the
+// Conv2dShape made here), then the kernels of the tensors' device (on the
+// CPU im2col + GEMM; on a GPU the conv ladder's dispatcher, or cuDNN when
+// chosen) for the forward, and one backward call that computes only the
+// gradients the inputs need (a network's first conv never computes
 // d(input)).
 #include "engine/ops/conv.h"
 
 #include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <set>
 
 #include "engine/ops/dispatch.h"
 #include "engine/profile.h"
@@ -21,6 +25,8 @@ using namespace ops_detail;
 namespace {
 
 std::atomic<ConvBackend> g_conv_backend{ConvBackend::ours};
+std::atomic<int> g_conv_variant{0};
+std::atomic<bool> g_conv_tf32{true};
 
 std::string pair_str(const std::array<int64_t, 2>& a) {
   return detail::concat("(", a[0], ", ", a[1], ")");
@@ -35,18 +41,9 @@ kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, const Ten
   if (x.device().is_cuda()) check_cuda_f32(op, x);
   check_dim(op, x, 4, "input (N, C, H, W)");
   check_dim(op, weight, 4, "weight (O, C/groups, KH, KW)");
-  DANLU_CHECK(p.stride[0] >= 1 && p.stride[1] >= 1, op, ": stride must be >= 1, got ",
-              pair_str(p.stride));
-  // The upper bounds keep the span and output-size arithmetic below from
-  // overflowing; no input is that large.
+  const std::string bad = conv2d_params_error(op, p);
+  DANLU_CHECK(bad.empty(), bad);
   constexpr int64_t kMax = int64_t(1) << 31;
-  DANLU_CHECK(p.dilation[0] >= 1 && p.dilation[1] >= 1 && p.dilation[0] <= kMax &&
-                  p.dilation[1] <= kMax,
-              op, ": dilation must be in [1, 2^31], got ", pair_str(p.dilation));
-  DANLU_CHECK(p.padding[0] >= 0 && p.padding[1] >= 0 && p.padding[0] <= kMax &&
-                  p.padding[1] <= kMax,
-              op, ": padding must be in [0, 2^31], got ", pair_str(p.padding));
-  DANLU_CHECK(p.groups >= 1, op, ": groups must be >= 1, got ", p.groups);
 
   const Shape& xs = x.shape();
   const Shape& ws = weight.shape();
@@ -75,24 +72,48 @@ kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, const Ten
               " (spans ", span_h, "x", span_w, ")");
   s.oh = (s.h + 2 * s.pad_h - span_h) / s.stride_h + 1;
   s.ow = (s.w + 2 * s.pad_w - span_w) / s.stride_w + 1;
+#ifdef DANLU_WITH_CUDA
+  if (x.device().is_cuda()) {
+    const std::string too_large = kernels::cuda::conv2d_unsupported(s);
+    DANLU_CHECK(too_large.empty(), op, ": input ", xs, ", weight ", ws, ": ", too_large);
+  }
+#endif
   return s;
 }
 
 #ifdef DANLU_WITH_CUDA
+// The variant settings of the moment; a forced variant that cannot run a
+// pass says so once per message (a network repeats its shapes every step).
+kernels::cuda::ConvSettings settings_for(const kernels::Conv2dShape& s) {
+  const kernels::cuda::ConvSettings settings{conv_variant(), conv_allow_tf32()};
+  if (settings.variant == 0) return settings;
+  static std::mutex mutex;
+  static std::set<std::string> said;
+  for (kernels::cuda::ConvPass p : {kernels::cuda::ConvPass::forward,
+                                    kernels::cuda::ConvPass::backward_data,
+                                    kernels::cuda::ConvPass::backward_weight}) {
+    std::string note;
+    kernels::cuda::conv2d_choose(s, p, settings, &note);
+    if (note.empty()) continue;
+    note = detail::concat("conv2d (", s.n, ", ", s.c, ", ", s.h, ", ", s.w, ") * (", s.o, ", ",
+                          s.c / s.groups, ", ", s.kh, ", ", s.kw, "): ", note);
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (said.insert(note).second) std::fprintf(stderr, "danlu: note: %s\n", note.c_str());
+  }
+  return settings;
+}
+
 void cuda_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y,
                   const kernels::Conv2dShape& s) {
   const kernels::Stream stream = stream_of(x);
 #ifdef DANLU_WITH_CUDNN
   if (conv_backend() == ConvBackend::cudnn)
     return kernels::cudnn::conv2d_forward(x.data<float>(), weight.data<float>(),
-                                          data_or_null<float>(bias), y.data<float>(), s, stream);
+                                          data_or_null<float>(bias), y.data<float>(), s, stream,
+                                          conv_allow_tf32());
 #endif
-  if (kernels::cuda::conv2d_prefers_direct(s))
-    return kernels::cuda::conv2d_forward_direct(x.data<float>(), weight.data<float>(),
-                                                data_or_null<float>(bias), y.data<float>(), s,
-                                                stream);
   kernels::cuda::conv2d_forward(x.data<float>(), weight.data<float>(), data_or_null<float>(bias),
-                                y.data<float>(), s, stream);
+                                y.data<float>(), s, stream, settings_for(s));
 }
 
 void cuda_backward(const Tensor& x, const Tensor& weight, const Tensor& dy, const Tensor& dx,
@@ -103,15 +124,17 @@ void cuda_backward(const Tensor& x, const Tensor& weight, const Tensor& dy, cons
     return kernels::cudnn::conv2d_backward(data_or_null<float>(x), data_or_null<float>(weight),
                                            dy.data<float>(), data_or_null<float>(dx),
                                            data_or_null<float>(dweight),
-                                           data_or_null<float>(dbias), s, stream);
+                                           data_or_null<float>(dbias), s, stream,
+                                           conv_allow_tf32());
 #endif
+  const kernels::cuda::ConvSettings settings = settings_for(s);
   const bool reduces = dweight.defined() || dbias.defined();
-  const int64_t scratch = reduces ? kernels::cuda::conv2d_workspace(s) : 0;
+  const int64_t scratch = reduces ? kernels::cuda::conv2d_workspace(s, settings) : 0;
   Tensor workspace = scratch > 0 ? empty_with({scratch}, dy) : Tensor();
   kernels::cuda::conv2d_backward(data_or_null<float>(x), data_or_null<float>(weight),
                                  dy.data<float>(), data_or_null<float>(dx),
                                  data_or_null<float>(dweight), data_or_null<float>(dbias),
-                                 data_or_null<float>(workspace), s, stream);
+                                 data_or_null<float>(workspace), s, stream, settings);
 }
 #endif
 
@@ -139,6 +162,36 @@ void set_conv_backend(ConvBackend backend) {
 }
 
 ConvBackend conv_backend() { return g_conv_backend; }
+
+void set_conv_variant(int variant) {
+  DANLU_CHECK(variant >= 0 && variant <= kernels::cuda::kConvVariants, "conv variant ", variant,
+              ": expected 0 (automatic) or a rung from 1 to ", kernels::cuda::kConvVariants,
+              " (kernels/cuda/conv/)");
+  g_conv_variant = variant;
+}
+
+int conv_variant() { return g_conv_variant; }
+
+void set_conv_allow_tf32(bool allow) { g_conv_tf32 = allow; }
+
+bool conv_allow_tf32() { return g_conv_tf32; }
+
+std::string conv2d_params_error(const char* who, const Conv2dParams& p) {
+  // The upper bounds keep the span and output-size arithmetic from
+  // overflowing; no input is that large.
+  constexpr int64_t kMax = int64_t(1) << 31;
+  const auto in = [](const std::array<int64_t, 2>& a, int64_t lo, int64_t hi) {
+    return a[0] >= lo && a[1] >= lo && a[0] <= hi && a[1] <= hi;
+  };
+  if (!in(p.stride, 1, kMax))
+    return detail::concat(who, ": stride must be in [1, 2^31], got ", pair_str(p.stride));
+  if (!in(p.dilation, 1, kMax))
+    return detail::concat(who, ": dilation must be in [1, 2^31], got ", pair_str(p.dilation));
+  if (!in(p.padding, 0, kMax))
+    return detail::concat(who, ": padding must be in [0, 2^31], got ", pair_str(p.padding));
+  if (p.groups < 1) return detail::concat(who, ": groups must be >= 1, got ", p.groups);
+  return "";
+}
 
 ConvBackend parse_conv_backend(const std::string& name) {
   if (name == "ours") return ConvBackend::ours;

@@ -1,7 +1,7 @@
 // The cuDNN comparison backend (kernels/cudnn.h): a cuDNN handle per thread
 // and device, and per conv shape a cached plan (descriptors plus, for each
 // direction, the algorithm cuDNN's heuristics rank first among the
-// deterministic FP32 ones). Every cuDNN call is checked.
+// deterministic ones of the plan's math mode). Every cuDNN call is checked.
 #include "kernels/cudnn.h"
 
 #include <cuda_runtime_api.h>
@@ -89,17 +89,17 @@ void set_nchw(cudnnTensorDescriptor_t desc, int64_t n, int64_t c, int64_t h, int
                                                to_int(h, "height"), to_int(w, "width")));
 }
 
-// The best-ranked deterministic algorithm that does not convert to TF32 or
-// FP16 tensor cores.
+// The best-ranked deterministic algorithm that never converts to FP16, and
+// uses tensor cores (TF32) only when allowed.
 template <class Perf>
-Perf pick(const Perf* perf, int count, const char* direction) {
+Perf pick(const Perf* perf, int count, const char* direction, bool allow_tf32) {
   for (int i = 0; i < count; ++i) {
     if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].determinism == CUDNN_DETERMINISTIC &&
-        perf[i].mathType != CUDNN_TENSOR_OP_MATH &&
+        (allow_tf32 || perf[i].mathType != CUDNN_TENSOR_OP_MATH) &&
         perf[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
       return perf[i];
   }
-  DANLU_FAIL("cuDNN has no deterministic FP32 ", direction,
+  DANLU_FAIL("cuDNN has no deterministic ", allow_tf32 ? "TF32" : "FP32", " ", direction,
              " algorithm for this convolution: use --conv-backend ours");
 }
 
@@ -111,7 +111,7 @@ struct ConvPlan {
   cudnnConvolutionBwdDataAlgoPerf_t backward_data;
   cudnnConvolutionBwdFilterAlgoPerf_t backward_filter;
 
-  ConvPlan(cudnnHandle_t h, const Conv2dShape& s) {
+  ConvPlan(cudnnHandle_t h, const Conv2dShape& s, bool allow_tf32) {
     set_nchw(x, s.n, s.c, s.h, s.w);
     set_nchw(y, s.n, s.o, s.oh, s.ow);
     set_nchw(bias, 1, s.o, 1, 1);
@@ -124,35 +124,39 @@ struct ConvPlan {
         to_int(s.stride_w, "stride"), to_int(s.dil_h, "dilation"), to_int(s.dil_w, "dilation"),
         CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     DANLU_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, to_int(s.groups, "groups")));
-    DANLU_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));  // strict FP32
+    // CUDNN_FMA_MATH is strict FP32; CUDNN_DEFAULT_MATH lets Ampere and
+    // later GPUs run TF32 tensor cores, as PyTorch sets it for allow_tf32.
+    DANLU_CUDNN_CHECK(
+        cudnnSetConvolutionMathType(conv, allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
 
     int count = 0;
     cudnnConvolutionFwdAlgoPerf_t fwd[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     DANLU_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(
         h, x, w, conv, y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, fwd));
-    forward = pick(fwd, count, "forward");
+    forward = pick(fwd, count, "forward", allow_tf32);
     cudnnConvolutionBwdDataAlgoPerf_t data[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     DANLU_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
         h, w, y, conv, x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, data));
-    backward_data = pick(data, count, "backward-data");
+    backward_data = pick(data, count, "backward-data", allow_tf32);
     cudnnConvolutionBwdFilterAlgoPerf_t filter[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     DANLU_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
         h, x, y, conv, w, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, filter));
-    backward_filter = pick(filter, count, "backward-filter");
+    backward_filter = pick(filter, count, "backward-filter", allow_tf32);
   }
 };
 
 // The plan for shape s on the current device, built on first use. Plans are
 // per thread, like handles, so the cache needs no lock.
-const ConvPlan& plan(cudnnHandle_t h, const Conv2dShape& s) {
-  using Key = std::array<int64_t, 15>;
+const ConvPlan& plan(cudnnHandle_t h, const Conv2dShape& s, bool allow_tf32) {
+  using Key = std::array<int64_t, 16>;
   thread_local std::map<Key, std::unique_ptr<ConvPlan>> plans;
   int device = 0;
   DANLU_CUDA_CHECK(cudaGetDevice(&device));
   const Key key{device,     s.n,        s.c,     s.h,     s.w,     s.o,     s.kh,  s.kw,
-                s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dil_h, s.dil_w, s.groups};
+                s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dil_h, s.dil_w, s.groups,
+                allow_tf32};
   std::unique_ptr<ConvPlan>& p = plans[key];
-  if (!p) p = std::make_unique<ConvPlan>(h, s);
+  if (!p) p = std::make_unique<ConvPlan>(h, s, allow_tf32);
   return *p;
 }
 
@@ -168,10 +172,10 @@ std::string version() {
 }
 
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
-                    const Conv2dShape& s, Stream stream) {
+                    const Conv2dShape& s, Stream stream, bool allow_tf32) {
   if (s.n == 0) return;  // cuDNN rejects empty tensors; there is nothing to compute
   const cudnnHandle_t h = handle(stream);
-  const ConvPlan& p = plan(h, s);
+  const ConvPlan& p = plan(h, s, allow_tf32);
   const cuda::Scratch scratch(p.forward.memory);
   DANLU_CUDNN_CHECK(cudnnConvolutionForward(h, &kOne, p.x, x, p.w, weight, p.conv,
                                             p.forward.algo, scratch.data(), p.forward.memory,
@@ -180,7 +184,8 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
 }
 
 void conv2d_backward(const float* x, const float* weight, const float* dy, float* dx,
-                     float* dweight, float* dbias, const Conv2dShape& s, Stream stream) {
+                     float* dweight, float* dbias, const Conv2dShape& s, Stream stream,
+                     bool allow_tf32) {
   if (s.n == 0) {  // empty sums
     const int64_t weights = s.o * s.c / s.groups * s.kh * s.kw;
     if (dweight) DANLU_CUDA_CHECK(cudaMemsetAsync(dweight, 0, weights * sizeof(float), stream));
@@ -188,7 +193,7 @@ void conv2d_backward(const float* x, const float* weight, const float* dy, float
     return;
   }
   const cudnnHandle_t h = handle(stream);
-  const ConvPlan& p = plan(h, s);
+  const ConvPlan& p = plan(h, s, allow_tf32);
   if (dx) {
     const cuda::Scratch scratch(p.backward_data.memory);
     DANLU_CUDNN_CHECK(cudnnConvolutionBackwardData(

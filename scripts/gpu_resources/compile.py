@@ -1,4 +1,5 @@
-"""Compiles each kernels/cuda/*.cu to an sm_90 cubin with ptxas's resource
+"""Compiles each kernels/cuda/*.cu and kernels/cuda/conv/*.cu (the conv
+ladder) to an sm_90 cubin with ptxas's resource
 report (-Xptxas -v), the files in parallel. Only device code is compiled
 (-cubin), with the defines and include path of the CMake build, so the
 registers and shared memory are those of the library's sm_90 code."""
@@ -11,12 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ARCH = "sm_90"
-_INCLUDE = re.compile(r'#include\s+"kernels/cuda/(\w+\.cuh)"')
+_INCLUDE = re.compile(r'#include\s+"kernels/cuda/([\w/]+\.cuh)"')
+# Where the kernel sources are, under kernels/cuda.
+SOURCE_GLOBS = ("*.cu", "conv/*.cu")
+
+
+def name_of(path, cuda_dir):
+    """A source's name in the report: its path under kernels/cuda
+    ("batchnorm.cu", "conv/3_implicit_gemm.cu")."""
+    return path.relative_to(cuda_dir).as_posix()
 
 
 @dataclass
 class Compiled:
     source: Path  # kernels/cuda/<name>.cu
+    name: str     # name_of(source)
     cubin: Path
     ptxas_log: str
 
@@ -35,7 +45,7 @@ def sources(root):
     would cost the front end's seconds for nothing."""
     cuda_dir = root / "kernels" / "cuda"
     kept, left_out = [], []
-    for path in sorted(cuda_dir.glob("*.cu")):
+    for path in sorted(p for g in SOURCE_GLOBS for p in cuda_dir.glob(g)):
         text = path.read_text()
         headers = [cuda_dir / h for h in _INCLUDE.findall(text)]
         texts = [text] + [h.read_text() for h in headers if h.exists()]
@@ -52,11 +62,12 @@ def command(nvcc, root, source, cubin):
 
 
 def _compile_one(nvcc, root, source, work_dir):
-    cubin = work_dir / (source.stem + ".cubin")
+    name = name_of(source, root / "kernels" / "cuda")
+    cubin = work_dir / (name.replace("/", "_")[:-len(".cu")] + ".cubin")
     run = subprocess.run(command(nvcc, root, source, cubin), capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(f"nvcc failed on {source}:\n{run.stdout}{run.stderr}")
-    return Compiled(source, cubin, run.stdout + run.stderr)  # ptxas reports on stderr
+    return Compiled(source, name, cubin, run.stdout + run.stderr)  # ptxas reports on stderr
 
 
 def compile_all(nvcc, root, work_dir, files, jobs=None):

@@ -16,7 +16,7 @@ ASSUMED = 256  # for a kernel whose launch site is not found
 
 _CONSTANT = re.compile(r"constexpr\s+(?:int|int64_t|unsigned|size_t)\s+([^;]+);")
 _LAUNCH = re.compile(r"(?<![\w.])launch\(\s*(?:\"[^\"]*\"|\w+)\s*,\s*(\w+)\s*(?:<[^()]*?>)?\s*,")
-_INCLUDE = re.compile(r'#include\s+"kernels/cuda/(\w+\.cuh)"')
+_INCLUDE = re.compile(r'#include\s+"kernels/cuda/([\w/]+\.cuh)"')
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
         ast.FloorDiv: operator.floordiv, ast.Div: operator.floordiv}
 
@@ -98,7 +98,8 @@ def _included(text, texts):
 def block_sizes(cuda_dir):
     """{(file, kernel): threads} for .cu launch sites and {kernel: threads}
     for launch sites in headers (they serve every file that includes them)."""
-    texts = {p.name: p.read_text() for p in sorted(cuda_dir.glob("*.cu*"))}
+    texts = {p.relative_to(cuda_dir).as_posix(): p.read_text()
+             for p in sorted([*cuda_dir.glob("*.cu*"), *cuda_dir.glob("conv/*.cu*")])}
     per_file, per_header = {}, {}
     for name, text in texts.items():
         constants = {}

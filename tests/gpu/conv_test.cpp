@@ -1,5 +1,6 @@
-// CUDA conv2d (implicit GEMM in all three directions, and the direct kernel
-// for few input channels) against the plain reference conv
+// CUDA conv2d as the dispatcher runs it (implicit GEMM in all three
+// directions, the tiled direct kernel for few input channels) against the
+// plain reference conv
 // (kernels/cpu/conv_reference.h): odd sizes that fit no tile, batch 1 and
 // 128 at 28 x 28 (split dweight and dbias reductions), long channels (dbias
 // on 64 strips per channel), stride 2, padding 0/1/2,
@@ -68,13 +69,16 @@ std::vector<Case> cases() {
 using Problem = testing::ConvProblem<float>;
 using Grads = testing::ConvGrads<float>;
 
+// The implicit GEMM (rung 3) or the tiled direct kernel (rung 2).
 std::vector<float> gpu_forward(const Problem& p, bool direct) {
   DeviceBuffer<float> x(p.x), w(p.w), b(p.b), y(y_size(p.s));
-  if (direct)
-    kernels::cuda::conv2d_forward_direct(x.get(), w.get(), b.get(), y.get(), p.s, stream());
-  else
-    kernels::cuda::conv2d_forward(x.get(), w.get(), b.get(), y.get(), p.s, stream());
+  kernels::cuda::conv2d_forward(x.get(), w.get(), b.get(), y.get(), p.s, stream(),
+                                {direct ? 2 : 3, false});
   return y.to_host();
+}
+
+bool prefers_direct(const Conv2dShape& s) {
+  return kernels::cuda::conv2d_choose(s, kernels::cuda::ConvPass::forward, {}).number == 2;
 }
 
 Grads gpu_backward(const Problem& p) {
@@ -100,7 +104,7 @@ TEST(GpuConv, ForwardDirectMatchesReferenceOnSmallChannelCounts) {
   uint64_t seed = 200;
   int direct_cases = 0;
   for (const Case& c : cases()) {
-    if (!kernels::cuda::conv2d_prefers_direct(c.s)) continue;
+    if (!prefers_direct(c.s)) continue;
     SCOPED_TRACE(c.name);
     ++direct_cases;
     const Problem p(c.s, seed += 10);
@@ -133,7 +137,7 @@ TEST(GpuConv, LargeMagnitudes) {
     SCOPED_TRACE(c.name);
     const Problem p(c.s, 400, 1e3f, 1e2f, 1e3f);
     expect_conv_forward(p, gpu_forward(p, false), c.name + " forward x1e3, w x1e2");
-    if (kernels::cuda::conv2d_prefers_direct(c.s))
+    if (prefers_direct(c.s))
       expect_conv_forward(p, gpu_forward(p, true), c.name + " direct forward x1e3, w x1e2");
     expect_conv_backward(p, gpu_backward(p), c.name + " x1e3, w x1e2, dy x1e3");
   }
@@ -149,7 +153,7 @@ TEST(GpuConv, RepeatedRunsGiveIdenticalBits) {
     SCOPED_TRACE(c.name);
     const Problem p(c.s, 500);
     EXPECT_TRUE(bitwise_equal(gpu_forward(p, false), gpu_forward(p, false)));
-    if (kernels::cuda::conv2d_prefers_direct(c.s)) {
+    if (prefers_direct(c.s)) {
       EXPECT_TRUE(bitwise_equal(gpu_forward(p, true), gpu_forward(p, true)));
     }
     const Grads a = gpu_backward(p), b = gpu_backward(p);

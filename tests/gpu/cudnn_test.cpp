@@ -31,9 +31,16 @@ TEST(ConvBackend, ParsesItsTwoNames) {
 }
 
 // Restores the default backend however a test ends.
+// The backend, in strict FP32 so that both sides compute the same arithmetic.
 struct BackendGuard {
-  explicit BackendGuard(ConvBackend b) { set_conv_backend(b); }
-  ~BackendGuard() { set_conv_backend(ConvBackend::ours); }
+  explicit BackendGuard(ConvBackend b) {
+    set_conv_backend(b);
+    set_conv_allow_tf32(false);
+  }
+  ~BackendGuard() {
+    set_conv_backend(ConvBackend::ours);
+    set_conv_allow_tf32(true);
+  }
 };
 
 #ifndef DANLU_WITH_CUDNN
@@ -86,14 +93,11 @@ ConvResult run_conv(const Conv2dShape& s, bool cudnn) {
   DeviceBuffer<float> b(uniform_floats(s.o, 3, -1, 1)), dy(uniform_floats(ny, 4, -1, 1));
   DeviceBuffer<float> y(ny), dx(nx), dw(nw), db(s.o);
   if (cudnn) {
-    kernels::cudnn::conv2d_forward(x.get(), w.get(), b.get(), y.get(), s, stream());
+    kernels::cudnn::conv2d_forward(x.get(), w.get(), b.get(), y.get(), s, stream(), false);
     kernels::cudnn::conv2d_backward(x.get(), w.get(), dy.get(), dx.get(), dw.get(), db.get(), s,
-                                    stream());
+                                    stream(), false);
   } else {
-    if (kernels::cuda::conv2d_prefers_direct(s))
-      kernels::cuda::conv2d_forward_direct(x.get(), w.get(), b.get(), y.get(), s, stream());
-    else
-      kernels::cuda::conv2d_forward(x.get(), w.get(), b.get(), y.get(), s, stream());
+    kernels::cuda::conv2d_forward(x.get(), w.get(), b.get(), y.get(), s, stream());
     DeviceBuffer<float> ws(kernels::cuda::conv2d_workspace(s));
     kernels::cuda::conv2d_backward(x.get(), w.get(), dy.get(), dx.get(), dw.get(), db.get(),
                                    ws.get(), s, stream());

@@ -37,8 +37,8 @@ TEST(Profiler, EveryOpAndDirectionGetsAPositiveTime) {
   options.warmup = 1;
   options.copy_bytes = 1 << 20;
   const Report report = run_profile(one_tiny_shape_per_op(), options);
-  // conv 3, bn 2, ln 2, act 2, pool 2, xent 2, optim 1, gemm 3 x (fp32, tf32).
-  ASSERT_EQ(report.rows.size(), 20u);
+  // conv 3 x (fp32, tf32), bn 2, ln 2, act 2, pool 2, xent 2, optim 1, gemm 3 x (fp32, tf32).
+  ASSERT_EQ(report.rows.size(), 23u);
   EXPECT_GT(report.roofline.bandwidth, 0);
   const nlohmann::json j = to_json(report);
   ASSERT_EQ(j["rows"].size(), report.rows.size());
@@ -53,6 +53,36 @@ TEST(Profiler, EveryOpAndDirectionGetsAPositiveTime) {
       EXPECT_GT(row["vendor_median_ms"].get<double>(), 0) << what;
     }
   }
+}
+
+// --conv-variant all --no-tf32: the dispatcher's choice and each rung, in
+// FP32, a row per pass the rung runs; rung 2 has only the forward, so its
+// two backward passes are notes.
+TEST(Profiler, EveryConvVariantGetsItsOwnRows) {
+  DANLU_REQUIRE_GPU();
+  ProfileOptions options;
+  options.ops = {Op::conv};
+  options.conv_variants = parse_conv_variants("all");
+  options.allow_tf32 = false;
+  options.iters = 1;
+  options.warmup = 0;
+  options.copy_bytes = 1 << 20;
+  const Report report = run_profile({one_tiny_shape_per_op()[0]}, options);
+  std::vector<std::string> kernels;
+  for (const Row& row : report.rows) {
+    EXPECT_EQ(row.math, Math::fp32);
+    EXPECT_GT(row.ours.median_ms, 0);
+    kernels.push_back(row.kernel);
+  }
+  EXPECT_EQ(kernels, (std::vector<std::string>{
+                         "auto: 2 tiled direct", "auto: 3 implicit GEMM", "auto: 3 implicit GEMM",
+                         "1 naive direct", "1 naive direct", "1 naive direct", "2 tiled direct",
+                         "3 implicit GEMM", "3 implicit GEMM", "3 implicit GEMM"}));
+  int refusals = 0;
+  for (const std::string& note : report.notes)
+    refusals += note.find("variant 2 (tiled direct) not timed: it has no backward-") !=
+                std::string::npos;
+  EXPECT_EQ(refusals, 2);
 }
 
 }  // namespace

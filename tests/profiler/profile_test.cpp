@@ -13,6 +13,7 @@
 #include "profiler/costs.h"
 #include "profiler/report.h"
 #include "profiler/roofline.h"
+#include "profiler/run.h"
 #include "profiler/shapes.h"
 #include "profiler/timer.h"
 #include "tests/support/error_of.h"
@@ -150,6 +151,16 @@ TEST(ProfilerShapes, OpsParseAndBadNamesAreNamed) {
   EXPECT_NE(testing::error_of([] { parse_ops("bn,bn"); }).find("listed twice"), std::string::npos);
 }
 
+TEST(ProfilerShapes, ConvVariantsParseAndBadOnesAreNamed) {
+  EXPECT_EQ(parse_conv_variants("auto"), std::vector<int>{0});
+  EXPECT_EQ(parse_conv_variants("2"), std::vector<int>{2});
+  EXPECT_EQ(parse_conv_variants("all"), (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(testing::error_of([] { parse_conv_variants("4"); }),
+            "--conv-variant 4: expected auto, all or a rung from 1 to 3");
+  EXPECT_EQ(testing::error_of([] { parse_conv_variants("02"); }),
+            "--conv-variant 02: expected auto, all or a rung from 1 to 3");
+}
+
 TEST(ProfilerShapes, StandardSetHoldsTheShippedModelsAndResNetConvsOnce) {
   const std::vector<Workload> standard = standard_workloads();
   ASSERT_FALSE(standard.empty());
@@ -231,6 +242,7 @@ Report hand_made_report() {
   conv_row.vendor = "cuDNN";
   conv_row.vendor_time = Timing{0.25, 0.2};
   conv_row.fraction = 0.25;
+  conv_row.kernel = "auto: 3 implicit GEMM";
   Row act_row;
   act_row.op = Op::act;
   act_row.direction = Direction::backward;
@@ -274,12 +286,12 @@ TEST(ProfilerReport, JsonHasEveryDocumentedFieldWithItsType) {
       {"bytes", V::number_float},  {"ours_median_ms", V::number_float},
       {"ours_min_ms", V::number_float}, {"tflops", V::number_float}, {"gbps", V::number_float}};
   for (const json& row : j["rows"]) expect_fields(row, common);
-  expect_fields(j["rows"][0], {{"vendor", V::string}, {"vendor_median_ms", V::number_float},
+  expect_fields(j["rows"][0], {{"kernel", V::string}, {"vendor", V::string}, {"vendor_median_ms", V::number_float},
                                {"vendor_min_ms", V::number_float},
                                {"ratio_ours_vendor", V::number_float},
                                {"roofline_fraction", V::number_float}});
   // No vendor kernel, no fraction: null, not a made-up number.
-  expect_fields(j["rows"][1], {{"vendor", V::null}, {"vendor_median_ms", V::null},
+  expect_fields(j["rows"][1], {{"kernel", V::null}, {"vendor", V::null}, {"vendor_median_ms", V::null},
                                {"vendor_min_ms", V::null}, {"ratio_ours_vendor", V::null},
                                {"roofline_fraction", V::null}});
   // The values, where the arithmetic is easy to check by hand.
@@ -308,6 +320,8 @@ TEST(ProfilerReport, TableIsAlignedAndHeaderShowsTheArithmetic) {
   EXPECT_NE(lines[1].find("0.2500 cuDNN"), std::string::npos);
   EXPECT_NE(lines[1].find("25.0%"), std::string::npos);
   EXPECT_NE(lines[2].find("  -  "), std::string::npos);  // no vendor: "-"
+  EXPECT_NE(lines[0].find("kernel"), std::string::npos);
+  EXPECT_NE(lines[1].find("auto: 3 implicit GEMM"), std::string::npos);
 
   const std::string header = format_header(r);
   EXPECT_NE(header.find("132 SMs x 1980 MHz x 256 FLOP/SM/clock = 66.9 TFLOP/s"),

@@ -68,7 +68,11 @@ ptxas info    : Function properties for __internal_accurate_pow
 class LaunchTest(unittest.TestCase):
     def test_block_sizes_of_the_sources(self):
         sizes = launches.block_sizes(ROOT / "kernels" / "cuda")
-        self.assertEqual(launches.block_of("conv.cu", "implicit_gemm", sizes), (256, "launch"))
+        self.assertEqual(launches.block_of("conv/3_implicit_gemm.cu", "implicit_gemm", sizes),
+                         (256, "launch"))
+        # The ladder's files are named by their path under kernels/cuda.
+        self.assertEqual(launches.block_of("conv/2_tiled_direct.cu", "tiled_forward", sizes),
+                         (256, "launch"))
         self.assertEqual(launches.block_of("optim.cu", "multi_tensor_kernel", sizes)[0], 512)
         self.assertEqual(launches.block_of("x.cu", "unknown_kernel", sizes), (256, "assumed"))
         # kChunkThreads comes from multi_tensor.cuh through multi_tensor_reduce.cuh.
@@ -93,7 +97,7 @@ class StaleTest(unittest.TestCase):
         row = next(line for line in self.doc.splitlines() if "`sum_splits`" in line)
         added = self.doc.replace(row, row + "\n" + row.replace("sum_splits", "sum_more"), 1)
         other = added.replace("nvcc (release", "nvcc (release 99.9, V0) (was", 1)
-        self.assertIn("new: conv.cu `sum_more`", report.stale(self.doc, other)[0])
+        self.assertIn("new: conv/3_implicit_gemm.cu `sum_more`", report.stale(self.doc, other)[0])
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/io/idx.h"
+#include "engine/ops/conv.h"
 #include "train/config.h"
 #include "train/session.h"
 
@@ -65,6 +66,26 @@ TEST(Config, OutOfRangeValues) {
             "data.path: required for cifar10 (the folder holding its files)");
   EXPECT_EQ(error_of({{"epochs", 0}}),
             "epochs: 0 needs max_steps > 0 (train for epochs, steps or both)");
+}
+
+// The convolution switches: checked when the config is read, and a session
+// sets them for the process (engine/ops/conv.h).
+TEST(Config, ConvVariantAndTf32) {
+  EXPECT_EQ(error_of({{"conv_variant", 4}}),
+            "conv_variant: expected 0 (automatic) or a rung of the convolution ladder from 1 to "
+            "3, got 4");
+  EXPECT_EQ(error_of({{"conv_variant", -1}}), "conv_variant: expected an integer >= 0, got -1");
+  EXPECT_EQ(error_of({{"allow_tf32", 0}}), "allow_tf32: expected true or false, got 0");
+  const TrainConfig defaults = parse_config(json::object());
+  EXPECT_EQ(defaults.conv_variant, 0);
+  EXPECT_TRUE(defaults.allow_tf32);
+  const TrainConfig c = parse_config({{"conv_variant", 2}, {"allow_tf32", false}});
+  make_session(c, Device::cpu(), {1, 28, 28}, 10);
+  EXPECT_EQ(conv_variant(), 2);
+  EXPECT_FALSE(conv_allow_tf32());
+  make_session(defaults, Device::cpu(), {1, 28, 28}, 10);
+  EXPECT_EQ(conv_variant(), 0);
+  EXPECT_TRUE(conv_allow_tf32());
 }
 
 TEST(Config, SectionsBuiltByTypeReportTheirOwnPaths) {

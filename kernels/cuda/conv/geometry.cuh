@@ -1,31 +1,32 @@
-// What the conv2d kernels share: the spatial sizes as ints (coordinates are
-// compared and divided per element, and 32-bit integer division is several
-// times cheaper than 64-bit on a GPU; element offsets stay int64), and the
-// mixed-radix counter that walks a GEMM depth without dividing.
+// What the conv2d kernels share: the convolution's sizes in the form the
+// device uses, derived from a Conv2dShape in this one place. Spatial sizes
+// are ints (coordinates are compared and divided per element, and 32-bit
+// integer division is several times cheaper than 64-bit on a GPU; element
+// offsets stay int64); engine/ops/conv.cpp has checked that they fit
+// (conv2d_unsupported). Also the mixed-radix counter that walks a GEMM depth
+// without dividing.
 #pragma once
 
 #include <cstdint>
 
-#include "engine/error.h"
 #include "kernels/conv.h"
-#include "kernels/cuda/implicit_gemm.cuh"
+#include "kernels/cuda/conv/implicit_gemm.cuh"
 
 namespace danlu::kernels::cuda {
 
 struct Geometry {
+  int64_t n, c, o;  // batch, input and output channels
+  int64_t cg, og;   // input and output channels per group
+  int groups;
   int h, w, oh, ow, kh, kw;
   int stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
 };
 
 inline Geometry geometry(const Conv2dShape& s) {
-  constexpr int64_t kMax = int64_t(1) << 30;  // sums of two coordinates still fit an int
-  const int64_t all[] = {s.h,        s.w,        s.oh,    s.ow,    s.kh,    s.kw,
-                         s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dil_h, s.dil_w,
-                         s.oh * s.ow, s.h * s.w, s.dil_h * s.kh, s.dil_w * s.kw};
-  for (int64_t v : all)
-    DANLU_CHECK(v < kMax, "conv2d (CUDA): spatial size ", v, " is too large (limit 2^30)");
-  return {int(s.h),        int(s.w),        int(s.oh),    int(s.ow),    int(s.kh),    int(s.kw),
-          int(s.stride_h), int(s.stride_w), int(s.pad_h), int(s.pad_w), int(s.dil_h), int(s.dil_w)};
+  return {s.n,        s.c,        s.o,          s.c / s.groups, s.o / s.groups, int(s.groups),
+          int(s.h),   int(s.w),   int(s.oh),    int(s.ow),      int(s.kh),      int(s.kw),
+          int(s.stride_h), int(s.stride_w), int(s.pad_h), int(s.pad_w), int(s.dil_h),
+          int(s.dil_w)};
 }
 
 // A depth index k written as digits (hi, mid, lo) of sizes (unbounded,

@@ -1,23 +1,37 @@
-// CUDA conv2d as three implicit GEMMs (kernels/cuda/implicit_gemm.cuh), one
-// per direction, per group g (G groups, Cg = C/G input and Og = O/G output
-// channels per group):
+// Rung 3: the implicit GEMM, the ladder's baseline. Adds over rung 2: the
+// convolution becomes a matrix product, so every pass (not only the
+// forward) is tiled, and each thread reuses each loaded value 4 times from
+// registers. Per group g (G groups, Cg = C/G input and Og = O/G output
+// channels per group) each pass is one GEMM (implicit_gemm.cuh):
 //   forward          y  (N*OH*OW, Og)    = im2col(x) . weight^T    depth (c, i, j)
 //   backward-data    dx (N*H*W, Cg)      = gather(dy) . weight     depth (o, i, j)
 //   backward-weight  dw (Cg*KH*KW, Og)   = im2col(x)^T . dy        depth (n, oy, ox)
-// Each operand below computes one element of its matrix from the tensors.
-// Backward-data gathers: each dx element reads the dy elements whose windows
-// cover it, so nothing is scattered. (With stride s, all but 1/s^2 of its
-// taps are misses that load zero; splitting dx by stride phase would skip
-// them.) Backward-weight reduces over the whole batch, so it splits that
-// depth across blocks and adds the partial sums in a fixed order; the bias
-// gradient does the same with each channel's strips (channel_strips.cuh).
+// A block of 256 threads computes a 64x64 tile of the GEMM's output, each
+// thread a 4x4 micro-tile, consuming the depth 8 at a time from two
+// double-buffered shared tiles; the im2col matrix is never written, each
+// operand below computes one element of its matrix from the tensors while a
+// tile is loaded. Backward-data gathers: each dx element reads the dy
+// elements whose windows cover it, so nothing is scattered. (With stride s,
+// all but 1/s^2 of its taps are misses that load zero; splitting dx by
+// stride phase would skip them.) Backward-weight reduces over the whole
+// batch, so it splits that depth across blocks and adds the partial sums in
+// a fixed order. Runs every stride, padding, dilation and group count whose
+// grid fits CUDA's limits.
+//
+// Roofline: a 64x64x8 step loads 2 x 64 x 8 floats into shared memory and
+// does 64 x 64 x 8 FMAs, 16 FMAs per float from global (L2) memory, far
+// right of the H100's ridge (about 20 FLOP/byte from DRAM); the limit is
+// the SM itself: one 32-bit shared load per two FMAs, 4x4 micro-tiles and no
+// vector loads leave it at about 0.3 to 0.5 of FP32 peak on large layers,
+// and much less where 16 or 32 output channels fill a quarter or half of a
+// 64-wide tile.
 #include <algorithm>
 
 #include "kernels/conv.h"
 #include "kernels/cuda/block_reduce.cuh"
-#include "kernels/cuda/channel_strips.cuh"
-#include "kernels/cuda/conv_geometry.cuh"
-#include "kernels/cuda/implicit_gemm.cuh"
+#include "kernels/cuda/conv/geometry.cuh"
+#include "kernels/cuda/conv/implicit_gemm.cuh"
+#include "kernels/cuda/conv/variants.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace danlu::kernels::cuda {
@@ -34,7 +48,6 @@ struct InputPatches {
   static constexpr bool kAlongRows = true;  // adjacent rows are adjacent ox
   const float* x;
   Geometry geo;
-  int64_t c_total, cg;
 
   struct Cursor {
     int64_t k = 0;
@@ -52,7 +65,7 @@ struct InputPatches {
     Cursor c;
     c.k = k;
     c.d = Digits::of(k, geo.kh, geo.kw);
-    c.planes = x + (n * c_total + g * cg) * geo.h * geo.w;
+    c.planes = x + (n * geo.c + g * geo.cg) * geo.h * geo.w;
     c.iy0 = p / geo.ow * geo.stride_h - geo.pad_h;
     c.ix0 = p % geo.ow * geo.stride_w - geo.pad_w;
     return c;
@@ -102,7 +115,6 @@ struct OutputGradPatches {
   static constexpr bool kAlongRows = true;  // adjacent rows are adjacent ix
   const float* dy;
   Geometry geo;
-  int64_t o_total, og;
 
   struct Cursor {
     int64_t k = 0;
@@ -120,7 +132,7 @@ struct OutputGradPatches {
     Cursor c;
     c.k = k;
     c.d = Digits::of(k, geo.kh, geo.kw);
-    c.planes = dy + (n * o_total + g * og) * geo.oh * geo.ow;
+    c.planes = dy + (n * geo.o + g * geo.og) * geo.oh * geo.ow;
     c.ty0 = p / geo.w + geo.pad_h;
     c.tx0 = p % geo.w + geo.pad_w;
     return c;
@@ -173,7 +185,6 @@ struct InputColumns {
   static constexpr bool kAlongRows = false;  // adjacent depths are adjacent ox
   const float* x;
   Geometry geo;
-  int64_t c_total, cg;
 
   struct Cursor {
     int64_t k = 0;
@@ -190,7 +201,7 @@ struct InputColumns {
     Cursor c;
     c.k = k;
     c.d = Digits::of(k, geo.oh, geo.ow);
-    c.plane = x + (g * cg + r / taps) * geo.h * geo.w;
+    c.plane = x + (g * geo.cg + r / taps) * geo.h * geo.w;
     c.y_off = t / geo.kw * geo.dil_h - geo.pad_h;
     c.x_off = t % geo.kw * geo.dil_w - geo.pad_w;
     return c;
@@ -198,7 +209,7 @@ struct InputColumns {
   __device__ float load(const Cursor& c) const {
     const int iy = c.d.mid * geo.stride_h + c.y_off, ix = c.d.lo * geo.stride_w + c.x_off;
     if (iy < 0 || iy >= geo.h || ix < 0 || ix >= geo.w) return 0.f;
-    return c.plane[(c.d.hi * c_total * geo.h + iy) * geo.w + ix];
+    return c.plane[(c.d.hi * geo.c * geo.h + iy) * geo.w + ix];
   }
 };
 
@@ -280,109 +291,76 @@ __global__ void sum_splits(const float* partial, float* dweight, int64_t count, 
   dweight[e] = sum;
 }
 
-// Stage 1 of dbias[o] = the sum of dy[:, o, :, :], on a (O, chunks) grid
-// (channel_strips.cuh): block (o, k) adds strip k of channel o, each thread
-// its positions in double, then the block in a fixed tree (block_reduce);
-// thread 0 writes the strip's sum to partial[k * O + o], or, when the channel
-// is one strip, dbias[o] itself.
-__global__ void bias_grad_strips(const float* dy, double* partial, float* dbias, int64_t n,
-                                 int64_t o_total, int64_t plane) {
-  __shared__ double scratch[kWarpSize];
-  double acc = 0.0;
-  for_strip_values(n, o_total, plane, [&](int64_t i) { acc += dy[i]; });
-  acc = block_reduce(acc, Sum{}, 0.0, scratch);
-  if (threadIdx.x != 0) return;
-  if (gridDim.y == 1)
-    dbias[blockIdx.x] = static_cast<float>(acc);
-  else
-    partial[int64_t(blockIdx.y) * o_total + blockIdx.x] = acc;
+// The grid of each pass's GEMM fits CUDA's limits.
+std::string refusal(const Conv2dShape& s, ConvPass p) {
+  if (p == ConvPass::backward_weight) return igemm::grid_refusal(weight_grad_size(s));
+  igemm::Size size;
+  size.rows = p == ConvPass::forward ? s.n * s.oh * s.ow : s.n * s.h * s.w;
+  size.cols = p == ConvPass::forward ? s.o / s.groups : s.c / s.groups;
+  size.groups = int(s.groups);
+  return igemm::grid_refusal(size);
 }
 
-// Stage 2: thread o adds channel o's strip sums in strip order, in double,
-// and rounds once to dbias[o].
-__global__ void bias_grad_merge(const double* partial, float* dbias, int64_t chunks,
-                                int64_t o_total) {
-  const int64_t o = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (o >= o_total) return;
-  double acc = 0.0;
-  for (int64_t k = 0; k < chunks; ++k) acc += partial[k * o_total + o];
-  dbias[o] = static_cast<float>(acc);
+void forward(const float* x, const float* weight, const float* bias, float* y,
+             const Conv2dShape& s, Stream stream) {
+  const Geometry geo = geometry(s);
+  igemm::Size size;
+  size.rows = s.n * s.oh * s.ow;
+  size.cols = geo.og;
+  size.depth = geo.cg * s.kh * s.kw;
+  size.slice = size.depth;
+  size.groups = geo.groups;
+  igemm::run("conv2d_forward", InputPatches{x, geo}, FilterRows{weight, size.depth, geo.og},
+             ForwardOut{y, bias, s.oh * s.ow, s.o, geo.og}, size, stream);
 }
 
-constexpr int kMergeThreads = 256;
+void backward_data(const float* weight, const float* dy, float* dx, const Conv2dShape& s,
+                   Stream stream) {
+  const Geometry geo = geometry(s);
+  const int64_t taps = s.kh * s.kw;
+  igemm::Size size;
+  size.rows = s.n * s.h * s.w;
+  size.cols = geo.cg;
+  size.depth = geo.og * taps;
+  size.slice = size.depth;
+  size.groups = geo.groups;
+  igemm::run("conv2d_backward_data", OutputGradPatches{dy, geo},
+             FilterColumns{weight, geo.cg, geo.og, int(taps)},
+             DataGradOut{dx, s.h * s.w, s.c, geo.cg}, size, stream);
+}
 
-// The backward's scratch, in floats: the bias gradient's strip sums
-// (doubles, two floats each, first so that they stay 8-byte aligned), then
-// the weight gradient's split partials. Each is empty when not split.
-struct Workspace {
-  int64_t bias_chunks, bias_floats, weight_floats;
-};
-
-Workspace workspace_layout(const Conv2dShape& s) {
+// workspace: the per-split partial sums when the depth is split.
+int64_t weight_workspace(const Conv2dShape& s) {
   const igemm::Size size = weight_grad_size(s);
-  const int64_t chunks = chunks_for(s.n * s.oh * s.ow, s.o);
-  return {chunks, chunks > 1 ? 2 * chunks * s.o : 0,
-          size.splits > 1 ? size.splits * s.o * size.rows : 0};
+  return size.splits > 1 ? size.splits * s.o * size.rows : 0;
+}
+
+void backward_weight(const float* x, const float* dy, float* dweight, float* workspace,
+                     const Conv2dShape& s, Stream stream) {
+  const Geometry geo = geometry(s);
+  const igemm::Size size = weight_grad_size(s);
+  const int64_t count = s.o * size.rows;
+  float* dst = size.splits > 1 ? workspace : dweight;
+  igemm::run("conv2d_backward_weight", InputColumns{x, geo},
+             OutputGradRows{dy, s.o, geo.og, int(s.oh * s.ow)},
+             WeightGradOut{dst, count, size.rows, geo.og}, size, stream);
+  if (size.splits > 1)
+    launch("conv2d_sum_splits", sum_splits, dim3(blocks_for(count, kWarpSize)),
+           dim3(kWarpSize, kSplitLanes), 0, stream, dst, dweight, count, size.splits);
 }
 
 }  // namespace
 
-int64_t conv2d_workspace(const Conv2dShape& s) {
-  const Workspace w = workspace_layout(s);
-  return w.bias_floats + w.weight_floats;
-}
-
-void conv2d_forward(const float* x, const float* weight, const float* bias, float* y,
-                    const Conv2dShape& s, Stream stream) {
-  const Geometry geo = geometry(s);
-  const int64_t cg = s.c / s.groups, og = s.o / s.groups;
-  igemm::Size size;
-  size.rows = s.n * s.oh * s.ow;
-  size.cols = og;
-  size.depth = cg * s.kh * s.kw;
-  size.slice = size.depth;
-  size.groups = int(s.groups);
-  igemm::run("conv2d_forward", InputPatches{x, geo, s.c, cg}, FilterRows{weight, size.depth, og},
-             ForwardOut{y, bias, s.oh * s.ow, s.o, og}, size, stream);
-}
-
-void conv2d_backward(const float* x, const float* weight, const float* dy, float* dx,
-                     float* dweight, float* dbias, float* workspace, const Conv2dShape& s,
-                     Stream stream) {
-  const Geometry geo = geometry(s);
-  const int64_t cg = s.c / s.groups, og = s.o / s.groups, taps = s.kh * s.kw;
-  const Workspace layout = workspace_layout(s);
-  if (dbias) {
-    auto* strip_sums = reinterpret_cast<double*>(workspace);
-    launch("conv2d_bias_grad_strips", bias_grad_strips,
-           dim3(static_cast<unsigned>(s.o), static_cast<unsigned>(layout.bias_chunks)),
-           dim3(kStripThreads), 0, stream, dy, strip_sums, dbias, s.n, s.o, s.oh * s.ow);
-    if (layout.bias_chunks > 1)
-      launch("conv2d_bias_grad_merge", bias_grad_merge, dim3(blocks_for(s.o, kMergeThreads)),
-             dim3(kMergeThreads), 0, stream, strip_sums, dbias, layout.bias_chunks, s.o);
-  }
-  if (dx) {
-    igemm::Size size;
-    size.rows = s.n * s.h * s.w;
-    size.cols = cg;
-    size.depth = og * taps;
-    size.slice = size.depth;
-    size.groups = int(s.groups);
-    igemm::run("conv2d_backward_data", OutputGradPatches{dy, geo, s.o, og},
-               FilterColumns{weight, cg, og, int(taps)}, DataGradOut{dx, s.h * s.w, s.c, cg},
-               size, stream);
-  }
-  if (dweight) {
-    const igemm::Size size = weight_grad_size(s);
-    const int64_t count = s.o * size.rows;
-    float* dst = size.splits > 1 ? workspace + layout.bias_floats : dweight;
-    igemm::run("conv2d_backward_weight", InputColumns{x, geo, s.c, cg},
-               OutputGradRows{dy, s.o, og, int(s.oh * s.ow)},
-               WeightGradOut{dst, count, size.rows, og}, size, stream);
-    if (size.splits > 1)
-      launch("conv2d_sum_splits", sum_splits, dim3(blocks_for(count, kWarpSize)),
-             dim3(kWarpSize, kSplitLanes), 0, stream, dst, dweight, count, size.splits);
-  }
+ConvVariant implicit_gemm_variant() {
+  ConvVariant v;
+  v.number = 3;
+  v.name = "implicit GEMM";
+  v.unsupported = refusal;
+  v.forward = forward;
+  v.backward_data = backward_data;
+  v.backward_weight = backward_weight;
+  v.weight_workspace = weight_workspace;
+  return v;
 }
 
 }  // namespace danlu::kernels::cuda

@@ -3,7 +3,7 @@
 // operand types that compute their elements from a convolution's tensors
 // while a tile is loaded (the im2col matrix is never written). The three
 // conv2d directions are three choices of A, B and the output
-// (kernels/cuda/conv.cu).
+// (kernels/cuda/conv/3_implicit_gemm.cu).
 //
 // An operand type provides
 //   static constexpr bool kAlongRows;   // true: consecutive rows are adjacent
@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "engine/error.h"
 #include "kernels/cuda/launch.cuh"
@@ -145,21 +146,27 @@ __global__ void implicit_gemm(A a, B b, Out out, Size size) {
   }
 }
 
+// Whether a GEMM of this size fits the grid run() launches: "" when it
+// does, otherwise why not.
+inline std::string grid_refusal(const Size& size) {
+  const int64_t z = int64_t(size.groups) * size.splits;
+  const int64_t col_tiles = (size.cols + kCols - 1) / kCols;
+  const int64_t row_tiles = (size.rows + kRows - 1) / kRows;
+  if (z > 65535 || col_tiles > 65535 || row_tiles > 0x7fffffff)
+    return detail::concat(size.groups, " groups x ", size.splits, " depth splits, ", col_tiles,
+                          " column tiles and ", row_tiles,
+                          " row tiles exceed a CUDA grid (65535, 65535, 2^31 - 1)");
+  return "";
+}
+
 // Launches the GEMM on `stream`: a grid of row tiles x column tiles x
-// (groups * splits).
+// (groups * splits), which grid_refusal(size) has accepted.
 template <class A, class B, class Out>
 void run(const char* name, const A& a, const B& b, const Out& out, const Size& size,
          Stream stream) {
-  const int64_t z = int64_t(size.groups) * size.splits;
-  const int64_t col_tiles = (size.cols + kCols - 1) / kCols;
-  DANLU_CHECK(z <= 65535 && col_tiles <= 65535, name, ": ", size.groups, " groups x ",
-              size.splits, " depth splits and ", col_tiles,
-              " column tiles must each fit a CUDA grid dimension (65535)");
-  DANLU_CHECK((size.rows + kRows - 1) / kRows <= 0x7fffffff, name, ": ", size.rows,
-              " GEMM rows exceed the CUDA grid");
   launch(name, implicit_gemm<A, B, Out>,
-         dim3(blocks_for(size.rows, kRows), static_cast<unsigned>(col_tiles),
-              static_cast<unsigned>(z)),
+         dim3(blocks_for(size.rows, kRows), blocks_for(size.cols, kCols),
+              static_cast<unsigned>(int64_t(size.groups) * size.splits)),
          dim3(kThreads), 0, stream, a, b, out, size);
 }
 
