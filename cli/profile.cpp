@@ -3,10 +3,12 @@
 // Exit status: 0 measured, 1 an error (bad argument, config, CUDA failure),
 // 3 nothing measured because this machine or build cannot time kernels (one
 // line on stderr says why).
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/roofline_plot.h"
 #include "engine/error.h"
 #include "engine/io/atomic_file.h"
 #include "profiler/run.h"
@@ -22,6 +24,7 @@ struct ProfileArgs {
   std::string ops = "conv,bn,ln,act,pool,xent,optim,gemm";
   std::string shapes = "standard";
   std::string json;
+  std::string roofline;
   std::string conv_variant = "auto";
   bool no_tf32 = false;
   int iters = 20;
@@ -33,6 +36,15 @@ int run(const ProfileArgs& a) {
   options.iters = a.iters;
   options.conv_variants = profiler::parse_conv_variants(a.conv_variant);
   options.allow_tf32 = !a.no_tf32;
+  if (!a.roofline.empty()) {
+    DANLU_CHECK(a.roofline.ends_with(".png") || a.roofline.ends_with(".svg"), "--roofline ",
+                a.roofline, ": expected a .png or .svg file name");
+    const auto has = [&](profiler::Op op) {
+      return std::find(options.ops.begin(), options.ops.end(), op) != options.ops.end();
+    };
+    DANLU_CHECK(has(profiler::Op::conv) || has(profiler::Op::gemm),
+                "--roofline places kernels by their FLOPs: add conv or gemm to --ops");
+  }
   // Shapes first, so a bad config is reported on any machine.
   const std::vector<profiler::Workload> workloads = a.shapes == "standard"
                                                         ? profiler::standard_workloads()
@@ -50,6 +62,8 @@ int run(const ProfileArgs& a) {
     io::replace_file(a.json, [&](io::AtomicWriter& file) { file.write(text); });
     std::printf("wrote %s\n", a.json.c_str());
   }
+  if (!a.roofline.empty() && write_roofline(a.roofline, report))
+    std::printf("wrote %s\n", a.roofline.c_str());
   return 0;
 }
 
@@ -66,6 +80,8 @@ void add_profile_command(CLI::App& app) {
                   "config's model")
       ->capture_default_str();
   cmd->add_option("--json", args->json, "also write the results as JSON to this file");
+  cmd->add_option("--roofline", args->roofline,
+                  "also draw the conv and GEMM kernels on the roofline to this .png or .svg");
   cmd->add_option("--conv-variant", args->conv_variant,
                   "conv kernels to time beside cuDNN: auto (the dispatcher's choice), a rung N "
                   "of kernels/cuda/conv/, or all (auto and every rung)")

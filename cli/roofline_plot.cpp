@@ -42,7 +42,8 @@ std::vector<Series> roofline_series(const Report& report) {
     x_lo = std::min(x_lo, x), x_hi = std::max(x_hi, x);
     math_seen[row.math == Math::tf32] = true;
     const std::string kind = detail::concat(profiler::op_name(row.op), " ", profiler::math_name(row.math));
-    add_dot(dots, index, kind + ": danlu", x, row.tflops());
+    add_dot(dots, index, kind + ": " + (row.kernel.empty() ? "danlu" : row.kernel), x,
+            row.tflops());
     if (row.vendor_time && row.vendor_time->median_ms > 0)
       add_dot(dots, index, kind + ": " + row.vendor, x,
               row.cost.flops / (row.vendor_time->median_ms * 1e9));

@@ -17,7 +17,8 @@ namespace danlu::cli {
 
 // The chart's series: the roofs first (fp32, then tf32 where it was
 // measured and its peak is known), then one dot series per kind of kernel
-// (op, math, danlu's kernel or the vendor's), in the rows' order. x is
+// (op, math, and which of danlu's kernels ran, such as a conv rung, or the
+// vendor's), in the rows' order. x is
 // FLOP per byte of compulsory traffic, y TFLOP/s.
 std::vector<Series> roofline_series(const profiler::Report& report);
 

@@ -37,3 +37,16 @@ execute_process(COMMAND ${DANLU} profile --ops conv --conv-variant 9 --shapes ${
 if(NOT rc EQUAL 1 OR NOT err MATCHES "danlu: error: --conv-variant 9: expected auto, all or a rung from 1 to [0-9]+\n$")
   message(FATAL_ERROR "a bad --conv-variant should fail with 1 in one line, got ${rc}: ${err}")
 endif()
+
+# --roofline: a file name that is not .png or .svg, or ops without FLOPs to
+# place, are errors (1) before anything is measured.
+execute_process(COMMAND ${DANLU} profile --ops conv --roofline out.jpg --shapes ${CONFIG}
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "danlu: error: --roofline out.jpg: expected a .png or .svg file name\n$")
+  message(FATAL_ERROR "a bad --roofline name should fail with 1 in one line, got ${rc}: ${err}")
+endif()
+execute_process(COMMAND ${DANLU} profile --ops bn --roofline out.png --shapes ${CONFIG}
+                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "danlu: error: --roofline places kernels by their FLOPs: add conv or gemm to --ops\n$")
+  message(FATAL_ERROR "--roofline without conv or gemm should fail with 1 in one line, got ${rc}: ${err}")
+endif()
