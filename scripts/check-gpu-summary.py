@@ -103,15 +103,17 @@ def median(values):
     return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
-def profile(out):
-    """danlu profile: per op and direction the median ours/cuDNN time ratio, per op the
-    median roofline fraction."""
-    report = load_json(os.path.join(out, "profile.json"))
+def profile(out, name="profile.json"):
+    """danlu profile: per op, direction, math and (where named) kernel the median
+    ours/cuDNN time ratio, per op the median roofline fraction."""
+    report = load_json(os.path.join(out, name))
     if not report:
         return None
     ratios, fractions = {}, {}
     for row in report["rows"]:
         key = row["op"] + " " + row["direction"] + ("" if row["math"] == "fp32" else " " + row["math"])
+        if row.get("kernel") and name != "profile.json":
+            key += " [" + row["kernel"] + "]"
         ratios.setdefault(key, []).append(row.get("ratio_ours_vendor"))
         fractions.setdefault(row["op"], []).append(row.get("roofline_fraction"))
     return {"device": report["device"]["name"], "rows": len(report["rows"]),
@@ -176,7 +178,8 @@ def summarize(phase, out, final):
     if phase == "build-test":
         summary["gpu_tests"] = count_tests(os.path.join(out, "ctest-junit.xml"))
     else:
-        summary.update(profile=profile(out), step_profiles=step_profiles(out),
+        summary.update(profile=profile(out), conv_ladder=profile(out, "conv-ladder.json"),
+                       step_profiles=step_profiles(out),
                        side_by_side=load_json(os.path.join(out, "side_by_side.json")),
                        sanitizers=sanitizers(out))
     path = os.path.join(out, "summary.json")
@@ -210,6 +213,9 @@ def show(s, out):
     if s.get("profile"):
         print("  profile: median ours/cuDNN: " + ", ".join(
             "%s %.2f" % kv for kv in s["profile"]["median_ratio_ours_vendor"].items()))
+    if s.get("conv_ladder"):
+        print("  conv ladder: median ours/cuDNN: " + ", ".join(
+            "%s %.2f" % kv for kv in s["conv_ladder"]["median_ratio_ours_vendor"].items()))
     if s["cpu_seconds"] is not None:
         print(f"  {s['seconds']} s wall, {s['cpu_seconds']} CPU-seconds "
               f"({s['cpu_seconds_per_16_cores']} s on 16 cores)")

@@ -285,12 +285,29 @@ if [[ $phase == perf && $built == yes ]]; then
   else
     cap=$(limit 90 200)
     timeout "$cap" "$danlu" profile --shapes standard --iters 20 --json "$out/profile.json" \
-      >"$out/profile.txt" 2>"$out/profile.err"
+      --roofline "$out/roofline.png" >"$out/profile.txt" 2>"$out/profile.err"
     rc=$?
     case $rc in
       0) record profile ok $((SECONDS - t0)) "$(grep -c '' "$out/profile.txt") lines in profile.txt" ;;
       124) record profile timeout $((SECONDS - t0)) "over $cap s" ;;
       *) record profile failed $((SECONDS - t0)) "exit $rc: $(tail -n1 "$out/profile.err")" ;;
+    esac
+  fi
+
+  # Every rung of the convolution ladder beside cuDNN on ResNet-20's layers.
+  t0=$SECONDS
+  if [[ -z "$gpu_name" ]]; then
+    record conv-ladder skipped 0 "no GPU"
+  else
+    cap=$(limit 60 160)
+    timeout "$cap" "$danlu" profile --ops conv --shapes "$root/configs/cifar10_resnet20.json" \
+      --conv-variant all --iters 10 --json "$out/conv-ladder.json" \
+      --roofline "$out/conv-ladder.png" >"$out/conv-ladder.txt" 2>"$out/conv-ladder.err"
+    rc=$?
+    case $rc in
+      0) record conv-ladder ok $((SECONDS - t0)) "$(grep -c '' "$out/conv-ladder.txt") lines in conv-ladder.txt" ;;
+      124) record conv-ladder timeout $((SECONDS - t0)) "over $cap s" ;;
+      *) record conv-ladder failed $((SECONDS - t0)) "exit $rc: $(tail -n1 "$out/conv-ladder.err")" ;;
     esac
   fi
 
