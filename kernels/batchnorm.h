@@ -46,9 +46,9 @@ void batchnorm_backward(const T* dy /*(N, C, S)*/, const T* x /*(N, C, S)*/,
 }  // namespace danlu::kernels::cpu
 
 // The same kernels on a GPU (f32), enqueued on `stream`. The statistics are
-// reduced in two stages (per (channel, chunk) partials, then a fixed-order
-// merge per channel), so a channel's N * S values spread over many blocks and
-// repeated runs give identical bits.
+// reduced from per (channel, chunk) partials that the channel's last block
+// merges in a fixed order, in the same launch, so a channel's N * S values
+// spread over many blocks and repeated runs give identical bits.
 namespace danlu::kernels::cuda {
 
 void batchnorm_forward_train(const float* x, const float* weight, const float* bias, float* y,
