@@ -13,6 +13,7 @@
 #ifdef DANLU_WITH_CUDA
 #include <cuda_runtime_api.h>
 
+#include "kernels/cuda/arrival_counters.h"
 #include "kernels/cuda/check.h"
 #include "kernels/fill.h"
 #endif
@@ -92,6 +93,8 @@ GraphCapture::GraphCapture(Device device, size_t arena_bytes) : graph_(new CudaG
   graph_->device_ = device;
   graph_->arena_ = std::make_shared<DeviceArena>(device, arena_bytes);
   stream_ = compute_stream(device);
+  kernels::cuda::arrival_counters(kernels::cuda::kArrivalCountersAtStart,
+                                  static_cast<kernels::Stream>(stream_));
   DANLU_CUDA_CHECK(cudaStreamBeginCapture(static_cast<cudaStream_t>(stream_),
                                           cudaStreamCaptureModeThreadLocal));
   t_active = this;

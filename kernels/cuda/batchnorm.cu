@@ -1,15 +1,17 @@
 // Batch norm on the GPU (f32). A channel's M = N * S values are spread over
-// many blocks: stage 1 gives block (c, k) strip k of channel c and writes a
-// partial (Welford state, or the two gradient sums); stage 2 gives thread c
-// the partials of channel c to merge in chunk order, in double. No float
-// atomics, so the same inputs give the same bits. The output and dx are
-// elementwise passes that read the per-channel results.
+// many blocks: block (c, k) reduces strip k of channel c to a partial
+// (Welford state, or the two gradient sums), and the channel's last block to
+// finish merges its partials in double, in a fixed order, in the same launch
+// (last_block.cuh). No float atomics, so the same inputs give the same bits.
+// The output and dx are elementwise passes that read the per-channel results:
+// two launches forward, two backward.
 #include "kernels/batchnorm.h"
 
 #include <algorithm>
 #include <cstdint>
 
 #include "kernels/cuda/channel_strips.cuh"
+#include "kernels/cuda/last_block.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/scratch.h"
 #include "kernels/cuda/row_reduce.cuh"
@@ -21,45 +23,51 @@ namespace {
 
 constexpr int kThreads = kStripThreads;
 
-// Stage 1 of the batch statistics. Block (c, k) owns strip k of channel c
+// A strip's partial result, read by the channel's last block: volatile, as
+// other blocks wrote it during this launch (last_block.cuh).
+__device__ inline WelfordD load_partial(const Welford* p) {
+  const volatile float* f = reinterpret_cast<const volatile float*>(p);
+  return {f[0], f[1], f[2]};
+}
+__device__ inline double2 load_partial(const float2* p) {
+  const volatile float* f = reinterpret_cast<const volatile float*>(p);
+  return make_double2(f[0], f[1]);
+}
+
+// The batch statistics in one launch. Block (c, k) owns strip k of channel c
 // (channel_strips.cuh): each thread folds its positions into a Welford state
 // of x - x[0, c, 0], the block merges the states and thread 0 writes
-// partial[k * C + c].
-__global__ void partial_stats_kernel(const float* x, Welford* partial, int64_t N, int64_t C,
-                                     int64_t S) {
+// partial[k * C + c]. The block that finishes channel c last merges the
+// channel's partials in double (thread t those of strips t, t + blockDim,
+// ..., then the block in a fixed tree, so the bits do not depend on which
+// block is last), adds back the shift and writes what the CPU reference
+// writes: mean, invstd from the biased variance, and the running statistics
+// moved by momentum with the unbiased variance.
+__global__ void __launch_bounds__(kThreads, 6) batch_stats_kernel(const float* x, Welford* partial, unsigned* arrivals,
+                                   int64_t N, int64_t C, int64_t S, float* save_mean,
+                                   float* save_invstd, float* running_mean, float* running_var,
+                                   double momentum, double eps) {
   __shared__ Welford scratch[kWarpSize];
+  __shared__ WelfordD merge_scratch[kWarpSize];
+  __shared__ bool last;
   const int64_t c = blockIdx.x, k = blockIdx.y;
   const float shift = x[c * S];
   Welford w{};
   for_strip_values(N, C, S, [&](int64_t i) { welford_add(w, x[i] - shift); });
   w = block_welford(w, scratch);
   if (threadIdx.x == 0) partial[k * C + c] = w;
-}
+  if (!arrived_last(arrivals + c, gridDim.y, &last)) return;
 
-// Stage 2 of the batch statistics. Thread c merges the chunks partials of
-// channel c in chunk order, in double, adds back stage 1's shift and writes
-// what the CPU reference writes: mean, invstd from the biased variance, and
-// the running statistics moved by momentum with the unbiased variance.
-__global__ void finalize_stats_kernel(const float* x, const Welford* partial, int64_t chunks,
-                                      int64_t C, int64_t S, float* save_mean, float* save_invstd,
-                                      float* running_mean, float* running_var, double momentum,
-                                      double eps) {
-  const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (c >= C) return;
-  double count = 0.0, mean = 0.0, m2 = 0.0;  // of x - shift
-  for (int64_t k = 0; k < chunks; ++k) {
-    const Welford p = partial[k * C + c];
-    if (p.count == 0.0f) continue;
-    const double total = count + p.count, delta = p.mean - mean, share = p.count / total;
-    mean += delta * share;
-    m2 += p.m2 + delta * delta * count * share;
-    count = total;
-  }
-  mean += x[c * S];
+  WelfordD all{};  // of x - shift
+  for (int64_t j = threadIdx.x; j < gridDim.y; j += blockDim.x)
+    all = welford_merge(all, load_partial(partial + j * C + c));
+  all = block_welford(all, merge_scratch);
+  if (threadIdx.x != 0) return;
+  const double mean = all.mean + shift;
   save_mean[c] = static_cast<float>(mean);
-  save_invstd[c] = static_cast<float>(1.0 / sqrt(m2 / count + eps));
+  save_invstd[c] = static_cast<float>(1.0 / sqrt(all.m2 / all.count + eps));
   if (running_mean) {
-    const double unbiased = m2 / (count - 1.0);
+    const double unbiased = all.m2 / (all.count - 1.0);
     running_mean[c] = static_cast<float>((1.0 - momentum) * running_mean[c] + momentum * mean);
     running_var[c] = static_cast<float>((1.0 - momentum) * running_var[c] + momentum * unbiased);
   }
@@ -147,13 +155,20 @@ __device__ inline float grad_in(const float* dy, const float* relu_y, int64_t i)
   return relu_y && !(relu_y[i] > 0.0f) ? 0.0f : dy[i];
 }
 
-// Stage 1 of the gradient sums. Block (c, k) owns strip k of channel c as in
-// partial_stats_kernel; the block adds up sum dy and sum dy * (x - mean) over
-// it and thread 0 writes them to partial[k * C + c].
-__global__ void partial_grad_kernel(const float* dy, const float* x, const float* relu_y,
-                                    const float* mean, float2* partial, int64_t N, int64_t C,
-                                    int64_t S) {
+// The gradient sums in one launch. Block (c, k) owns strip k of channel c
+// as in batch_stats_kernel; the block adds up sum dy and sum dy * (x - mean)
+// over it and thread 0 writes them to partial[k * C + c]. The block that
+// finishes channel c last adds the channel's partials in double, in the
+// fixed order of batch_stats_kernel, and writes dbias = sum dy and
+// dweight = sum dy * xhat when asked, and coef[c] = (mean dy,
+// mean dy * xhat) for the training dx.
+__global__ void grad_sums_kernel(const float* dy, const float* x, const float* relu_y,
+                                 const float* mean, const float* invstd, float2* partial,
+                                 unsigned* arrivals, int64_t N, int64_t C, int64_t S,
+                                 float* dweight, float* dbias, float2* coef) {
   __shared__ float scratch[kWarpSize];
+  __shared__ double sum_scratch[kWarpSize];
+  __shared__ bool last;
   const int64_t c = blockIdx.x, k = blockIdx.y;
   const float mu = mean[c];
   float sum_dy = 0.0f, sum_dy_xc = 0.0f;
@@ -165,26 +180,21 @@ __global__ void partial_grad_kernel(const float* dy, const float* x, const float
   sum_dy = block_reduce(sum_dy, Sum{}, 0.0f, scratch);
   sum_dy_xc = block_reduce(sum_dy_xc, Sum{}, 0.0f, scratch);
   if (threadIdx.x == 0) partial[k * C + c] = make_float2(sum_dy, sum_dy_xc);
-}
+  if (!arrived_last(arrivals + c, gridDim.y, &last)) return;
 
-// Stage 2 of the gradient sums. Thread c adds channel c's partials in chunk
-// order, in double; writes dbias = sum dy and dweight = sum dy * xhat when
-// asked, and coef[c] = (mean dy, mean dy * xhat) for the training dx.
-__global__ void finalize_grad_kernel(const float2* partial, int64_t chunks, int64_t C, double M,
-                                     const float* invstd, float* dweight, float* dbias,
-                                     float2* coef) {
-  const int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (c >= C) return;
-  double sum_dy = 0.0, sum_dy_xc = 0.0;
-  for (int64_t k = 0; k < chunks; ++k) {
-    const float2 p = partial[k * C + c];
-    sum_dy += p.x;
-    sum_dy_xc += p.y;
+  double all_dy = 0.0, all_dy_xc = 0.0;
+  for (int64_t j = threadIdx.x; j < gridDim.y; j += blockDim.x) {
+    const double2 p = load_partial(partial + j * C + c);
+    all_dy += p.x;
+    all_dy_xc += p.y;
   }
-  const double sum_dy_xhat = sum_dy_xc * invstd[c];
-  if (dbias) dbias[c] = static_cast<float>(sum_dy);
-  if (dweight) dweight[c] = static_cast<float>(sum_dy_xhat);
-  coef[c] = make_float2(static_cast<float>(sum_dy / M), static_cast<float>(sum_dy_xhat / M));
+  all_dy = block_reduce(all_dy, Sum{}, 0.0, sum_scratch);
+  all_dy_xc = block_reduce(all_dy_xc, Sum{}, 0.0, sum_scratch);
+  if (threadIdx.x != 0) return;
+  const double M = static_cast<double>(N) * S, all_dy_xhat = all_dy_xc * invstd[c];
+  if (dbias) dbias[c] = static_cast<float>(all_dy);
+  if (dweight) dweight[c] = static_cast<float>(all_dy_xhat);
+  coef[c] = make_float2(static_cast<float>(all_dy / M), static_cast<float>(all_dy_xhat / M));
 }
 
 // Block (p, k) of plane_grid, for its part of plane p:
@@ -231,13 +241,10 @@ void forward_train(bool relu, const float* x, const float* weight, const float* 
   if (N * C * S == 0) return;  // the op rejects training on fewer than 2 values per channel
   const int64_t chunks = chunks_for(N * S, C);
   const Scratch workspace(sizeof(Welford) * chunks * C);
-  auto* partial = workspace.data<Welford>();
-  launch("batchnorm_partial_stats", partial_stats_kernel,
+  launch("batchnorm_stats", batch_stats_kernel,
          dim3(static_cast<unsigned>(C), static_cast<unsigned>(chunks)), dim3(kThreads), 0,
-         stream, x, partial, N, C, S);
-  launch("batchnorm_finalize_stats", finalize_stats_kernel, dim3(blocks_for(C, kThreads)),
-         dim3(kThreads), 0, stream, x, partial, chunks, C, S, save_mean, save_invstd,
-         running_mean, running_var, momentum, eps);
+         stream, x, workspace.data<Welford>(), arrival_counters(C, stream), N, C, S, save_mean,
+         save_invstd, running_mean, running_var, momentum, eps);
   normalize(relu, x, weight, bias, save_mean, save_invstd, y, N, C, S, stream);
 }
 
@@ -267,12 +274,10 @@ void backward(const float* relu_y, const float* dy, const float* x, const float*
   if (need_sums) {
     auto* partial = workspace.data<float2>();
     coef = partial + chunks * C;
-    launch("batchnorm_partial_grad", partial_grad_kernel,
+    launch("batchnorm_grad_sums", grad_sums_kernel,
            dim3(static_cast<unsigned>(C), static_cast<unsigned>(chunks)), dim3(kThreads), 0,
-           stream, dy, x, relu_y, save_mean, partial, N, C, S);
-    launch("batchnorm_finalize_grad", finalize_grad_kernel, dim3(blocks_for(C, kThreads)),
-           dim3(kThreads), 0, stream, partial, chunks, C, static_cast<double>(N * S),
-           save_invstd, dweight, dbias, coef);
+           stream, dy, x, relu_y, save_mean, save_invstd, partial, arrival_counters(C, stream),
+           N, C, S, dweight, dbias, coef);
   }
   if (dx) {
     // dx is written in float4s; dy, x and relu_y are read one value at a time.

@@ -9,7 +9,9 @@
 // - warp collectives with explicit masks (__shfl_xor_sync, __shfl_down_sync,
 //   __ballot_sync, ...), __syncthreads, atomicAdd/atomicMax, the usual math
 //   functions (expf, logf, tanhf, erff, rsqrtf, fmaxf, ...);
-// - no CUB, cooperative groups, inline PTX, wmma or textures.
+// - no CUB, cooperative groups, wmma or textures; inline PTX only through the
+//   wrappers that the emulator models (async_copy.cuh: cp.async;
+//   mma_tf32.cuh: TF32 mma.sync).
 #pragma once
 
 #include <cuda_runtime.h>

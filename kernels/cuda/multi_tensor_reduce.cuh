@@ -13,6 +13,7 @@
 
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/last_block.cuh"
 #include "kernels/cuda/multi_tensor.cuh"
 #include "kernels/cuda/scratch.h"
 
@@ -33,7 +34,7 @@ __device__ __forceinline__ ChunkRange chunk_range(const Table& table) {
 }
 
 // Where the blocks of a reducing launch meet: K arrays of one partial result
-// per block, the K results, and the count of blocks done (zero at launch).
+// per block, the K results, and the count of blocks done (last_block.cuh).
 struct Partials {
   double* partial;  // [K][gridDim.x]
   double* out;      // [K]
@@ -42,23 +43,17 @@ struct Partials {
 
 // The end of a reducing launch (every thread of every block calls it, with
 // its block's results `mine` valid in thread 0, and the block's __shared__
-// scratch, which the combine reuses only after its barrier). Thread 0 stores the block's results and makes them visible
-// (__threadfence) before counting the block done on an integer atomic; the
-// block that counts last reads every block's results (volatile: other blocks
-// wrote them during this launch), combines each array in block order (the
-// same order whichever block comes last), writes out and resets the count.
-// Returns true in the last block.
+// scratch, which the combine reuses only after its barrier). Thread 0 stores
+// the block's results; the block that arrives last (last_block.cuh) reads
+// every block's results (volatile: other blocks wrote them during this
+// launch), combines each array in block order (the same order whichever
+// block comes last) and writes out. Returns true in the last block.
 template <class Combine, int K>
 __device__ bool combine_across_blocks(const double (&mine)[K], const Partials& p,
                                       double (*warp_vals)[kWarps], bool* last) {
-  if (threadIdx.x == 0) {
+  if (threadIdx.x == 0)
     for (int k = 0; k < K; ++k) p.partial[k * gridDim.x + blockIdx.x] = mine[k];
-    __threadfence();
-    *last = atomicAdd(p.done, 1u) == gridDim.x - 1;
-  }
-  __syncthreads();
-  if (!*last) return false;  // uniform: every thread read *last after the barrier
-  __threadfence();
+  if (!arrived_last(p.done, gridDim.x, last)) return false;
   const volatile double* all = p.partial;
   for (int k = 0; k < K; ++k) {
     double acc = 0.0;
@@ -67,7 +62,6 @@ __device__ bool combine_across_blocks(const double (&mine)[K], const Partials& p
     acc = block_reduce(acc, Combine(), 0.0, warp_vals[k]);
     if (threadIdx.x == 0) p.out[k] = acc;
   }
-  if (threadIdx.x == 0) *p.done = 0;
   return true;
 }
 
@@ -77,13 +71,10 @@ __device__ bool combine_across_blocks(const double (&mine)[K], const Partials& p
 template <class LaunchWith, class UseResults>
 void reduce_on_device(const Table& t, int components, Stream stream, LaunchWith launch_with,
                       UseResults use_results) {
-  const size_t doubles = static_cast<size_t>(components) * (t.num_chunks + 1);
-  const Scratch scratch(doubles * sizeof(double) + sizeof(unsigned));
-  char* buffer = scratch.data<char>();
-  double* partial = reinterpret_cast<double*>(buffer);
+  const Scratch scratch(static_cast<size_t>(components) * (t.num_chunks + 1) * sizeof(double));
+  double* partial = scratch.data<double>();
   const Partials partials{partial, partial + static_cast<size_t>(components) * t.num_chunks,
-                          reinterpret_cast<unsigned*>(buffer + doubles * sizeof(double))};
-  DANLU_CUDA_CHECK(cudaMemsetAsync(partials.done, 0, sizeof(unsigned), stream));
+                          arrival_counters(1, stream)};
   launch_with(partials);
   use_results(partials.out);
 }

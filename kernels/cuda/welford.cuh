@@ -13,12 +13,16 @@
 namespace danlu::kernels::cuda {
 
 // Trivially constructible so it can live in __shared__ memory; Welford{} is
-// the empty state.
-struct Welford {
-  float count;
-  float mean;
-  float m2;  // sum of squared deviations from mean
+// the empty state. Kernels fold values in float; batch norm merges its
+// strips' states in double (WelfordD).
+template <class T>
+struct WelfordOf {
+  T count;
+  T mean;
+  T m2;  // sum of squared deviations from mean
 };
+using Welford = WelfordOf<float>;
+using WelfordD = WelfordOf<double>;
 
 __device__ inline void welford_add(Welford& w, float x) {
   w.count += 1.0f;
@@ -27,18 +31,20 @@ __device__ inline void welford_add(Welford& w, float x) {
   w.m2 += delta * (x - w.mean);
 }
 
-__device__ inline Welford welford_merge(const Welford& a, const Welford& b) {
-  if (b.count == 0.0f) return a;
-  if (a.count == 0.0f) return b;
-  const float count = a.count + b.count, delta = b.mean - a.mean;
-  const float b_share = b.count / count;
+template <class T>
+__device__ inline WelfordOf<T> welford_merge(const WelfordOf<T>& a, const WelfordOf<T>& b) {
+  if (b.count == T(0)) return a;
+  if (a.count == T(0)) return b;
+  const T count = a.count + b.count, delta = b.mean - a.mean;
+  const T b_share = b.count / count;
   return {count, a.mean + delta * b_share, a.m2 + b.m2 + delta * delta * a.count * b_share};
 }
 
 // Tree merge over a full warp; lane 0 holds the warp's state.
-__device__ inline Welford warp_welford(Welford w) {
+template <class T>
+__device__ inline WelfordOf<T> warp_welford(WelfordOf<T> w) {
   for (int offset = kWarpSize / 2; offset > 0; offset /= 2) {
-    const Welford other{__shfl_down_sync(kFullWarp, w.count, offset),
+    const WelfordOf<T> other{__shfl_down_sync(kFullWarp, w.count, offset),
                         __shfl_down_sync(kFullWarp, w.mean, offset),
                         __shfl_down_sync(kFullWarp, w.m2, offset)};
     w = welford_merge(w, other);
@@ -47,22 +53,24 @@ __device__ inline Welford warp_welford(Welford w) {
 }
 
 // Same over the whole warp, then handed to every lane.
-__device__ inline Welford warp_welford_all(Welford w) {
+template <class T>
+__device__ inline WelfordOf<T> warp_welford_all(WelfordOf<T> w) {
   w = warp_welford(w);
   return {__shfl_sync(kFullWarp, w.count, 0), __shfl_sync(kFullWarp, w.mean, 0),
           __shfl_sync(kFullWarp, w.m2, 0)};
 }
 
 // Tree merge over a block whose size is a multiple of 32; every thread gets
-// the block's state. `scratch` is a __shared__ Welford[32] of the calling
+// the block's state. `scratch` is a __shared__ WelfordOf<T>[32] of the calling
 // kernel. Every thread of the block must reach this call.
-__device__ inline Welford block_welford(Welford w, Welford* scratch) {
+template <class T>
+__device__ inline WelfordOf<T> block_welford(WelfordOf<T> w, WelfordOf<T>* scratch) {
   const int lane = threadIdx.x % kWarpSize, warp = threadIdx.x / kWarpSize;
   w = warp_welford(w);
   if (lane == 0) scratch[warp] = w;
   __syncthreads();
   const int warps = blockDim.x / kWarpSize;
-  w = warp_welford_all(lane < warps ? scratch[lane] : Welford{});
+  w = warp_welford_all(lane < warps ? scratch[lane] : WelfordOf<T>{});
   __syncthreads();
   return w;
 }

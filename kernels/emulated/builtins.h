@@ -20,7 +20,11 @@ constexpr int warpSize = 32;
 
 namespace danlu::emu {
 
-enum class WarpOp : unsigned char { syncwarp, shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all };
+// mma: mma.sync.aligned.m16n8k8 (kernels/emulated/mma.h), whose `bits` point
+// at the lane's fragments.
+enum class WarpOp : unsigned char {
+  syncwarp, shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all, mma
+};
 
 // What a warp collective hands back to one lane; `defined` is false when the
 // lane read a lane that was not taking part (the result is undefined on a GPU).

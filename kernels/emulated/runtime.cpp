@@ -55,7 +55,16 @@ bool inside(const std::map<const char*, size_t>& allocations, const void* p, siz
   return c >= it->first && c + bytes <= it->first + it->second;
 }
 
-bool in_device_allocation(const void* p, size_t bytes) { return inside(memory().device, p, bytes); }
+}  // namespace
+
+bool danlu::emu::in_device_allocation(const void* p, size_t bytes) {
+  return inside(memory().device, p, bytes);
+}
+
+namespace {
+
+using danlu::emu::in_device_allocation;
+
 bool in_pinned_allocation(const void* p, size_t bytes) { return inside(memory().host, p, bytes); }
 
 // Checks the device side(s) of a copy or memset.

@@ -12,6 +12,8 @@
 #include <utility>
 
 #include "engine/error.h"
+#include "kernels/emulated/async_copy.h"
+#include "kernels/emulated/mma.h"
 #include "kernels/emulated/shared_checks.h"
 
 uint3 threadIdx;
@@ -36,17 +38,6 @@ uint3 thread_index(int linear, dim3 block) {
   return {t % block.x, t / block.x % block.y, t / (block.x * block.y)};
 }
 
-std::string where(std::source_location site) {
-  std::string_view path = site.file_name();
-  for (std::string_view root : {"/kernels/", "/tests/"}) {
-    const size_t at = path.rfind(root);
-    if (at != std::string_view::npos) {
-      path.remove_prefix(at + 1);
-      break;
-    }
-  }
-  return detail::concat(path, ":", site.line());
-}
 
 bool same_site(std::source_location a, std::source_location b) {
   return a.line() == b.line() && std::strcmp(a.file_name(), b.file_name()) == 0;
@@ -62,6 +53,7 @@ const char* op_name(WarpOp op) {
     case WarpOp::ballot: return "__ballot_sync";
     case WarpOp::any: return "__any_sync";
     case WarpOp::all: return "__all_sync";
+    case WarpOp::mma: return "mma.sync.m16n8k8";
   }
   return "?";
 }
@@ -115,6 +107,18 @@ bool is_shuffle(WarpOp op) {
 }
 
 }  // namespace
+
+std::string where(std::source_location site) {
+  std::string_view path = site.file_name();
+  for (std::string_view root : {"/kernels/", "/tests/"}) {
+    const size_t at = path.rfind(root);
+    if (at != std::string_view::npos) {
+      path.remove_prefix(at + 1);
+      break;
+    }
+  }
+  return detail::concat(path, ":", site.line());
+}
 
 Scheduler& Scheduler::instance() {
   static Scheduler scheduler;
@@ -181,6 +185,7 @@ void Scheduler::run_block(const char* kernel, KernelBody body, dim3 grid, dim3 b
   at_barrier_ = 0;
   exited_ = 0;
   checks::begin_block(n, dynamic_shared, dynamic_shared_bytes);
+  begin_block_copies(n);
   struct EndChecks {  // also when the block fails
     ~EndChecks() { checks::end_block(); }
   } end_checks;
@@ -338,6 +343,7 @@ void Scheduler::complete_warp(int base, unsigned participants) {
     }
     if (t.bits != 0) ballot |= 1u << lane;
   }
+  if (first.op == WarpOp::mma) return complete_mma(base, participants);
   checks::warp_sync(base, participants);
   for (unsigned todo = participants; todo != 0; todo &= todo - 1) {
     const int lane = __builtin_ctz(todo);
@@ -363,6 +369,44 @@ void Scheduler::complete_warp(int base, unsigned participants) {
     const int thread = base + __builtin_ctz(todo);
     threads_[thread].status = Status::ready;
     batch_.push_back(thread);
+  }
+  enqueue(batch_);
+}
+
+// mma.sync.aligned: every lane of the warp executes the same mma
+// instruction. Unlike the other collectives it does not order the lanes'
+// shared-memory accesses for the race detector: PTX promises no such thing.
+void Scheduler::complete_mma(int base, unsigned participants) {
+  const int lanes = std::min(kWarp, static_cast<int>(threads_.size()) - base);
+  const int warp = base / kWarp;
+  const std::string site = where(threads_[base + __builtin_ctz(participants)].site);
+  std::vector<int> missing;
+  for (int lane = 0; lane < lanes; ++lane)
+    if (!(participants >> lane & 1u)) missing.push_back(lane);
+  if (lanes < kWarp)
+    fail_block(detail::concat("mma.sync.m16n8k8 at ", site, " in warp ", warp, ", which has only ",
+                              lanes, " threads; mma.sync.aligned needs all 32 lanes of a warp"));
+  if (!missing.empty())
+    fail_block(detail::concat("mma.sync.m16n8k8 at ", site, ": lanes ", ranges(missing),
+                              " of warp ", warp,
+                              " returned before it; mma.sync.aligned needs all 32 lanes of a warp"));
+  MmaTf32Fragments* fragments[kWarp];
+  for (int lane = 0; lane < kWarp; ++lane) {
+    const Thread& t = threads_[base + lane];
+    if (!same_site(t.site, threads_[base].site))
+      fail_block(detail::concat("the lanes of warp ", warp,
+                                " execute different mma.sync.m16n8k8 calls (lane 0: ",
+                                describe_wait(base), "; lane ", lane, ": ",
+                                describe_wait(base + lane),
+                                "); mma.sync.aligned needs all lanes at the same one"));
+    fragments[lane] = reinterpret_cast<MmaTf32Fragments*>(static_cast<uintptr_t>(t.bits));
+  }
+  mma_m16n8k8_tf32_warp(fragments);
+  batch_.clear();
+  for (int lane = 0; lane < kWarp; ++lane) {
+    threads_[base + lane].status = Status::ready;
+    threads_[base + lane].result = {0, true};
+    batch_.push_back(base + lane);
   }
   enqueue(batch_);
 }

@@ -21,6 +21,10 @@
 
 namespace danlu::emu {
 
+// "kernels/x.cu:12" for a call site (the path from the repository's kernels/
+// or tests/ folder on).
+std::string where(std::source_location site);
+
 class Scheduler {
  public:
   // The one scheduler: launches are serialised (run_grid holds a lock).
@@ -39,6 +43,10 @@ class Scheduler {
   // Fails the running thread, and with it the launch, with `message` as it
   // is; the shared-memory detectors (shared_checks.cpp) report through it.
   [[noreturn]] void fail_thread(std::string message);
+  // The same, with the thread's index in front of `message`.
+  [[noreturn]] void fail_current(std::string message);
+  // The running thread (x + blockDim.x * (y + blockDim.y * z)); -1 between threads.
+  int current_thread() const { return current_; }
 
  private:
   enum class Status : unsigned char { ready, at_barrier, at_warp, exited, failed };
@@ -61,11 +69,11 @@ class Scheduler {
   static void fiber_main(void* index);
   // Makes `ascending` runnable, in order or reversed.
   void enqueue(const std::vector<int>& ascending);
-  [[noreturn]] void fail_current(std::string message);
   [[noreturn]] void fail_block(const std::string& message);
   void release_barrier();
   void try_complete_warp(int thread);
   void complete_warp(int base, unsigned participants);
+  void complete_mma(int base, unsigned participants);
   unsigned live_lanes(int base) const;
   std::string describe_wait(int thread) const;
   std::string describe_deadlock() const;

@@ -48,8 +48,10 @@ struct Access {
 };
 
 struct Word {
-  uint32_t written_block = 0;  // the block (its first interval) `written` belongs to
+  uint32_t written_block = 0;  // the block (its first interval) `written` and `in_flight` belong to
   uint8_t written = 0;         // mask of the bytes that block has written
+  uint8_t in_flight = 0;       // mask of the bytes a cp.async has yet to land
+  uint16_t copier = 0;         // the thread whose cp.async that is
   Access write;
   Access read;
 };
@@ -153,6 +155,19 @@ uintptr_t first_byte(uintptr_t word_address, unsigned mask) {
   report(std::move(m));
 }
 
+[[noreturn, gnu::cold, gnu::noinline]] void report_in_flight(uintptr_t byte, Kind kind,
+                                                             int copier) {
+  const char* access = kind == Kind::read         ? " read "
+                       : kind == Kind::copy_issue ? " issued a cp.async into "
+                                                  : " wrote ";
+  std::string m = detail::concat(
+      "shared memory in flight: ", thread_name(state.thread), access, what(byte), " while a cp.async of ", thread_name(copier),
+      " into it has not landed; the copy lands when that thread's cp.async.wait_group (or "
+      "wait_all) retires its group, and other threads see it after a __syncthreads() that follows "
+      "the wait");
+  report(std::move(m));
+}
+
 bool ordered(const Access& a, const State& s) {
   if (a.interval != s.interval) return true;  // a barrier lies between
   const int t = s.thread;
@@ -167,14 +182,19 @@ inline void check_word(Word& w, uintptr_t word_address, unsigned mask, Kind kind
   if (w.written_block != s.block_start) {
     w.written_block = s.block_start;
     w.written = 0;
+    w.in_flight = 0;
   }
+  if (kind == Kind::copy_land)
+    w.in_flight &= ~mask;  // this copy's own bytes: only its thread lands it
+  else if (s.race && (w.in_flight & mask) != 0)
+    report_in_flight(first_byte(word_address, w.in_flight & mask), kind, w.copier);
   if ((kind == Kind::read || kind == Kind::atomic_update) && s.init && (mask & ~w.written) != 0)
     report_uninitialised(first_byte(word_address, mask & ~w.written), kind);
   if (kind == Kind::atomic_update || kind == Kind::atomic_store) {  // never races
     w.written |= mask;
     return;
   }
-  const bool writes = kind == Kind::write;
+  const bool writes = kind != Kind::read;
   if (s.race && w.write.interval == s.interval && (w.write.bytes & mask) != 0 && !ordered(w.write, s))
     report_race(w.write, true, first_byte(word_address, w.write.bytes & mask), writes);
   if (!writes) {
@@ -203,7 +223,12 @@ inline void check_word(Word& w, uintptr_t word_address, unsigned mask, Kind kind
   const uint8_t earlier = same_writer ? w.write.bytes : 0;
   w.write = s.me;
   w.write.bytes = static_cast<uint8_t>(earlier | mask);
-  w.written |= mask;
+  if (kind == Kind::copy_issue) {  // written later, when it lands
+    w.in_flight |= mask;
+    w.copier = static_cast<uint16_t>(s.thread);
+  } else {
+    w.written |= mask;
+  }
 }
 
 }  // namespace
@@ -271,5 +296,8 @@ void check_access(uintptr_t address, size_t size, Kind kind) {
     check_word(shadow[(word - begin) / 4], word, mask, kind);
   }
 }
+
+void copy_issued(const void* address, size_t size) { access(address, size, Kind::copy_issue); }
+void copy_landed(const void* address, size_t size) { access(address, size, Kind::copy_land); }
 
 }  // namespace danlu::emu::checks
