@@ -106,9 +106,15 @@ struct ConvVariant {
   std::string refusal(const Conv2dShape& s, ConvPass p, bool allow_tf32) const;
 };
 
-// The number of rungs, and the ladder in rung order (variant number = index + 1); kernels/cuda/conv/variants.cu.
-constexpr int kConvVariants = 3;
+// The rungs this build has, in rung order (kernels/cuda/conv/variants.cu).
+// Each carries its number, so a rung still being written leaves a gap
+// (rung 4 here) rather than renumbering the ones above it.
+constexpr int kConvVariants = 4;
 const std::array<ConvVariant, kConvVariants>& conv2d_variants();
+// The rung numbered `number`, or null when this build has none.
+const ConvVariant* conv2d_variant(int number);
+// "1, 2, 3, 5": the numbers a caller may force, for error messages.
+std::string conv2d_variant_numbers();
 
 // How the dispatcher chooses: variant 0 lets it decide; a variant number
 // forces that variant wherever it runs the pass and shape. allow_tf32 lets it
