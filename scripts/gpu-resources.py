@@ -30,9 +30,9 @@ from gpu_resources import elf, launches, ptxas, report, sass  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "gpu-resources.md"
 # Kernel families that run every training step on large tensors: a spill
-# there costs every step, so the check refuses it.
-CONV = {"conv/1_naive_direct.cu", "conv/2_tiled_direct.cu", "conv/3_implicit_gemm.cu",
-        "conv/bias_grad.cu"}
+# there costs every step, so the check refuses it. Every file of the
+# convolution ladder (kernels/cuda/conv/) is one.
+CONV = {f"conv/{p.name}" for p in (ROOT / "kernels" / "cuda" / "conv").glob("*.cu")}
 HOT = CONV | {"batchnorm.cu", "layernorm.cu", "optim.cu"}
 # Families whose main-loop instruction mix is reported.
 MIX = CONV

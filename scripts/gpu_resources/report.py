@@ -46,9 +46,14 @@ latency.
 The instruction mix counts, per kernel, the instructions of its main loop
 (the innermost loop, found as a backward branch in the SASS, with the most
 floating-point work), each once: FFMA (fused multiply-add, the useful work
-of a convolution), other FP, shared loads (LDS) and stores (STS), global
-loads (LDG), integer and address arithmetic (IMAD, IADD3, LOP3, SHF,
-ISETP, LEA, ...) and the rest (moves, branches, barriers, constant loads).
+of an FP32 convolution), HMMA (a warp's tensor-core matrix multiply-add: on
+sm_90 one mma.sync m16n8k8 TF32 is one HMMA.1688.F32.TF32 instruction,
+16 x 8 x 8 multiply-adds, 32 per lane), other FP (including, per TF32
+operand, the FSETP that with a predicated integer add makes cvt.rna.tf32 on
+sm_90), shared loads (LDS) and stores (STS), global
+loads (LDG, and LDGSTS: cp.async's copies from global to shared memory),
+integer and address arithmetic (IMAD, IADD3, LOP3, SHF, ISETP, LEA, ...)
+and the rest (moves, branches, barriers, constant loads).
 **FFMA/LDS** is the arithmetic intensity of the shared-memory tile: each
 LDS feeds that many FFMAs; the higher it is, the less the loop waits on
 shared-memory bandwidth. Every instruction takes an issue slot (one warp

@@ -105,11 +105,12 @@ struct FilterRows {
 struct ForwardOut {
   float* y;
   const float* bias;
-  int64_t plane, o_total, og;
-  __device__ void store(int64_t m, int64_t o, int g, int, float v) const {
-    const int64_t n = m / plane, oc = g * og + o;
-    y[(n * o_total + oc) * plane + m % plane] = v + (bias ? bias[oc] : 0.f);
+  int64_t stride, o_total, og;  // stride: OH*OW
+  __device__ float* row(int64_t m, int g, int) const {
+    const int64_t n = m / stride;
+    return y + (n * o_total + g * og) * stride + (m - n * stride);
   }
+  __device__ float add(int g, int64_t o) const { return bias ? bias[g * og + o] : 0.f; }
 };
 
 // ---- backward-data --------------------------------------------------------------
@@ -164,11 +165,12 @@ struct FilterColumns {
 // dx[n, g*Cg + c, iy, ix] = C[(n, iy, ix), c].
 struct DataGradOut {
   float* dx;
-  int64_t plane, c_total, cg;
-  __device__ void store(int64_t m, int64_t c, int g, int, float v) const {
-    const int64_t n = m / plane;
-    dx[(n * c_total + g * cg + c) * plane + m % plane] = v;
+  int64_t stride, c_total, cg;  // stride: H*W
+  __device__ float* row(int64_t m, int g, int) const {
+    const int64_t n = m / stride;
+    return dx + (n * c_total + g * cg) * stride + (m - n * stride);
   }
+  __device__ float add(int, int64_t) const { return 0.f; }
 };
 
 // ---- backward-weight --------------------------------------------------------------
@@ -222,10 +224,11 @@ struct OutputGradRows {
 // of the partial sums (the slices are dweight-shaped).
 struct WeightGradOut {
   float* dst;
-  int64_t per_split, depth_w, og;
-  __device__ void store(int64_t r, int64_t o, int g, int split, float v) const {
-    dst[split * per_split + (g * og + o) * depth_w + r] = v;
+  int64_t stride, per_split, og;  // stride: Cg*KH*KW
+  __device__ float* row(int64_t r, int g, int split) const {
+    return dst + split * per_split + g * og * stride + r;
   }
+  __device__ float add(int, int64_t) const { return 0.f; }
 };
 
 tf32::Size weight_grad_size(const Conv2dShape& s) {
@@ -299,7 +302,7 @@ void backward_weight(const float* x, const float* dy, float* dweight, float* wor
   const int64_t count = s.o * size.rows;
   const int plane = int(s.oh * s.ow);
   float* dst = size.splits > 1 ? workspace : dweight;
-  const WeightGradOut out{dst, count, size.rows, geo.og};
+  const WeightGradOut out{dst, size.rows, count, geo.og};
   if (plane % 4 == 0 && aligned16(dy))
     tf32::run("conv2d_backward_weight_tf32", InputColumns{x, geo},
               OutputGradRows<4>{dy, s.o, geo.og, plane}, out, size, stream);

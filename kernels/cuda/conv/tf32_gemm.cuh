@@ -17,7 +17,9 @@
 //   __device__ Digits depth(int64_t k, int step) const;  // k as this operand's digits
 //   __device__ const float* address(const Row&, const Digits&) const;  // null: a zero
 // and the output type provides
-//   __device__ void store(int64_t row, int64_t col, int g, int split, float v) const;
+//   __device__ float* row(int64_t r, int g, int split) const;  // where C[r][0] goes
+//   int64_t stride;                      // floats from C[r][c] to C[r][c + 1]
+//   __device__ float add(int g, int64_t c) const;  // added to column c (a bias, or 0)
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,7 @@
 #include "kernels/cuda/conv/geometry.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/mma_tf32.cuh"
+#include "kernels/cuda/unroll.cuh"
 
 namespace danlu::kernels::cuda::tf32 {
 
@@ -87,6 +90,7 @@ struct Stager {
   // Issues the copies of the next tile into `tile` (zeros past the row
   // count and past k_end).
   __device__ void copy(const Op& op, int64_t k_end, float* tile) {
+    DANLU_UNROLL
     for (int r = 0; r < kCopies; ++r) {
       const float* src = live && k < k_end ? op.address(row_of, d) : nullptr;
       cp_async_4_zfill(tile + Layout<true>::at(row, k_first + 2 * r), src ? src : op.data,
@@ -116,6 +120,7 @@ struct Stager<Op, false> {
   __device__ Stager(const Op& op, int64_t row0, int64_t rows, int g, int64_t k_begin, int tid) {
     row0_in_tile = tid / kAcross;
     k_first = tid % kAcross * kVector;
+    DANLU_UNROLL
     for (int r = 0; r < kCopies; ++r) {
       const int64_t row = row0 + row0_in_tile + kDown * r;
       if (row < rows) live |= 1u << r;
@@ -127,6 +132,7 @@ struct Stager<Op, false> {
   __device__ void copy(const Op& op, int64_t k_end, float* tile) {
     const int64_t left = k_end - k;  // depths of this thread's run inside the slice
     const int valid = left <= 0 ? 0 : left >= kVector ? kVector : int(left);
+    DANLU_UNROLL
     for (int r = 0; r < kCopies; ++r) {
       float* dst = tile + Layout<false>::at(row0_in_tile + kDown * r, k_first);
       const float* src = valid > 0 && (live >> r & 1u) ? op.address(row_of[r], d) : nullptr;
@@ -167,6 +173,7 @@ __global__ void __launch_bounds__(kThreads) tf32_gemm(A a, B b, Out out, Size si
   Stager<B> b_stager(b, col0, size.cols, g, k_begin, tid);
   // Every stage commits one group, empty or not, so that wait<kStages - 2>
   // always means "tile t has landed".
+  DANLU_UNROLL
   for (int s = 0; s < kStages - 1; ++s) {
     if (s < tiles) {
       a_stager.copy(a, k_end, a_tiles[s]);
@@ -191,8 +198,10 @@ __global__ void __launch_bounds__(kThreads) tf32_gemm(A a, B b, Out out, Size si
 
     const float* at = a_tiles[tile % kStages];
     const float* bt = b_tiles[tile % kStages];
+    DANLU_UNROLL
     for (int kk = 0; kk < kStage; kk += 8) {
       uint32_t af[kMmaRows][4], bf[kMmaCols][2];
+      DANLU_UNROLL
       for (int i = 0; i < kMmaRows; ++i) {
         const int r = warp_row + 16 * i + q;
         af[i][0] = to_tf32(at[LayoutA::at(r, kk + t)]);
@@ -200,26 +209,37 @@ __global__ void __launch_bounds__(kThreads) tf32_gemm(A a, B b, Out out, Size si
         af[i][2] = to_tf32(at[LayoutA::at(r, kk + t + 4)]);
         af[i][3] = to_tf32(at[LayoutA::at(r + 8, kk + t + 4)]);
       }
+      DANLU_UNROLL
       for (int j = 0; j < kMmaCols; ++j) {
         const int c = warp_col + 8 * j + q;
         bf[j][0] = to_tf32(bt[LayoutB::at(c, kk + t)]);
         bf[j][1] = to_tf32(bt[LayoutB::at(c, kk + t + 4)]);
       }
-      for (int i = 0; i < kMmaRows; ++i)
+      DANLU_UNROLL
+      for (int i = 0; i < kMmaRows; ++i) {
+        DANLU_UNROLL
         for (int j = 0; j < kMmaCols; ++j) mma_m16n8k8_tf32(acc[i][j], af[i], bf[j], acc[i][j]);
+      }
     }
   }
   // Only empty groups are still committed: no copy outlives the loop.
-  for (int i = 0; i < kMmaRows; ++i)
+  DANLU_UNROLL
+  for (int i = 0; i < kMmaRows; ++i) {
+    DANLU_UNROLL
     for (int h = 0; h < 2; ++h) {
       const int64_t row = row0 + warp_row + 16 * i + q + 8 * h;
       if (row >= size.rows) continue;
-      for (int j = 0; j < kMmaCols; ++j)
+      float* dst = out.row(row, g, split);
+      DANLU_UNROLL
+      for (int j = 0; j < kMmaCols; ++j) {
+        DANLU_UNROLL
         for (int e = 0; e < 2; ++e) {
           const int64_t col = col0 + warp_col + 8 * j + 2 * t + e;
-          if (col < size.cols) out.store(row, col, g, split, acc[i][j][2 * h + e]);
+          if (col < size.cols) dst[col * out.stride] = acc[i][j][2 * h + e] + out.add(g, col);
         }
+      }
     }
+  }
 }
 
 // Whether a GEMM of this size fits the grid run() launches: "" when it
