@@ -136,6 +136,19 @@ TEST(ConvTf32, RefusedWithoutTf32AndStrictFp32RunsInstead) {
   }
 }
 
+// Its copies address a tensor with 32-bit offsets: 2^31 elements or more go
+// to rung 3 (only the choice is made here; nothing is allocated).
+TEST(ConvTf32, RefusesTensorsOf2To31Elements) {
+  const Conv2dShape big = conv({2, 1024, 1024, 1024}, {8, 1, 1});
+  std::string note;
+  EXPECT_EQ(kernels::cuda::conv2d_choose(big, ConvPass::forward, {5, true}, &note).number, 3);
+  EXPECT_NE(note.find(": a tensor of 2147483648 elements exceeds its 32-bit offsets"),
+            std::string::npos)
+      << note;
+  const Conv2dShape below = conv({1, 1024, 1024, 1024}, {8, 1, 1});
+  EXPECT_EQ(kernels::cuda::conv2d_choose(below, ConvPass::forward, {5, true}).number, 5);
+}
+
 // The answer matches the reference on the inputs rounded to nearest TF32
 // within FP32's accumulation tolerance, and lies outside that tolerance
 // from the reference on the FP32 inputs and on the truncated ones: the

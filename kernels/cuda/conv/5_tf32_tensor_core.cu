@@ -66,20 +66,19 @@ struct InputPatches {
   Geometry geo;
 
   struct Row {
-    const float* planes;  // x[n, g*Cg]
+    int planes;  // the offset of x[n, g*Cg]
     int iy0, ix0;
   };
   __device__ Row row(int64_t m, int g) const {
-    const int64_t plane = int64_t(geo.oh) * geo.ow, n = m / plane;
-    const int p = int(m % plane);
-    return {data + (n * geo.c + g * geo.cg) * geo.h * geo.w,
+    const int plane = geo.oh * geo.ow, n = int(m / plane), p = int(m % plane);
+    return {(n * int(geo.c) + g * int(geo.cg)) * geo.h * geo.w,
             p / geo.ow * geo.stride_h - geo.pad_h, p % geo.ow * geo.stride_w - geo.pad_w};
   }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, geo.kh, geo.kw, step); }
   __device__ const float* address(const Row& r, const Digits& d) const {
     const int iy = r.iy0 + d.mid * geo.dil_h, ix = r.ix0 + d.lo * geo.dil_w;
-    if (iy < 0 || iy >= geo.h || ix < 0 || ix >= geo.w) return nullptr;
-    return r.planes + (d.hi * geo.h + iy) * geo.w + ix;
+    if (unsigned(iy) >= unsigned(geo.h) || unsigned(ix) >= unsigned(geo.w)) return nullptr;
+    return data + (r.planes + (int(d.hi) * geo.h + iy) * geo.w + ix);
   }
 };
 
@@ -91,14 +90,16 @@ struct FilterRows {
   static constexpr bool kAlongRows = false;  // adjacent depths are adjacent
   static constexpr int kVector = V;
   const float* data;  // weight
-  int64_t length, og;  // Cg*KH*KW, Og
+  int length, og;      // Cg*KH*KW, Og
 
   struct Row {
-    const float* row;
+    int row;  // the offset of weight[g*Og + o]
   };
-  __device__ Row row(int64_t o, int g) const { return {data + (g * og + o) * length}; }
+  __device__ Row row(int64_t o, int g) const { return {(g * og + int(o)) * length}; }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, 1, 1, step); }
-  __device__ const float* address(const Row& r, const Digits& d) const { return r.row + d.hi; }
+  __device__ const float* address(const Row& r, const Digits& d) const {
+    return data + (r.row + int(d.hi));
+  }
 };
 
 // y[n, g*Og + o, oy, ox] = C[(n, oy, ox), o] + bias[g*Og + o].
@@ -117,7 +118,10 @@ struct ForwardOut {
 
 // A[(n, iy, ix), (o, i, j)] = dy[n, g*Og + o, oy, ox] for the output (oy, ox)
 // whose tap (i, j) reads x[iy, ix], i.e. oy*sh = iy + ph - i*dh; 0 where
-// that is not a whole output position inside the output plane.
+// that is not a whole output position inside the output plane. kStrided
+// false: both strides are 1, so every tap lands on an output and no
+// division is needed.
+template <bool kStrided>
 struct OutputGradPatches {
   static constexpr bool kAlongRows = true;  // adjacent rows are adjacent ix
   static constexpr int kVector = 1;
@@ -125,22 +129,24 @@ struct OutputGradPatches {
   Geometry geo;
 
   struct Row {
-    const float* planes;  // dy[n, g*Og]
-    int ty0, tx0;         // iy + ph, ix + pw
+    int planes;    // the offset of dy[n, g*Og]
+    int ty0, tx0;  // iy + ph, ix + pw
   };
   __device__ Row row(int64_t m, int g) const {
-    const int64_t plane = int64_t(geo.h) * geo.w, n = m / plane;
-    const int p = int(m % plane);
-    return {data + (n * geo.o + g * geo.og) * geo.oh * geo.ow, p / geo.w + geo.pad_h,
+    const int plane = geo.h * geo.w, n = int(m / plane), p = int(m % plane);
+    return {(n * int(geo.o) + g * int(geo.og)) * geo.oh * geo.ow, p / geo.w + geo.pad_h,
             p % geo.w + geo.pad_w};
   }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, geo.kh, geo.kw, step); }
   __device__ const float* address(const Row& r, const Digits& d) const {
-    const int ty = r.ty0 - d.mid * geo.dil_h, tx = r.tx0 - d.lo * geo.dil_w;
-    if (ty < 0 || tx < 0 || ty % geo.stride_h != 0 || tx % geo.stride_w != 0) return nullptr;
-    const int oy = ty / geo.stride_h, ox = tx / geo.stride_w;
-    if (oy >= geo.oh || ox >= geo.ow) return nullptr;
-    return r.planes + (d.hi * geo.oh + oy) * geo.ow + ox;
+    int oy = r.ty0 - d.mid * geo.dil_h, ox = r.tx0 - d.lo * geo.dil_w;
+    if (kStrided) {
+      if (oy < 0 || ox < 0 || oy % geo.stride_h != 0 || ox % geo.stride_w != 0) return nullptr;
+      oy /= geo.stride_h;
+      ox /= geo.stride_w;
+    }
+    if (unsigned(oy) >= unsigned(geo.oh) || unsigned(ox) >= unsigned(geo.ow)) return nullptr;
+    return data + (r.planes + (int(d.hi) * geo.oh + oy) * geo.ow + ox);
   }
 };
 
@@ -149,16 +155,15 @@ struct FilterColumns {
   static constexpr bool kAlongRows = false;  // adjacent taps are adjacent
   static constexpr int kVector = 1;
   const float* data;  // weight
-  int64_t cg, og;
-  int taps;
+  int cg, og, taps;
 
   struct Row {
-    const float* column;  // weight[g*Og, c]
+    int column;  // the offset of weight[g*Og, c]
   };
-  __device__ Row row(int64_t c, int g) const { return {data + (g * og * cg + c) * taps}; }
+  __device__ Row row(int64_t c, int g) const { return {(g * og * cg + int(c)) * taps}; }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, 1, taps, step); }
   __device__ const float* address(const Row& r, const Digits& d) const {
-    return r.column + d.hi * cg * taps + d.lo;
+    return data + (r.column + int(d.hi) * cg * taps + d.lo);
   }
 };
 
@@ -183,19 +188,19 @@ struct InputColumns {
   Geometry geo;
 
   struct Row {
-    const float* plane;  // x[0, g*Cg + c]
-    int y_off, x_off;    // i*dh - ph, j*dw - pw
+    int plane;          // the offset of x[0, g*Cg + c]
+    int y_off, x_off;   // i*dh - ph, j*dw - pw
   };
   __device__ Row row(int64_t r, int g) const {
     const int taps = geo.kh * geo.kw, t = int(r % taps);
-    return {data + (g * geo.cg + r / taps) * geo.h * geo.w, t / geo.kw * geo.dil_h - geo.pad_h,
+    return {(g * int(geo.cg) + int(r / taps)) * geo.h * geo.w, t / geo.kw * geo.dil_h - geo.pad_h,
             t % geo.kw * geo.dil_w - geo.pad_w};
   }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, geo.oh, geo.ow, step); }
   __device__ const float* address(const Row& r, const Digits& d) const {
     const int iy = d.mid * geo.stride_h + r.y_off, ix = d.lo * geo.stride_w + r.x_off;
-    if (iy < 0 || iy >= geo.h || ix < 0 || ix >= geo.w) return nullptr;
-    return r.plane + (d.hi * geo.c * geo.h + iy) * geo.w + ix;
+    if (unsigned(iy) >= unsigned(geo.h) || unsigned(ix) >= unsigned(geo.w)) return nullptr;
+    return data + (r.plane + (int(d.hi) * int(geo.c) * geo.h + iy) * geo.w + ix);
   }
 };
 
@@ -207,16 +212,15 @@ struct OutputGradRows {
   static constexpr bool kAlongRows = false;  // adjacent depths are adjacent
   static constexpr int kVector = V;
   const float* data;  // dy
-  int64_t o_total, og;
-  int plane;
+  int o_total, og, plane;
 
   struct Row {
-    const float* channel;  // dy[0, g*Og + o]
+    int channel;  // the offset of dy[0, g*Og + o]
   };
-  __device__ Row row(int64_t o, int g) const { return {data + (g * og + o) * plane}; }
+  __device__ Row row(int64_t o, int g) const { return {(g * og + int(o)) * plane}; }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, 1, plane, step); }
   __device__ const float* address(const Row& r, const Digits& d) const {
-    return r.channel + d.hi * o_total * plane + d.lo;
+    return data + (r.channel + int(d.hi) * o_total * plane + d.lo);
   }
 };
 
@@ -244,10 +248,18 @@ tf32::Size weight_grad_size(const Conv2dShape& s) {
   return size;
 }
 
-// Every stride, padding, dilation and group count runs; only a grid past
-// CUDA's limits is refused. (The kernel needs sm_80 or later, which every
-// architecture danlu builds for is.)
+// Every stride, padding, dilation and group count runs. Refused: a tensor of
+// 2^31 or more elements (the copies address their sources with 32-bit
+// offsets, which keeps the main loop's arithmetic 32-bit), and a grid past
+// CUDA's limits. (The kernel needs sm_80 or later, which every architecture
+// danlu builds for is.)
 std::string refusal(const Conv2dShape& s, ConvPass p) {
+  constexpr int64_t kMaxElements = int64_t(1) << 31;
+  const int64_t largest = std::max({s.n * s.c * s.h * s.w, s.n * s.o * s.oh * s.ow,
+                                    s.o * (s.c / s.groups) * s.kh * s.kw});
+  if (largest >= kMaxElements)
+    return detail::concat("a tensor of ", largest,
+                          " elements exceeds its 32-bit offsets (2^31 elements)");
   if (p == ConvPass::backward_weight) return tf32::grid_refusal(weight_grad_size(s));
   tf32::Size size;
   size.rows = p == ConvPass::forward ? s.n * s.oh * s.ow : s.n * s.h * s.w;
@@ -268,10 +280,10 @@ void forward(const float* x, const float* weight, const float* bias, float* y,
   const ForwardOut out{y, bias, s.oh * s.ow, s.o, geo.og};
   if (size.depth % 4 == 0 && aligned16(weight))
     tf32::run("conv2d_forward_tf32", InputPatches{x, geo},
-              FilterRows<4>{weight, size.depth, geo.og}, out, size, stream);
+              FilterRows<4>{weight, int(size.depth), int(geo.og)}, out, size, stream);
   else
     tf32::run("conv2d_forward_tf32", InputPatches{x, geo},
-              FilterRows<1>{weight, size.depth, geo.og}, out, size, stream);
+              FilterRows<1>{weight, int(size.depth), int(geo.og)}, out, size, stream);
 }
 
 void backward_data(const float* weight, const float* dy, float* dx, const Conv2dShape& s,
@@ -284,9 +296,12 @@ void backward_data(const float* weight, const float* dy, float* dx, const Conv2d
   size.depth = geo.og * taps;
   size.slice = size.depth;
   size.groups = geo.groups;
-  tf32::run("conv2d_backward_data_tf32", OutputGradPatches{dy, geo},
-            FilterColumns{weight, geo.cg, geo.og, int(taps)},
-            DataGradOut{dx, s.h * s.w, s.c, geo.cg}, size, stream);
+  const FilterColumns b{weight, int(geo.cg), int(geo.og), int(taps)};
+  const DataGradOut out{dx, s.h * s.w, s.c, geo.cg};
+  if (s.stride_h == 1 && s.stride_w == 1)
+    tf32::run("conv2d_backward_data_tf32", OutputGradPatches<false>{dy, geo}, b, out, size, stream);
+  else
+    tf32::run("conv2d_backward_data_tf32", OutputGradPatches<true>{dy, geo}, b, out, size, stream);
 }
 
 // workspace: the per-split partial sums when the depth is split.
@@ -305,10 +320,10 @@ void backward_weight(const float* x, const float* dy, float* dweight, float* wor
   const WeightGradOut out{dst, size.rows, count, geo.og};
   if (plane % 4 == 0 && aligned16(dy))
     tf32::run("conv2d_backward_weight_tf32", InputColumns{x, geo},
-              OutputGradRows<4>{dy, s.o, geo.og, plane}, out, size, stream);
+              OutputGradRows<4>{dy, int(s.o), int(geo.og), plane}, out, size, stream);
   else
     tf32::run("conv2d_backward_weight_tf32", InputColumns{x, geo},
-              OutputGradRows<1>{dy, s.o, geo.og, plane}, out, size, stream);
+              OutputGradRows<1>{dy, int(s.o), int(geo.og), plane}, out, size, stream);
   if (size.splits > 1) sum_weight_splits(dst, dweight, count, size.splits, stream);
 }
 

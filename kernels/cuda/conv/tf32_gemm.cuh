@@ -76,10 +76,10 @@ struct Stager {
   typename Op::Row row_of;
   bool live;  // the row exists
   int row, k_first;
-  int64_t k;  // the depth of the next copy
+  int k;  // the depth of the next copy
   Digits d;
 
-  __device__ Stager(const Op& op, int64_t row0, int64_t rows, int g, int64_t k_begin, int tid) {
+  __device__ Stager(const Op& op, int64_t row0, int64_t rows, int g, int k_begin, int tid) {
     row = tid % kRows;
     k_first = tid / kRows;
     live = row0 + row < rows;
@@ -89,7 +89,7 @@ struct Stager {
   }
   // Issues the copies of the next tile into `tile` (zeros past the row
   // count and past k_end).
-  __device__ void copy(const Op& op, int64_t k_end, float* tile) {
+  __device__ void copy(const Op& op, int k_end, float* tile) {
     DANLU_UNROLL
     for (int r = 0; r < kCopies; ++r) {
       const float* src = live && k < k_end ? op.address(row_of, d) : nullptr;
@@ -114,10 +114,10 @@ struct Stager<Op, false> {
   typename Op::Row row_of[kCopies];
   unsigned live = 0;  // bit r: row r exists
   int row0_in_tile, k_first;
-  int64_t k;
+  int k;
   Digits d;
 
-  __device__ Stager(const Op& op, int64_t row0, int64_t rows, int g, int64_t k_begin, int tid) {
+  __device__ Stager(const Op& op, int64_t row0, int64_t rows, int g, int k_begin, int tid) {
     row0_in_tile = tid / kAcross;
     k_first = tid % kAcross * kVector;
     DANLU_UNROLL
@@ -129,9 +129,9 @@ struct Stager<Op, false> {
     k = k_begin + k_first;
     d = op.depth(k, kStage);
   }
-  __device__ void copy(const Op& op, int64_t k_end, float* tile) {
-    const int64_t left = k_end - k;  // depths of this thread's run inside the slice
-    const int valid = left <= 0 ? 0 : left >= kVector ? kVector : int(left);
+  __device__ void copy(const Op& op, int k_end, float* tile) {
+    const int left = k_end - k;  // depths of this thread's run inside the slice
+    const int valid = left <= 0 ? 0 : left >= kVector ? kVector : left;
     DANLU_UNROLL
     for (int r = 0; r < kCopies; ++r) {
       float* dst = tile + Layout<false>::at(row0_in_tile + kDown * r, k_first);
@@ -165,9 +165,10 @@ __global__ void __launch_bounds__(kThreads) tf32_gemm(A a, B b, Out out, Size si
   const int tid = threadIdx.x;
   const int g = blockIdx.z % size.groups, split = blockIdx.z / size.groups;
   const int64_t row0 = int64_t(blockIdx.x) * kRows, col0 = int64_t(blockIdx.y) * kCols;
-  const int64_t k_begin = split * size.slice;
-  const int64_t k_end = k_begin + size.slice < size.depth ? k_begin + size.slice : size.depth;
-  const int64_t tiles = k_end > k_begin ? (k_end - k_begin + kStage - 1) / kStage : 0;
+  // Depths are ints: the operands' tensors have fewer than 2^31 elements.
+  const int k_begin = int(split * size.slice);
+  const int k_end = int(k_begin + size.slice < size.depth ? k_begin + size.slice : size.depth);
+  const int tiles = k_end > k_begin ? (k_end - k_begin + kStage - 1) / kStage : 0;
 
   Stager<A> a_stager(a, row0, size.rows, g, k_begin, tid);
   Stager<B> b_stager(b, col0, size.cols, g, k_begin, tid);
@@ -186,10 +187,10 @@ __global__ void __launch_bounds__(kThreads) tf32_gemm(A a, B b, Out out, Size si
   const int q = lane / 4, t = lane % 4;
   const int warp_row = kWarpRows * (warp % 2), warp_col = kWarpCols * (warp / 2);
   float acc[kMmaRows][kMmaCols][4] = {};
-  for (int64_t tile = 0; tile < tiles; ++tile) {
+  for (int tile = 0; tile < tiles; ++tile) {
     cp_async_wait<kStages - 2>();
     __syncthreads();  // tile's copies from every thread have landed; tile - 1's reads are done
-    const int64_t next = tile + kStages - 1;
+    const int next = tile + kStages - 1;
     if (next < tiles) {
       a_stager.copy(a, k_end, a_tiles[next % kStages]);
       b_stager.copy(b, k_end, b_tiles[next % kStages]);
