@@ -54,11 +54,15 @@ sm_90), shared loads (LDS) and stores (STS), global
 loads (LDG, and LDGSTS: cp.async's copies from global to shared memory),
 integer and address arithmetic (IMAD, IADD3, LOP3, SHF, ISETP, LEA, ...)
 and the rest (moves, branches, barriers, constant loads).
-**FFMA/LDS** is the arithmetic intensity of the shared-memory tile: each
-LDS feeds that many FFMAs; the higher it is, the less the loop waits on
-shared-memory bandwidth. Every instruction takes an issue slot (one warp
-instruction per cycle per quarter SM), so a loop with as many other
-instructions as FFMAs reaches at most half the FP32 peak.
+**FMA/LDS** is the arithmetic intensity of the shared-memory tile: each
+LDS feeds that many multiply-adds per lane (an FFMA is one, an HMMA 32);
+the higher it is, the less the loop waits on shared-memory bandwidth.
+Every instruction takes an issue slot (one warp instruction per cycle per
+quarter SM), so a loop with as many other instructions as FFMAs reaches at
+most half the FP32 peak; an HMMA keeps a quarter SM's tensor core busy for
+about 4 cycles at H100's TF32 peak, so a tensor-core loop needs fewer than
+4 instructions per HMMA to be limited by the tensor cores rather than by
+issue.
 """
 
 
@@ -111,12 +115,12 @@ def render(nvcc_version, command, left_out, kernels, called, mix, mix_note):
             if loop is None:
                 rows.append([file, f"`{name}`", "no loop"] + [""] * (len(COLUMNS) + 2))
                 continue
-            ratio = loop.ffma_per_lds
+            ratio = loop.fma_per_lds
             rows.append([file, f"`{name}`", f"0x{loop.start:x}-0x{loop.end:x}", loop.instructions]
                         + [loop.counts.get(c, 0) for c in COLUMNS]
                         + [f"{ratio:.1f}" if ratio is not None else "-"])
         parts += [mix_note, "", _table(["file", "kernel", "loop (bytes)", "instructions",
-                                        *COLUMNS, "FFMA/LDS"], rows)]
+                                        *COLUMNS, "FMA/LDS"], rows)]
     return "\n".join(parts) + "\n"
 
 

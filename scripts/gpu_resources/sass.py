@@ -81,9 +81,12 @@ class LoopMix:
     instructions: int = 0
 
     @property
-    def ffma_per_lds(self):
+    def fma_per_lds(self):
+        """Multiply-adds per lane per shared load: an FFMA is one, an HMMA
+        (m16n8k8, 1024 for the warp) 32."""
         lds = self.counts.get("LDS", 0)
-        return self.counts.get("FFMA", 0) / lds if lds else None
+        fma = self.counts.get("FFMA", 0) + 32 * self.counts.get("HMMA", 0)
+        return fma / lds if lds else None
 
 
 def _functions(listing):

@@ -93,6 +93,11 @@ class SassTest(unittest.TestCase):
         self.assertEqual(sass.category("LDS.128"), "LDS")
         self.assertEqual(sass.category("HFMA2.MMA"), "other")
 
+    def test_multiply_adds_per_shared_load(self):
+        mix = sass.LoopMix(0, 16, {"FFMA": 8, "HMMA": 2, "LDS": 4})
+        self.assertEqual(mix.fma_per_lds, (8 + 2 * 32) / 4)
+        self.assertIsNone(sass.LoopMix(0, 16, {"FFMA": 8}).fma_per_lds)
+
 
 class StaleTest(unittest.TestCase):
     def setUp(self):
