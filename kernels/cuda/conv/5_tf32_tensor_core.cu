@@ -5,7 +5,9 @@
 // and padding, 16-byte copies where 4 depths are contiguous and aligned:
 // the filter rows of the forward, the dy planes of backward-weight) through
 // a 3-stage pipeline, and the depth is consumed 16 at a time. Runs only
-// where TF32 is allowed (on by default, as PyTorch's convolutions).
+// where TF32 is allowed (on by default, as PyTorch's convolutions); runs
+// every stride, padding, dilation and group count, but leaves tensors of
+// 2^31 or more elements to rung 3 (its copies use 32-bit offsets).
 //
 // The same three GEMMs as rung 3, per group g (Cg = C/G, Og = O/G):
 //   forward          y  (N*OH*OW, Og)    = im2col(x) . weight^T    depth (c, i, j)
@@ -26,18 +28,21 @@
 // the FP32 accumulation adds its own (docs/kernels/conv.md derives the
 // bound the tests hold it to).
 //
-// Roofline (H100 SXM: 495 TFLOP/s dense TF32, 132 SMs, so 2048 FLOP per SM
-// per clock at 1.83 GHz; 3.35 TB/s DRAM, ridge about 150 FLOP/byte): a
-// 64x64x16 stage copies 2 x 64 x 16 floats (8 KB) for 2 x 64 x 64 x 16 =
-// 131072 FLOP, 16 FLOP per byte from L2; each block re-reads its operands,
-// so at roughly 10 TB/s of L2 bandwidth the copies alone cap it near 160
-// TFLOP/s. Inside the SM, each step of 8 depths is 8 mma (16384 FLOP, 8
-// clocks of one SM quarter's tensor core at peak) against 16 scalar shared
-// loads and 16 cvt per lane (a warp's 16 loads take 16 clocks of the SM's
-// shared-memory port); and mma.sync reaches only part of what Hopper's
-// wgmma does. Predicted: 0.2 to 0.3 of TF32 peak on large layers (about
-// 100 to 150 TFLOP/s), less where 16 or 32 channels fill a quarter or half
-// of a 64-wide tile. No GPU measurement exists yet.
+// Roofline (H100 SXM: 495 TFLOP/s dense TF32, 132 SMs at 1.83 GHz, so
+// 1024 TF32 multiply-adds per SM per clock, 4 clocks of a quarter SM's
+// tensor core per mma.sync m16n8k8; 3.35 TB/s DRAM, ridge about 150
+// FLOP/byte): a 64x64x16 stage copies 2 x 64 x 16 floats (8 KB) for
+// 2 x 64 x 64 x 16 = 131072 FLOP, 16 FLOP per byte from L2, which at
+// roughly 10 TB/s of L2 bandwidth caps it near 160 TFLOP/s. The tighter
+// limit is issue: per stage each warp issues 16 mma (64 tensor-core clocks
+// of its quarter SM) among 390 to 570 instructions (docs/gpu-resources.md;
+// 1160 for strided backward-data, which divides by the stride per gathered
+// element), most of them the im2col address arithmetic of its 16 copies.
+// One instruction issues per clock per quarter SM, so the tensor cores are
+// busy at most 64/390 to 64/570 of the time. Predicted: 0.1 to 0.15 of TF32
+// peak (50 to 75 TFLOP/s) on large layers, 2 to 3 times rung 3; half that
+// for strided backward-data and where 16 or 32 channels fill a quarter or
+// half of a 64-wide tile. No GPU measurement exists yet.
 #include <algorithm>
 #include <cstdint>
 
