@@ -107,8 +107,8 @@ struct ConvVariant {
 };
 
 // The rungs this build has, in rung order (kernels/cuda/conv/variants.cu).
-// Each carries its number, so a rung still being written leaves a gap
-// (rung 4 here) rather than renumbering the ones above it.
+// Each carries its number, so a rung still being written leaves a gap in
+// the numbers rather than renumbering the rungs above it.
 constexpr int kConvVariants = 4;
 const std::array<ConvVariant, kConvVariants>& conv2d_variants();
 // The rung numbered `number`, or null when this build has none.

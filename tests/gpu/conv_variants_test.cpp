@@ -244,7 +244,8 @@ TEST(ConvDispatcher, OpForcesAVariant) {
     FAIL() << "set_conv_variant accepted a rung that does not exist";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "conv variant 9: expected 0 (automatic) or a rung of 1, 2, 3, 5 (kernels/cuda/conv/)");
+              "conv variant 9: expected 0 (automatic) or a rung of 1, 2, 3, 5 "
+              "(kernels/cuda/conv/)");
   }
   EXPECT_EQ(conv_variant(), 0);
   DANLU_REQUIRE_GPU();

@@ -35,11 +35,11 @@
 // 2 x 64 x 64 x 16 = 131072 FLOP, 16 FLOP per byte from L2, which at
 // roughly 10 TB/s of L2 bandwidth caps it near 160 TFLOP/s. The tighter
 // limit is issue: per stage each warp issues 16 mma (64 tensor-core clocks
-// of its quarter SM) among 390 to 570 instructions (docs/gpu-resources.md;
-// 1160 for strided backward-data, which divides by the stride per gathered
-// element), most of them the im2col address arithmetic of its 16 copies.
+// of its quarter SM) among 370 to 560 instructions (docs/gpu-resources.md;
+// 1150 for strided backward-data, which divides by the stride per gathered
+// element), most of them the im2col offset arithmetic of its 16 copies.
 // One instruction issues per clock per quarter SM, so the tensor cores are
-// busy at most 64/390 to 64/570 of the time. Predicted: 0.1 to 0.15 of TF32
+// busy at most 64/370 to 64/560 of the time. Predicted: 0.1 to 0.15 of TF32
 // peak (50 to 75 TFLOP/s) on large layers, 2 to 3 times rung 3; half that
 // for strided backward-data and where 16 or 32 channels fill a quarter or
 // half of a 64-wide tile. No GPU measurement exists yet.
@@ -80,10 +80,10 @@ struct InputPatches {
             p / geo.ow * geo.stride_h - geo.pad_h, p % geo.ow * geo.stride_w - geo.pad_w};
   }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, geo.kh, geo.kw, step); }
-  __device__ const float* address(const Row& r, const Digits& d) const {
+  __device__ int offset(const Row& r, const Digits& d) const {
     const int iy = r.iy0 + d.mid * geo.dil_h, ix = r.ix0 + d.lo * geo.dil_w;
-    if (unsigned(iy) >= unsigned(geo.h) || unsigned(ix) >= unsigned(geo.w)) return nullptr;
-    return data + (r.planes + (int(d.hi) * geo.h + iy) * geo.w + ix);
+    if (unsigned(iy) >= unsigned(geo.h) || unsigned(ix) >= unsigned(geo.w)) return -1;
+    return r.planes + (int(d.hi) * geo.h + iy) * geo.w + ix;
   }
 };
 
@@ -102,8 +102,8 @@ struct FilterRows {
   };
   __device__ Row row(int64_t o, int g) const { return {(g * og + int(o)) * length}; }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, 1, 1, step); }
-  __device__ const float* address(const Row& r, const Digits& d) const {
-    return data + (r.row + int(d.hi));
+  __device__ int offset(const Row& r, const Digits& d) const {
+    return r.row + int(d.hi);
   }
 };
 
@@ -124,8 +124,8 @@ struct ForwardOut {
 // A[(n, iy, ix), (o, i, j)] = dy[n, g*Og + o, oy, ox] for the output (oy, ox)
 // whose tap (i, j) reads x[iy, ix], i.e. oy*sh = iy + ph - i*dh; 0 where
 // that is not a whole output position inside the output plane. kStrided
-// false: both strides are 1, so every tap lands on an output and no
-// division is needed.
+// false: both strides are 1, so every tap lands on a whole output position
+// (inside the plane or not) and no division is needed.
 template <bool kStrided>
 struct OutputGradPatches {
   static constexpr bool kAlongRows = true;  // adjacent rows are adjacent ix
@@ -143,15 +143,15 @@ struct OutputGradPatches {
             p % geo.w + geo.pad_w};
   }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, geo.kh, geo.kw, step); }
-  __device__ const float* address(const Row& r, const Digits& d) const {
+  __device__ int offset(const Row& r, const Digits& d) const {
     int oy = r.ty0 - d.mid * geo.dil_h, ox = r.tx0 - d.lo * geo.dil_w;
     if (kStrided) {
-      if (oy < 0 || ox < 0 || oy % geo.stride_h != 0 || ox % geo.stride_w != 0) return nullptr;
+      if (oy < 0 || ox < 0 || oy % geo.stride_h != 0 || ox % geo.stride_w != 0) return -1;
       oy /= geo.stride_h;
       ox /= geo.stride_w;
     }
-    if (unsigned(oy) >= unsigned(geo.oh) || unsigned(ox) >= unsigned(geo.ow)) return nullptr;
-    return data + (r.planes + (int(d.hi) * geo.oh + oy) * geo.ow + ox);
+    if (unsigned(oy) >= unsigned(geo.oh) || unsigned(ox) >= unsigned(geo.ow)) return -1;
+    return r.planes + (int(d.hi) * geo.oh + oy) * geo.ow + ox;
   }
 };
 
@@ -167,8 +167,8 @@ struct FilterColumns {
   };
   __device__ Row row(int64_t c, int g) const { return {(g * og * cg + int(c)) * taps}; }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, 1, taps, step); }
-  __device__ const float* address(const Row& r, const Digits& d) const {
-    return data + (r.column + int(d.hi) * cg * taps + d.lo);
+  __device__ int offset(const Row& r, const Digits& d) const {
+    return r.column + int(d.hi) * cg * taps + d.lo;
   }
 };
 
@@ -202,10 +202,10 @@ struct InputColumns {
             t % geo.kw * geo.dil_w - geo.pad_w};
   }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, geo.oh, geo.ow, step); }
-  __device__ const float* address(const Row& r, const Digits& d) const {
+  __device__ int offset(const Row& r, const Digits& d) const {
     const int iy = d.mid * geo.stride_h + r.y_off, ix = d.lo * geo.stride_w + r.x_off;
-    if (unsigned(iy) >= unsigned(geo.h) || unsigned(ix) >= unsigned(geo.w)) return nullptr;
-    return data + (r.plane + (int(d.hi) * int(geo.c) * geo.h + iy) * geo.w + ix);
+    if (unsigned(iy) >= unsigned(geo.h) || unsigned(ix) >= unsigned(geo.w)) return -1;
+    return r.plane + (int(d.hi) * int(geo.c) * geo.h + iy) * geo.w + ix;
   }
 };
 
@@ -224,8 +224,8 @@ struct OutputGradRows {
   };
   __device__ Row row(int64_t o, int g) const { return {(g * og + int(o)) * plane}; }
   __device__ Digits depth(int64_t k, int step) const { return Digits::of(k, 1, plane, step); }
-  __device__ const float* address(const Row& r, const Digits& d) const {
-    return data + (r.channel + int(d.hi) * o_total * plane + d.lo);
+  __device__ int offset(const Row& r, const Digits& d) const {
+    return r.channel + int(d.hi) * o_total * plane + d.lo;
   }
 };
 

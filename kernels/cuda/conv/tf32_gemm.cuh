@@ -1,7 +1,7 @@
 // The TF32 tensor-core GEMM behind rung 5 (5_tf32_tensor_core.cu): per group
 // g, C (rows x cols) = A (rows x depth) . B (depth x cols), where A and B
-// are operand types that give the address of each element of their matrix
-// in a convolution's tensors (or none: a zero of the padding), and the
+// are operand types that give the offset of each element of their matrix
+// in a convolution's tensor (or none: a zero of the padding), and the
 // staging copies them into shared memory with cp.async. Products run on
 // mma.sync m16n8k8 (kernels/cuda/mma_tf32.cuh), FP32 accumulation.
 //
@@ -11,20 +11,22 @@
 //   static constexpr int kVector;      // 4: four depths k..k+3 (k % 4 == 0) of a
 //                                      // row are adjacent and 16-byte aligned
 //                                      // (only where !kAlongRows); otherwise 1
-//   const float* data;                 // any valid address (the source of zero fills)
-//   struct Row;                        // what the addresses of one row need
+//   const float* data;                 // the tensor the offsets are into
+//   struct Row;                        // what the offsets of one row need
 //   __device__ Row row(int64_t r, int g) const;
 //   __device__ Digits depth(int64_t k, int step) const;  // k as this operand's digits
-//   __device__ const float* address(const Row&, const Digits&) const;  // null: a zero
+//   __device__ int offset(const Row&, const Digits&) const;  // of element (r, k); -1: a zero
 // and the output type provides
 //   __device__ float* row(int64_t r, int g, int split) const;  // where C[r][0] goes
 //   int64_t stride;                      // floats from C[r][c] to C[r][c + 1]
 //   __device__ float add(int g, int64_t c) const;  // added to column c (a bias, or 0)
+// Offsets are ints (rung 5 refuses tensors of 2^31 or more elements), and
+// -1 rather than a null pointer marks a zero: the copies' arithmetic stays
+// 32-bit and free of branches.
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <type_traits>
 
 #include "engine/error.h"
 #include "kernels/cuda/async_copy.cuh"
@@ -53,17 +55,19 @@ struct Size {
 
 // How a 64 x kStage operand tile lies in shared memory. Each operand is
 // stored in the order its memory has, so that the copies of a warp are
-// coalesced; the padding makes the fragment loads of a warp (lane 4g + t
-// reads row g, depth t, below) hit 32 distinct banks:
-// - rows adjacent (kAlongRows): tile[k][row], pitch 72: k*72 + g = 8t + g (mod 32);
-// - depths adjacent: tile[row][k], pitch 20: g*20 + t, which for g < 8 and
+// coalesced; the padding makes the fragment loads of a warp (lane 4q + t
+// reads row q, depth t, below) hit 32 distinct banks:
+// - rows adjacent (kAlongRows): tile[k][row], pitch 72: t*72 + q = 8t + q (mod 32);
+// - depths adjacent: tile[row][k], pitch 20: q*20 + t, which for q < 8 and
 //   t < 4 is 32 distinct residues mod 32; the pitch is 80 bytes, so a
 //   16-byte copy of 4 depths stays aligned.
 template <bool kAlongRows>
 struct Layout {
   static constexpr int kPitch = kAlongRows ? kRows + 8 : kStage + 4;
   static constexpr int kSize = kAlongRows ? kStage * kPitch : kRows * kPitch;
-  __device__ static int at(int row, int k) { return kAlongRows ? k * kPitch + row : row * kPitch + k; }
+  __device__ static int at(int row, int k) {
+    return kAlongRows ? k * kPitch + row : row * kPitch + k;
+  }
 };
 
 // One thread's share of the copies of an operand's tiles, following the
@@ -92,9 +96,9 @@ struct Stager {
   __device__ void copy(const Op& op, int k_end, float* tile) {
     DANLU_UNROLL
     for (int r = 0; r < kCopies; ++r) {
-      const float* src = live && k < k_end ? op.address(row_of, d) : nullptr;
-      cp_async_4_zfill(tile + Layout<true>::at(row, k_first + 2 * r), src ? src : op.data,
-                       src ? 4 : 0);
+      const int off = live && k < k_end ? op.offset(row_of, d) : -1;
+      float* dst = tile + Layout<true>::at(row, k_first + 2 * r);
+      cp_async_4_zfill(dst, op.data + (off < 0 ? 0 : off), off < 0 ? 0 : 4);
       k += 2;
       d.step();
     }
@@ -135,11 +139,12 @@ struct Stager<Op, false> {
     DANLU_UNROLL
     for (int r = 0; r < kCopies; ++r) {
       float* dst = tile + Layout<false>::at(row0_in_tile + kDown * r, k_first);
-      const float* src = valid > 0 && (live >> r & 1u) ? op.address(row_of[r], d) : nullptr;
+      const int off = valid > 0 && (live >> r & 1u) ? op.offset(row_of[r], d) : -1;
+      const float* src = op.data + (off < 0 ? 0 : off);
       if (kVector == 4)
-        cp_async_16_zfill(dst, src ? src : op.data, src ? 4 * valid : 0);
+        cp_async_16_zfill(dst, src, off < 0 ? 0 : 4 * valid);
       else
-        cp_async_4_zfill(dst, src ? src : op.data, src ? 4 : 0);
+        cp_async_4_zfill(dst, src, off < 0 ? 0 : 4);
     }
     k += kStage;
     d.step();
