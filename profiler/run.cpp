@@ -20,12 +20,11 @@ std::vector<int> parse_conv_variants(const std::string& text) {
   if (text == "auto") return {0};
   if (text == "all") {
     std::vector<int> all = {0};
-    for (const kernels::cuda::ConvVariant& v : kernels::cuda::conv2d_variants())
-      all.push_back(v.number);
+    for (int rung : kernels::cuda::kConvRungs) all.push_back(rung);
     return all;
   }
-  for (const kernels::cuda::ConvVariant& v : kernels::cuda::conv2d_variants())
-    if (text == std::to_string(v.number)) return {v.number};
+  for (int rung : kernels::cuda::kConvRungs)
+    if (text == std::to_string(rung)) return {rung};
   DANLU_FAIL("--conv-variant ", text, ": expected auto, all or a rung of ",
              kernels::cuda::conv2d_variant_numbers());
 }

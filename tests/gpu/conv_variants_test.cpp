@@ -144,6 +144,7 @@ TEST(ConvLadder, TableIsInRungOrder) {
     if (i > 0) {
       EXPECT_LT(all[i - 1].number, all[i].number);
     }
+    EXPECT_EQ(all[i].number, kernels::cuda::kConvRungs[i]);
     EXPECT_EQ(kernels::cuda::conv2d_variant(all[i].number), &all[i]);
     EXPECT_NE(std::string(all[i].name), "");
     EXPECT_NE(all[i].unsupported, nullptr);

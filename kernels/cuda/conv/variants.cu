@@ -24,13 +24,6 @@ const ConvVariant* conv2d_variant(int number) {
   return nullptr;
 }
 
-std::string conv2d_variant_numbers() {
-  std::string list;
-  for (const ConvVariant& v : conv2d_variants())
-    list += detail::concat(list.empty() ? "" : ", ", v.number);
-  return list;
-}
-
 std::string conv2d_unsupported(const Conv2dShape& s) {
   // Sums of two coordinates (a position plus padding or a tap's offset) must
   // still fit an int.
