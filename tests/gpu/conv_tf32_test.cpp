@@ -3,9 +3,12 @@
 // runs instead; and where it runs, its answer is the convolution of the
 // inputs rounded to the nearest TF32 value, not of the FP32 inputs (nor of
 // inputs truncated to TF32, what a tensor core does with unrounded
-// registers). Its parity on every shape is in conv_variants_test.cpp.
+// registers); tensors of 2^31 or more elements go to rung 3. Its parity on
+// every shape is in conv_variants_test.cpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
