@@ -96,8 +96,10 @@ def render(nvcc_version, command, left_out, kernels, called, mix, mix_note):
              "(files without kernels are skipped: " + ", ".join(left_out) + ").",
              "The CTest `static.gpu_resources` (`ctest -L static`, where nvcc is found) reruns "
              "the script with `--check`: it fails when a conv, norm or optimizer kernel spills "
-             "or uses a stack frame, and when this file is not what the sources compile to "
-             "(rerun the script and commit the result).", "",
+             "or uses a stack frame, when a rung of the convolution ladder misses its static "
+             "target (scripts/gpu_resources/targets.py: rung 5's main loop issues HMMA; "
+             "checked where nvdisasm is found), and when this file is not what the sources "
+             "compile to (rerun the script and commit the result).", "",
              HOW_TO_READ, RESOURCES, "",
              _table(["file", "kernel", "regs", "spill st/ld", "stack", "smem", "cmem", "block",
                      "blocks/SM", "occupancy", "limited by"], resource_rows(kernels))]

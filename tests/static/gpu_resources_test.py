@@ -10,7 +10,7 @@ sys.dont_write_bytecode = True
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from gpu_resources import launches, ptxas, report, sass  # noqa: E402
+from gpu_resources import launches, ptxas, report, sass, targets  # noqa: E402
 from gpu_resources.occupancy import occupancy  # noqa: E402
 
 
@@ -97,6 +97,21 @@ class SassTest(unittest.TestCase):
         mix = sass.LoopMix(0, 16, {"FFMA": 8, "HMMA": 2, "LDS": 4})
         self.assertEqual(mix.fma_per_lds, (8 + 2 * 32) / 4)
         self.assertIsNone(sass.LoopMix(0, 16, {"FFMA": 8}).fma_per_lds)
+
+
+class TargetTest(unittest.TestCase):
+    def test_rung_5_must_issue_hmma(self):
+        name = "tf32_gemm<InputPatches, FilterRows<4>, ForwardOut>"
+        file = "conv/5_tf32_tensor_core.cu"
+        good = sass.LoopMix(0, 16, {"HMMA": 16, "LDS": 32})
+        self.assertEqual(targets.missed([(file, name, good)]), [])
+        lost = sass.LoopMix(0, 16, {"FFMA": 16, "LDS": 32})
+        self.assertEqual(targets.missed([(file, name, lost), (file, name, None)]),
+                         [f"{file}: {name}: misses its target: its main loop issues HMMA "
+                          "(TF32 tensor cores)"] * 2)
+        # Other kernels carry no target.
+        self.assertEqual(targets.missed([("conv/3_implicit_gemm.cu", "implicit_gemm<A>", lost)]),
+                         [])
 
 
 class StaleTest(unittest.TestCase):
