@@ -106,9 +106,27 @@ struct ConvVariant {
   std::string refusal(const Conv2dShape& s, ConvPass p, bool allow_tf32) const;
 };
 
-// The number of rungs, and the ladder in rung order (variant number = index + 1); kernels/cuda/conv/variants.cu.
-constexpr int kConvVariants = 3;
+// The numbers of the ladder's rungs, in order. A rung keeps its number, so
+// one still being written leaves a gap rather than renumbering the rungs
+// above it. Known in every build (with or without CUDA), so that a forced
+// variant is checked where the config is read.
+constexpr std::array<int, 4> kConvRungs = {1, 2, 3, 5};
+constexpr int kConvVariants = int(kConvRungs.size());
+constexpr bool conv2d_is_rung(int number) {
+  for (int rung : kConvRungs)
+    if (rung == number) return true;
+  return false;
+}
+// "1, 2, 3, 5": the numbers a caller may force, for error messages.
+inline std::string conv2d_variant_numbers() {
+  std::string list;
+  for (int rung : kConvRungs) list += (list.empty() ? "" : ", ") + std::to_string(rung);
+  return list;
+}
+// The rungs, in the order of kConvRungs (kernels/cuda/conv/variants.cu), and
+// the rung numbered `number` (null when there is none).
 const std::array<ConvVariant, kConvVariants>& conv2d_variants();
+const ConvVariant* conv2d_variant(int number);
 
 // How the dispatcher chooses: variant 0 lets it decide; a variant number
 // forces that variant wherever it runs the pass and shape. allow_tf32 lets it

@@ -17,16 +17,16 @@
 namespace danlu::profiler {
 
 std::vector<int> parse_conv_variants(const std::string& text) {
-  const int count = kernels::cuda::kConvVariants;
   if (text == "auto") return {0};
   if (text == "all") {
     std::vector<int> all = {0};
-    for (int v = 1; v <= count; ++v) all.push_back(v);
+    for (int rung : kernels::cuda::kConvRungs) all.push_back(rung);
     return all;
   }
-  for (int v = 1; v <= count; ++v)
-    if (text == std::to_string(v)) return {v};
-  DANLU_FAIL("--conv-variant ", text, ": expected auto, all or a rung from 1 to ", count);
+  for (int rung : kernels::cuda::kConvRungs)
+    if (text == std::to_string(rung)) return {rung};
+  DANLU_FAIL("--conv-variant ", text, ": expected auto, all or a rung of ",
+             kernels::cuda::conv2d_variant_numbers());
 }
 
 std::string profile_unavailable_reason() {
@@ -131,12 +131,12 @@ kernels::cuda::ConvPass pass_of(Direction d) {
 // (the dispatcher would run another variant there, timed in its own row).
 void time_conv(const ConvWork& c, Device device, const ProfileOptions& options,
                KernelTimer& timer, Report& r) {
-  const auto& variants = kernels::cuda::conv2d_variants();
   std::vector<Math> maths = {Math::fp32};
   if (options.allow_tf32) maths.push_back(Math::tf32);
   for (Math math : maths) {
     for (int number : options.conv_variants) {
-      const kernels::cuda::ConvVariant* forced = number > 0 ? &variants[number - 1] : nullptr;
+      const kernels::cuda::ConvVariant* forced =
+          number > 0 ? kernels::cuda::conv2d_variant(number) : nullptr;
       // A TF32 row of a variant that never uses TF32 would repeat its FP32 row.
       if (math == Math::tf32 && forced && !forced->needs_tf32) continue;
       const kernels::cuda::ConvSettings settings{number, math == Math::tf32};

@@ -8,8 +8,9 @@ of each conv kernel's main loop. Writes docs/gpu-resources.md:
     python3 scripts/gpu-resources.py
 
 With --check it writes only into its work directory and exits 1 when a
-conv, norm or optimizer kernel spills (or has a stack frame) or when the
-checked-in docs/gpu-resources.md differs from what the sources compile to;
+conv, norm or optimizer kernel spills (or has a stack frame), when a rung
+misses its static target (gpu_resources/targets.py; needs nvdisasm) or when
+the checked-in docs/gpu-resources.md differs from what the sources compile to;
 the fresh document is left in the work directory to compare. Standard
 library only."""
 
@@ -25,14 +26,14 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gpu_resources import compile as nvcc_compile  # noqa: E402
-from gpu_resources import elf, launches, ptxas, report, sass  # noqa: E402
+from gpu_resources import elf, launches, ptxas, report, sass, targets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "gpu-resources.md"
 # Kernel families that run every training step on large tensors: a spill
-# there costs every step, so the check refuses it.
-CONV = {"conv/1_naive_direct.cu", "conv/2_tiled_direct.cu", "conv/3_implicit_gemm.cu",
-        "conv/bias_grad.cu"}
+# there costs every step, so the check refuses it. Every file of the
+# convolution ladder (kernels/cuda/conv/) is one.
+CONV = {f"conv/{p.name}" for p in (ROOT / "kernels" / "cuda" / "conv").glob("*.cu")}
 HOT = CONV | {"batchnorm.cu", "layernorm.cu", "optim.cu"}
 # Families whose main-loop instruction mix is reported.
 MIX = CONV
@@ -132,6 +133,7 @@ def main():
         return 0
 
     problems = [f"a hot kernel uses local memory: {p}" for p in spills]
+    problems += targets.missed(mix) if mix is not None else []
     checked_in = DOC.read_text() if DOC.exists() else ""
     problems += [f"{DOC.relative_to(ROOT)} is stale ({p}); rerun "
                  f"`python3 scripts/gpu-resources.py` and commit it (the fresh copy is {fresh})"

@@ -280,9 +280,9 @@ TrainConfig parse_config(const json& user) {
   c.device = r.string("device");
   c.cuda_graph = r.boolean("cuda_graph");
   c.conv_variant = static_cast<int>(r.integer("conv_variant", 0));
-  DANLU_CHECK(c.conv_variant <= kernels::cuda::kConvVariants, "conv_variant: expected 0 ",
-              "(automatic) or a rung of the convolution ladder from 1 to ",
-              kernels::cuda::kConvVariants, ", got ", c.conv_variant);
+  DANLU_CHECK(c.conv_variant == 0 || kernels::cuda::conv2d_is_rung(c.conv_variant),
+              "conv_variant: expected 0 (automatic) or a rung of the convolution ladder (",
+              kernels::cuda::conv2d_variant_numbers(), "), got ", c.conv_variant);
   c.allow_tf32 = r.boolean("allow_tf32");
   const json& groups = r.require("param_groups", "a list");
   if (!groups.is_array())

@@ -164,8 +164,8 @@ void set_conv_backend(ConvBackend backend) {
 ConvBackend conv_backend() { return g_conv_backend; }
 
 void set_conv_variant(int variant) {
-  DANLU_CHECK(variant >= 0 && variant <= kernels::cuda::kConvVariants, "conv variant ", variant,
-              ": expected 0 (automatic) or a rung from 1 to ", kernels::cuda::kConvVariants,
+  DANLU_CHECK(variant == 0 || kernels::cuda::conv2d_is_rung(variant), "conv variant ", variant,
+              ": expected 0 (automatic) or a rung of ", kernels::cuda::conv2d_variant_numbers(),
               " (kernels/cuda/conv/)");
   g_conv_variant = variant;
 }

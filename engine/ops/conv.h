@@ -48,7 +48,7 @@ ConvBackend parse_conv_backend(const std::string& name);
 // pass; N forces rung N wherever it runs that pass and shape, and elsewhere
 // the dispatcher's choice runs, with a one-line note on stderr the first
 // time (as cuDNN falls back when a forced algorithm cannot run). A number
-// outside 0..kConvVariants is an error. Process-wide.
+// that is neither 0 nor a rung of the ladder is an error. Process-wide.
 void set_conv_variant(int variant);
 int conv_variant();
 

@@ -46,14 +46,23 @@ latency.
 The instruction mix counts, per kernel, the instructions of its main loop
 (the innermost loop, found as a backward branch in the SASS, with the most
 floating-point work), each once: FFMA (fused multiply-add, the useful work
-of a convolution), other FP, shared loads (LDS) and stores (STS), global
-loads (LDG), integer and address arithmetic (IMAD, IADD3, LOP3, SHF,
-ISETP, LEA, ...) and the rest (moves, branches, barriers, constant loads).
-**FFMA/LDS** is the arithmetic intensity of the shared-memory tile: each
-LDS feeds that many FFMAs; the higher it is, the less the loop waits on
-shared-memory bandwidth. Every instruction takes an issue slot (one warp
-instruction per cycle per quarter SM), so a loop with as many other
-instructions as FFMAs reaches at most half the FP32 peak.
+of an FP32 convolution), HMMA (a warp's tensor-core matrix multiply-add: on
+sm_90 one mma.sync m16n8k8 TF32 is one HMMA.1688.F32.TF32 instruction,
+16 x 8 x 8 multiply-adds, 32 per lane), other FP (including, per TF32
+operand, the FSETP that with a predicated integer add makes cvt.rna.tf32 on
+sm_90), shared loads (LDS) and stores (STS), global
+loads (LDG, and LDGSTS: cp.async's copies from global to shared memory),
+integer and address arithmetic (IMAD, IADD3, LOP3, SHF, ISETP, LEA, ...)
+and the rest (moves, branches, barriers, constant loads).
+**FMA/LDS** is the arithmetic intensity of the shared-memory tile: each
+LDS feeds that many multiply-adds per lane (an FFMA is one, an HMMA 32);
+the higher it is, the less the loop waits on shared-memory bandwidth.
+Every instruction takes an issue slot (one warp instruction per cycle per
+quarter SM), so a loop with as many other instructions as FFMAs reaches at
+most half the FP32 peak; an HMMA keeps a quarter SM's tensor core busy for
+about 4 cycles at H100's TF32 peak, so a tensor-core loop needs fewer than
+4 instructions per HMMA to be limited by the tensor cores rather than by
+issue.
 """
 
 
@@ -87,8 +96,10 @@ def render(nvcc_version, command, left_out, kernels, called, mix, mix_note):
              "(files without kernels are skipped: " + ", ".join(left_out) + ").",
              "The CTest `static.gpu_resources` (`ctest -L static`, where nvcc is found) reruns "
              "the script with `--check`: it fails when a conv, norm or optimizer kernel spills "
-             "or uses a stack frame, and when this file is not what the sources compile to "
-             "(rerun the script and commit the result).", "",
+             "or uses a stack frame, when a rung of the convolution ladder misses its static "
+             "target (scripts/gpu_resources/targets.py: rung 5's main loop issues HMMA; "
+             "checked where nvdisasm is found), and when this file is not what the sources "
+             "compile to (rerun the script and commit the result).", "",
              HOW_TO_READ, RESOURCES, "",
              _table(["file", "kernel", "regs", "spill st/ld", "stack", "smem", "cmem", "block",
                      "blocks/SM", "occupancy", "limited by"], resource_rows(kernels))]
@@ -106,12 +117,12 @@ def render(nvcc_version, command, left_out, kernels, called, mix, mix_note):
             if loop is None:
                 rows.append([file, f"`{name}`", "no loop"] + [""] * (len(COLUMNS) + 2))
                 continue
-            ratio = loop.ffma_per_lds
+            ratio = loop.fma_per_lds
             rows.append([file, f"`{name}`", f"0x{loop.start:x}-0x{loop.end:x}", loop.instructions]
                         + [loop.counts.get(c, 0) for c in COLUMNS]
                         + [f"{ratio:.1f}" if ratio is not None else "-"])
         parts += [mix_note, "", _table(["file", "kernel", "loop (bytes)", "instructions",
-                                        *COLUMNS, "FFMA/LDS"], rows)]
+                                        *COLUMNS, "FMA/LDS"], rows)]
     return "\n".join(parts) + "\n"
 
 

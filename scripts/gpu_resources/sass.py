@@ -4,7 +4,8 @@ nvidia-cuda-nvdisasm has it) prints each function of a cubin with branch
 targets as labels. A loop is a backward branch: the instructions from its
 target to the branch are one iteration's code. The main loop is the
 innermost loop (no backward branch inside) with the most floating-point
-instructions, the arithmetic the kernel exists for. Counts are static: each
+instructions (FFMA, tensor-core HMMA and other FP), the arithmetic the kernel
+exists for. Counts are static: each
 instruction of the loop body once, whatever its predicate."""
 
 import glob
@@ -27,16 +28,20 @@ _INT = {"IMAD", "IADD3", "IADD", "VIADD", "VIADDMNMX", "VIMNMX", "VIMNMX3", "IMN
 _FP = {"FADD", "FMUL", "FMNMX", "FSETP", "FSET", "FSEL", "FCHK", "FRND", "FSWZADD", "MUFU",
        "DADD", "DMUL", "DFMA", "DSETP", "DMNMX", "F2F", "F2I", "I2F", "I2FP", "F2FP", "HADD2",
        "HMUL2", "HFMA2", "HSETP2", "HMNMX2"}
-COLUMNS = ["FFMA", "other FP", "LDS", "STS", "LDG", "int", "other"]
+COLUMNS = ["FFMA", "HMMA", "other FP", "LDS", "STS", "LDG", "int", "other"]
 
 
 def category(opcode):
-    """The column of an opcode (with its modifiers, e.g. LDS.128)."""
+    """The column of an opcode (with its modifiers, e.g. LDS.128 or
+    HMMA.1684.F32.TF32). cp.async's global-to-shared copies (LDGSTS) count
+    as global loads."""
     base = opcode.split(".")[0]
-    if base == "FFMA":
-        return "FFMA"
+    if base in ("FFMA", "HMMA"):
+        return base
     if base in ("LDS", "LDSM"):
         return "LDS"
+    if base == "LDGSTS":
+        return "LDG"
     if base in ("STS", "LDG"):
         return base
     if base in _INT or (base.startswith("U") and base[1:] in _INT):
@@ -76,9 +81,12 @@ class LoopMix:
     instructions: int = 0
 
     @property
-    def ffma_per_lds(self):
+    def fma_per_lds(self):
+        """Multiply-adds per lane per shared load: an FFMA is one, an HMMA
+        (m16n8k8, 1024 for the warp) 32."""
         lds = self.counts.get("LDS", 0)
-        return self.counts.get("FFMA", 0) / lds if lds else None
+        fma = self.counts.get("FFMA", 0) + 32 * self.counts.get("HMMA", 0)
+        return fma / lds if lds else None
 
 
 def _functions(listing):
@@ -131,7 +139,7 @@ def main_loops(cubin, nvdisasm):
                     kind = category(opcode)
                     mix.counts[kind] = mix.counts.get(kind, 0) + 1
                     mix.instructions += 1
-            fp = mix.counts.get("FFMA", 0) + mix.counts.get("other FP", 0)
+            fp = sum(mix.counts.get(kind, 0) for kind in ("FFMA", "HMMA", "other FP"))
             key = (fp, -mix.instructions)
             if best is None or key > best[0]:
                 best = (key, mix)

@@ -1,12 +1,14 @@
-// CUDA conv2d as the dispatcher runs it (implicit GEMM in all three
-// directions, the tiled direct kernel for few input channels) against the
-// plain reference conv
+// CUDA conv2d as the dispatcher runs it in strict FP32 (implicit GEMM in
+// all three directions, the tiled direct kernel for few input channels)
+// against the plain reference conv
 // (kernels/cpu/conv_reference.h): odd sizes that fit no tile, batch 1 and
 // 128 at 28 x 28 (split dweight and dbias reductions), long channels (dbias
 // on 64 strips per channel), stride 2, padding 0/1/2,
 // dilation 2, asymmetric parameters, groups 2, depthwise, 1x1, 5x5 and 7x7
 // kernels, 1 and 3 input channels, large magnitudes; repeated runs give the
-// same bits; the op on CUDA tensors matches the reference too.
+// same bits; the op on CUDA tensors matches the reference too, in strict
+// FP32 and, by default, with TF32 (within the TF32 bound,
+// tests/support/conv_tf32.h).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -17,6 +19,7 @@
 #include "kernels/conv.h"
 #include "tests/support/conv_problem.h"
 #include "tests/support/conv_shape.h"
+#include "tests/support/conv_tf32.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/gpu_parity.h"
 
@@ -81,11 +84,13 @@ bool prefers_direct(const Conv2dShape& s) {
   return kernels::cuda::conv2d_choose(s, kernels::cuda::ConvPass::forward, {}).number == 2;
 }
 
+// The dispatcher's strict FP32 choice for each gradient.
 Grads gpu_backward(const Problem& p) {
+  const kernels::cuda::ConvSettings fp32{0, false};
   DeviceBuffer<float> x(p.x), w(p.w), dy(p.dy), dx(x_size(p.s)), dw(w_size(p.s)), db(p.s.o);
-  DeviceBuffer<float> ws(kernels::cuda::conv2d_workspace(p.s));
+  DeviceBuffer<float> ws(kernels::cuda::conv2d_workspace(p.s, fp32));
   kernels::cuda::conv2d_backward(x.get(), w.get(), dy.get(), dx.get(), dw.get(), db.get(),
-                                 ws.get(), p.s, stream());
+                                 ws.get(), p.s, stream(), fp32);
   return {dx.to_host(), dw.to_host(), db.to_host()};
 }
 
@@ -179,34 +184,58 @@ TEST(GpuConv, LongChannelsReduceOverManyStrips) {
 }
 
 // The op on CUDA tensors: forward and every gradient through autograd match
-// the reference, for a tiled and a direct-kernel shape.
+// the reference, for a tiled and a direct-kernel shape; in strict FP32, and
+// with TF32 allowed (the default: rung 5 runs every GEMM pass, the direct
+// forward stays FP32 and the bias gradient is a plain sum).
 TEST(GpuConv, OpOnCudaTensorsMatchesReference) {
   DANLU_REQUIRE_GPU();
-  uint64_t seed = 600;
-  for (const Case& c :
-       {Case{"stride 2 pad 1 (implicit GEMM)", conv({3, 5, 13, 13}, {7, 3, 3}, 2, 1)},
-        Case{"3 channels 5x5 (direct)", conv({2, 3, 16, 16}, {8, 5, 5})}}) {
-    SCOPED_TRACE(c.name);
-    const Conv2dShape& s = c.s;
-    const Problem p(s, seed += 10);
-    Conv2dParams params;
-    params.stride = {s.stride_h, s.stride_w};
-    params.padding = {s.pad_h, s.pad_w};
-    const auto on_gpu = [](const std::vector<float>& v, const Shape& shape) {
-      return Tensor::from_vector(v, shape).to(Device::cuda()).set_requires_grad();
-    };
-    Tensor x = on_gpu(p.x, {s.n, s.c, s.h, s.w}), w = on_gpu(p.w, {s.o, s.c, s.kh, s.kw});
-    Tensor b = on_gpu(p.b, {s.o});
-    Tensor y = conv2d(x, w, b, params);
-    ASSERT_TRUE(y.device().is_cuda());
-    y.backward(Tensor::from_vector(p.dy, y.shape()).to(Device::cuda()));
-    const auto host = [](const Tensor& t) {
-      const std::vector<double> v = t.to(Device::cpu()).to_vector();
-      return std::vector<float>(v.begin(), v.end());
-    };
-    expect_conv_forward(p, host(y), c.name);
-    expect_conv_backward(p, Grads{host(x.grad()), host(w.grad()), host(b.grad())}, c.name);
+  for (bool tf32 : {false, true}) {
+    set_conv_allow_tf32(tf32);
+    uint64_t seed = 600;
+    for (const Case& c :
+         {Case{"stride 2 pad 1 (implicit GEMM)", conv({3, 5, 13, 13}, {7, 3, 3}, 2, 1)},
+          Case{"3 channels 5x5 (direct)", conv({2, 3, 16, 16}, {8, 5, 5})}}) {
+      SCOPED_TRACE(c.name + (tf32 ? ", TF32 allowed" : ", strict FP32"));
+      const Conv2dShape& s = c.s;
+      const Problem p(s, seed += 10);
+      Conv2dParams params;
+      params.stride = {s.stride_h, s.stride_w};
+      params.padding = {s.pad_h, s.pad_w};
+      const auto on_gpu = [](const std::vector<float>& v, const Shape& shape) {
+        return Tensor::from_vector(v, shape).to(Device::cuda()).set_requires_grad();
+      };
+      Tensor x = on_gpu(p.x, {s.n, s.c, s.h, s.w}), w = on_gpu(p.w, {s.o, s.c, s.kh, s.kw});
+      Tensor b = on_gpu(p.b, {s.o});
+      Tensor y = conv2d(x, w, b, params);
+      ASSERT_TRUE(y.device().is_cuda());
+      y.backward(Tensor::from_vector(p.dy, y.shape()).to(Device::cuda()));
+      const auto host = [](const Tensor& t) {
+        const std::vector<double> v = t.to(Device::cpu()).to_vector();
+        return std::vector<float>(v.begin(), v.end());
+      };
+      using kernels::cuda::ConvPass;
+      const auto tf32_runs = [&](ConvPass pass) {
+        return kernels::cuda::conv2d_choose(s, pass, {0, tf32}).needs_tf32;
+      };
+      const testing::ConvProblem<double> exact(s, seed);
+      if (tf32_runs(ConvPass::forward))
+        testing::expect_tf32_pass(exact, ConvPass::forward, host(y), c.name + " y");
+      else
+        expect_conv_forward(p, host(y), c.name);
+      Grads fp32_grads{{}, {}, host(b.grad())};
+      if (tf32_runs(ConvPass::backward_data))
+        testing::expect_tf32_pass(exact, ConvPass::backward_data, host(x.grad()), c.name + " dx");
+      else
+        fp32_grads.dx = host(x.grad());
+      if (tf32_runs(ConvPass::backward_weight))
+        testing::expect_tf32_pass(exact, ConvPass::backward_weight, host(w.grad()),
+                                  c.name + " dweight");
+      else
+        fp32_grads.dw = host(w.grad());
+      expect_conv_backward(p, fp32_grads, c.name);
+    }
   }
+  set_conv_allow_tf32(true);
 }
 
 TEST(GpuConv, F64OnCudaIsAnError) {

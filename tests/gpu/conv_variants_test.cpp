@@ -1,13 +1,17 @@
 // Every rung of the convolution ladder (kernels/cuda/conv/), forced, against
 // the plain reference conv in double: odd sizes that fit no tile, batch 1
 // and a batch of 128 that is small otherwise, stride, padding, dilation and
-// groups, several 16x16 tiles with ragged edges; each variant on every pass
-// and shape it accepts, with the number it accepts pinned so that a variant
-// cannot pass by refusing. Also the dispatcher: its automatic choice, the
+// groups, several 16x16 tiles with ragged edges, a filter row and an output
+// plane whose lengths are multiples of 4 (rung 5's 16-byte copies) and more
+// than 64 output channels; each variant on every pass and shape it accepts,
+// with the number it accepts pinned so that a variant cannot pass by
+// refusing. Variants that need TF32 are held to the TF32 error bound
+// (tests/support/conv_tf32.h), the others to FP32's. Also the dispatcher: its automatic choice, the
 // fallback of a forced variant with its note, and the forcing switch of the
 // op.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +20,7 @@
 #include "kernels/conv.h"
 #include "tests/support/conv_problem.h"
 #include "tests/support/conv_shape.h"
+#include "tests/support/conv_tf32.h"
 #include "tests/support/cuda_buffer.h"
 #include "tests/support/gpu_parity.h"
 
@@ -57,6 +62,7 @@ std::vector<Case> cases() {
       {"ragged 16x16 tiles: 37x35", conv({1, 2, 37, 35}, {3, 3, 3}, 1, 1)},
       {"3 channels, 7x7 stride 2 pad 3", conv({2, 3, 29, 29}, {10, 7, 7}, 2, 3)},
       {"wide patch: 7x7 stride 4 dilation 3", conv({1, 2, 90, 90}, {3, 7, 7}, 4, 3, 3)},
+      {"8 -> 72 channels, 10x10 planes", conv({2, 8, 10, 10}, {72, 3, 3}, 1, 1)},
   };
   for (Case& c : all) c.s = with_output_size(c.s);
   return all;
@@ -95,117 +101,157 @@ void expect_pass(const Problem& p, ConvPass pass, const std::vector<float>& got,
 constexpr ConvPass kPasses[] = {ConvPass::forward, ConvPass::backward_data,
                                 ConvPass::backward_weight};
 
-// Variant v forced on every case and pass it accepts, against the reference;
-// returns how many (case, pass) pairs it ran.
+// Variant v forced on every case and pass it accepts, against the reference
+// (in double, for the TF32 bound); returns how many (case, pass) pairs it
+// ran.
 int check_variant(const ConvVariant& v) {
   int ran = 0;
   uint64_t seed = 1000 * v.number;
   for (const Case& c : cases()) {
     const Problem p(c.s, seed += 10);
+    std::optional<testing::ConvProblem<double>> exact;
+    if (v.needs_tf32) exact.emplace(c.s, seed);
     for (ConvPass pass : kPasses) {
-      if (!v.refusal(c.s, pass, false).empty()) continue;
-      const ConvSettings forced{v.number, false};
+      if (!v.refusal(c.s, pass, v.needs_tf32).empty()) continue;
+      const ConvSettings forced{v.number, v.needs_tf32};
       const std::string what = std::string(v.name) + " " + kernels::cuda::pass_name(pass) +
                                ", " + c.name;
       SCOPED_TRACE(what);
       EXPECT_EQ(kernels::cuda::conv2d_choose(c.s, pass, forced).number, v.number);
-      expect_pass(p, pass, run_pass(p, pass, forced), what);
+      const std::vector<float> got = run_pass(p, pass, forced);
+      if (exact)
+        testing::expect_tf32_pass(*exact, pass, got, what);
+      else
+        expect_pass(p, pass, got, what);
       ++ran;
     }
   }
   return ran;
 }
 
+const ConvVariant& rung(int number) {
+  const ConvVariant* v = kernels::cuda::conv2d_variant(number);
+  EXPECT_NE(v, nullptr) << "no rung " << number;
+  return *v;
+}
+
+// Rung numbers rise through the table and each is found by its number; a
+// rung still being written (4) leaves a gap.
 TEST(ConvLadder, TableIsInRungOrder) {
   const auto& all = kernels::cuda::conv2d_variants();
   ASSERT_EQ(all.size(), size_t(kernels::cuda::kConvVariants));
   for (size_t i = 0; i < all.size(); ++i) {
-    EXPECT_EQ(all[i].number, int(i) + 1);
+    if (i > 0) {
+      EXPECT_LT(all[i - 1].number, all[i].number);
+    }
+    EXPECT_EQ(all[i].number, kernels::cuda::kConvRungs[i]);
+    EXPECT_EQ(kernels::cuda::conv2d_variant(all[i].number), &all[i]);
     EXPECT_NE(std::string(all[i].name), "");
     EXPECT_NE(all[i].unsupported, nullptr);
   }
+  EXPECT_EQ(kernels::cuda::conv2d_variant(0), nullptr);
+  EXPECT_EQ(kernels::cuda::conv2d_variant_numbers(), "1, 2, 3, 5");
 }
 
-// 13 shapes x 3 passes; rung 1 runs everything.
+// 14 shapes x 3 passes; rung 1 runs everything.
 TEST(ConvLadder, Rung1NaiveDirectMatchesReference) {
   DANLU_REQUIRE_GPU();
-  EXPECT_EQ(check_variant(kernels::cuda::conv2d_variants()[0]), 39);
+  EXPECT_EQ(check_variant(rung(1)), 42);
 }
 
 // The forward only, on every shape but the one whose patch exceeds its buffer.
 TEST(ConvLadder, Rung2TiledDirectMatchesReference) {
   DANLU_REQUIRE_GPU();
-  EXPECT_EQ(check_variant(kernels::cuda::conv2d_variants()[1]), 12);
+  EXPECT_EQ(check_variant(rung(2)), 13);
 }
 
 TEST(ConvLadder, Rung3ImplicitGemmMatchesReference) {
   DANLU_REQUIRE_GPU();
-  EXPECT_EQ(check_variant(kernels::cuda::conv2d_variants()[2]), 39);
+  EXPECT_EQ(check_variant(rung(3)), 42);
 }
 
-// Same inputs, same bits, for the rungs that are new.
+// Every pass of every shape, within the TF32 bound.
+TEST(ConvLadder, Rung5Tf32TensorCoresMatchesReference) {
+  DANLU_REQUIRE_GPU();
+  EXPECT_EQ(check_variant(rung(5)), 42);
+}
+
+// Same inputs, same bits, for the rungs that are new: on a grouped shape,
+// and on the batch of 128 whose backward-weight adds split partial sums.
 TEST(ConvLadder, RepeatedRunsGiveIdenticalBits) {
   DANLU_REQUIRE_GPU();
-  const Problem p(cases()[6].s, 77);
-  for (int v : {1, 2}) {
-    for (ConvPass pass : kPasses) {
-      const ConvSettings forced{v, false};
-      if (kernels::cuda::conv2d_choose(p.s, pass, forced).number != v) continue;
-      SCOPED_TRACE(std::to_string(v) + " " + kernels::cuda::pass_name(pass));
-      EXPECT_TRUE(testing::bitwise_equal(run_pass(p, pass, forced), run_pass(p, pass, forced)));
+  for (int which : {2, 6}) {
+    const Problem p(cases()[which].s, 77);
+    for (int v : {1, 2, 5}) {
+      for (ConvPass pass : kPasses) {
+        const ConvSettings forced{v, v == 5};
+        if (kernels::cuda::conv2d_choose(p.s, pass, forced).number != v) continue;
+        SCOPED_TRACE(std::to_string(v) + " " + kernels::cuda::pass_name(pass) + ", " +
+                     cases()[which].name);
+        EXPECT_TRUE(testing::bitwise_equal(run_pass(p, pass, forced), run_pass(p, pass, forced)));
+      }
     }
   }
 }
 
 // Few input channels per group: the tiled direct forward; otherwise, and
-// for every backward pass, the implicit GEMM.
+// for every backward pass, the TF32 tensor cores where TF32 is allowed (the
+// default) and the implicit GEMM where it is not.
 TEST(ConvDispatcher, AutomaticChoice) {
-  const auto chosen = [](const Conv2dShape& s, ConvPass p) {
-    return kernels::cuda::conv2d_choose(s, p, {}).number;
-  };
-  const std::vector<Case> all = cases();
-  EXPECT_EQ(chosen(all[9].s, ConvPass::forward), 2);   // 1 channel
-  EXPECT_EQ(chosen(all[7].s, ConvPass::forward), 2);   // depthwise
-  EXPECT_EQ(chosen(all[11].s, ConvPass::forward), 2);  // 3 channels
-  EXPECT_EQ(chosen(all[0].s, ConvPass::forward), 3);   // 5 channels
-  // The edge: 4 input channels per group (8 in 2 groups) still run direct.
-  EXPECT_EQ(chosen(with_output_size(conv({1, 8, 9, 9}, {6, 3, 3}, 1, 1, 1, 2)), ConvPass::forward),
-            2);
-  EXPECT_EQ(chosen(all[9].s, ConvPass::backward_data), 3);
-  EXPECT_EQ(chosen(all[9].s, ConvPass::backward_weight), 3);
-  // Rung 2's patch does not fit: the GEMM runs the 2-channel forward.
-  EXPECT_EQ(chosen(all[12].s, ConvPass::forward), 3);
+  for (bool tf32 : {true, false}) {
+    SCOPED_TRACE(tf32 ? "TF32 allowed" : "strict FP32");
+    const int gemm = tf32 ? 5 : 3;
+    const auto chosen = [tf32](const Conv2dShape& s, ConvPass p) {
+      return kernels::cuda::conv2d_choose(s, p, {0, tf32}).number;
+    };
+    const std::vector<Case> all = cases();
+    EXPECT_EQ(chosen(all[9].s, ConvPass::forward), 2);   // 1 channel
+    EXPECT_EQ(chosen(all[7].s, ConvPass::forward), 2);   // depthwise
+    EXPECT_EQ(chosen(all[11].s, ConvPass::forward), 2);  // 3 channels
+    EXPECT_EQ(chosen(all[0].s, ConvPass::forward), gemm);  // 5 channels
+    // The edge: 4 input channels per group (8 in 2 groups) still run direct.
+    EXPECT_EQ(
+        chosen(with_output_size(conv({1, 8, 9, 9}, {6, 3, 3}, 1, 1, 1, 2)), ConvPass::forward), 2);
+    EXPECT_EQ(chosen(all[9].s, ConvPass::backward_data), gemm);
+    EXPECT_EQ(chosen(all[9].s, ConvPass::backward_weight), gemm);
+    // Rung 2's patch does not fit: the GEMM runs the 2-channel forward.
+    EXPECT_EQ(chosen(all[12].s, ConvPass::forward), gemm);
+  }
+  EXPECT_EQ(kernels::cuda::conv2d_choose(cases()[0].s, ConvPass::forward, {}).number, 5);
 }
 
 TEST(ConvDispatcher, ForcedVariantFallsBackWithANote) {
   const Conv2dShape s = cases()[0].s;
   std::string note;
-  EXPECT_EQ(kernels::cuda::conv2d_choose(s, ConvPass::backward_data, {2, true}, &note).number, 3);
+  EXPECT_EQ(kernels::cuda::conv2d_choose(s, ConvPass::backward_data, {2, false}, &note).number, 3);
   EXPECT_EQ(note,
             "conv variant 2 (tiled direct) cannot run the backward-data pass of this convolution: "
             "it has no backward-data pass; variant 3 (implicit GEMM) runs it");
   note.clear();
   EXPECT_EQ(kernels::cuda::conv2d_choose(cases()[12].s, ConvPass::forward, {2, true}, &note).number,
-            3);
+            5);
   EXPECT_NE(note.find("its input patch (79 x 79"), std::string::npos) << note;
   note.clear();
   EXPECT_EQ(kernels::cuda::conv2d_choose(s, ConvPass::forward, {1, true}, &note).number, 1);
   EXPECT_EQ(note, "");
-  EXPECT_THROW(kernels::cuda::conv2d_choose(s, ConvPass::forward, {4, true}), Error);
+  EXPECT_THROW(kernels::cuda::conv2d_choose(s, ConvPass::forward, {9, true}), Error);
 }
 
 // The op's switch: a bad number is refused in one line; a forced rung runs
 // through autograd and says once where it falls back.
 TEST(ConvDispatcher, OpForcesAVariant) {
   try {
-    set_conv_variant(kernels::cuda::kConvVariants + 1);
+    set_conv_variant(9);
     FAIL() << "set_conv_variant accepted a rung that does not exist";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "conv variant 4: expected 0 (automatic) or a rung from 1 to 3 (kernels/cuda/conv/)");
+              "conv variant 9: expected 0 (automatic) or a rung of 1, 2, 3, 5 "
+              "(kernels/cuda/conv/)");
   }
   EXPECT_EQ(conv_variant(), 0);
   DANLU_REQUIRE_GPU();
+  // Strict FP32, so that the fallbacks are rung 3 and the FP32 tolerance holds.
+  set_conv_allow_tf32(false);
   const Conv2dShape s = cases()[3].s;
   const Problem p(s, 900);
   Conv2dParams params;
@@ -250,6 +296,7 @@ TEST(ConvDispatcher, OpForcesAVariant) {
                 "backward-weight pass; variant 3 (implicit GEMM) runs it\n");
     }
   }
+  set_conv_allow_tf32(true);
 }
 
 }  // namespace

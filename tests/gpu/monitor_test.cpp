@@ -41,7 +41,8 @@ TEST(GpuMonitor, ATrainingRunRecordsWhatTheCpuRecords) {
        {"eval_batch_size", 8},
        {"epochs", 1},
        {"optimizer", {{"type", "SGD"}, {"lr", 0.01}, {"momentum", 0.9}}},
-       {"monitor", {{"every", 1}}}});
+       {"monitor", {{"every", 1}}},
+       {"allow_tf32", false}});  // the CPU's FP32 convolutions, not TF32's
   train::run_training(config, Device::cpu(), {(dir / "cpu").string(), "", false, nullptr});
   train::run_training(config, Device::cuda(0), {(dir / "gpu").string(), "", false, nullptr});
   const std::vector<json> cpu = monitor_records(dir / "cpu"), gpu = monitor_records(dir / "gpu");

@@ -10,7 +10,7 @@ sys.dont_write_bytecode = True
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from gpu_resources import launches, ptxas, report  # noqa: E402
+from gpu_resources import launches, ptxas, report, sass, targets  # noqa: E402
 from gpu_resources.occupancy import occupancy  # noqa: E402
 
 
@@ -74,11 +74,44 @@ class LaunchTest(unittest.TestCase):
         self.assertEqual(launches.block_of("conv/2_tiled_direct.cu", "tiled_forward", sizes),
                          (256, "launch"))
         self.assertEqual(launches.block_of("optim.cu", "multi_tensor_kernel", sizes)[0], 512)
+        # A header's launch, with the header's own kThreads over an included one's.
+        self.assertEqual(launches.block_of("conv/5_tf32_tensor_core.cu", "tf32_gemm", sizes),
+                         (128, "launch"))
         self.assertEqual(launches.block_of("x.cu", "unknown_kernel", sizes), (256, "assumed"))
         # kChunkThreads comes from multi_tensor.cuh through multi_tensor_reduce.cuh.
         self.assertEqual(launches.block_of("clip_grad.cu", "norm_part_kernel", sizes),
                          (512, "launch"))
         self.assertEqual(launches.block_of("optim.cu", "swats_adam_kernel", sizes), (512, "launch"))
+
+
+class SassTest(unittest.TestCase):
+    def test_categories(self):
+        self.assertEqual(sass.category("FFMA"), "FFMA")
+        # One mma.sync m16n8k8 TF32 on sm_90, and cp.async's copy.
+        self.assertEqual(sass.category("HMMA.1688.F32.TF32"), "HMMA")
+        self.assertEqual(sass.category("LDGSTS.E.LTC128B"), "LDG")
+        self.assertEqual(sass.category("LDS.128"), "LDS")
+        self.assertEqual(sass.category("HFMA2.MMA"), "other")
+
+    def test_multiply_adds_per_shared_load(self):
+        mix = sass.LoopMix(0, 16, {"FFMA": 8, "HMMA": 2, "LDS": 4})
+        self.assertEqual(mix.fma_per_lds, (8 + 2 * 32) / 4)
+        self.assertIsNone(sass.LoopMix(0, 16, {"FFMA": 8}).fma_per_lds)
+
+
+class TargetTest(unittest.TestCase):
+    def test_rung_5_must_issue_hmma(self):
+        name = "tf32_gemm<InputPatches, FilterRows<4>, ForwardOut>"
+        file = "conv/5_tf32_tensor_core.cu"
+        good = sass.LoopMix(0, 16, {"HMMA": 16, "LDS": 32})
+        self.assertEqual(targets.missed([(file, name, good)]), [])
+        lost = sass.LoopMix(0, 16, {"FFMA": 16, "LDS": 32})
+        self.assertEqual(targets.missed([(file, name, lost), (file, name, None)]),
+                         [f"{file}: {name}: misses its target: its main loop issues HMMA "
+                          "(TF32 tensor cores)"] * 2)
+        # Other kernels carry no target.
+        self.assertEqual(targets.missed([("conv/3_implicit_gemm.cu", "implicit_gemm<A>", lost)]),
+                         [])
 
 
 class StaleTest(unittest.TestCase):
@@ -97,7 +130,7 @@ class StaleTest(unittest.TestCase):
         row = next(line for line in self.doc.splitlines() if "`sum_splits`" in line)
         added = self.doc.replace(row, row + "\n" + row.replace("sum_splits", "sum_more"), 1)
         other = added.replace("nvcc (release", "nvcc (release 99.9, V0) (was", 1)
-        self.assertIn("new: conv/3_implicit_gemm.cu `sum_more`", report.stale(self.doc, other)[0])
+        self.assertIn("new: conv/split_sum.cu `sum_more`", report.stale(self.doc, other)[0])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,12 @@ namespace danlu::testing {
 
 bool expect_close(const std::vector<double>& out, const std::vector<double>& ref, double atol,
                   double rtol, const std::string& what) {
-  if (out.size() != ref.size()) {
+  return expect_close(out, ref, std::vector<double>(ref.size(), atol), rtol, what);
+}
+
+bool expect_close(const std::vector<double>& out, const std::vector<double>& ref,
+                  const std::vector<double>& atol, double rtol, const std::string& what) {
+  if (out.size() != ref.size() || atol.size() != ref.size()) {
     ADD_FAILURE() << what << ": " << out.size() << " values vs " << ref.size() << " expected";
     return false;
   }
@@ -18,15 +23,17 @@ bool expect_close(const std::vector<double>& out, const std::vector<double>& ref
   size_t max_at = 0;
   for (size_t i = 0; i < out.size(); ++i) {
     const double diff = std::abs(out[i] - ref[i]);
-    const bool ok = diff <= atol + rtol * std::abs(ref[i]);  // false for NaN too
+    const bool ok = diff <= atol[i] + rtol * std::abs(ref[i]);  // false for NaN too
     if (diff > max_diff || std::isnan(diff)) { max_diff = diff; max_at = i; }
     if (!ok && bad++ < 5)
-      ADD_FAILURE() << what << "[" << i << "]: got " << out[i] << ", expected " << ref[i];
+      ADD_FAILURE() << what << "[" << i << "]: got " << out[i] << ", expected " << ref[i]
+                    << " (atol " << atol[i] << ")";
   }
   if (bad)
     ADD_FAILURE() << what << ": " << bad << " of " << out.size()
                   << " values out of tolerance; largest difference " << max_diff << " at "
-                  << max_at << " (atol " << atol << ", rtol " << rtol << ")";
+                  << max_at << " (atol " << (out.empty() ? 0.0 : atol[max_at]) << ", rtol "
+                  << rtol << ")";
   return bad == 0;
 }
 

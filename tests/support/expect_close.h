@@ -13,6 +13,10 @@ namespace danlu::testing {
 
 bool expect_close(const std::vector<double>& out, const std::vector<double>& ref, double atol,
                   double rtol, const std::string& what);
+// The same with a bound of its own for each element: atol[i] (derived per
+// element where an error analysis gives one, e.g. the TF32 convolutions').
+bool expect_close(const std::vector<double>& out, const std::vector<double>& ref,
+                  const std::vector<double>& atol, double rtol, const std::string& what);
 bool expect_close(const Tensor& out, const Tensor& ref, double atol, double rtol,
                   const std::string& what);
 

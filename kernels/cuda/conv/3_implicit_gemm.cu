@@ -28,7 +28,6 @@
 #include <algorithm>
 
 #include "kernels/conv.h"
-#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/conv/geometry.cuh"
 #include "kernels/cuda/conv/implicit_gemm.cuh"
 #include "kernels/cuda/conv/variants.h"
@@ -247,13 +246,6 @@ struct WeightGradOut {
   }
 };
 
-// The backward-weight reduction runs over N*OH*OW terms for a small output,
-// so its depth is split until the grid has about kTargetBlocks blocks
-// (several per SM of a large GPU), keeping every slice at least kMinSlice
-// long so that the partial sums stay small next to the inputs they reduce.
-constexpr int64_t kTargetBlocks = 1024;
-constexpr int64_t kMinSlice = 512;
-
 igemm::Size weight_grad_size(const Conv2dShape& s) {
   igemm::Size size;
   size.rows = s.c / s.groups * s.kh * s.kw;
@@ -262,33 +254,9 @@ igemm::Size weight_grad_size(const Conv2dShape& s) {
   size.groups = int(s.groups);
   const int64_t tiles = (size.rows + igemm::kRows - 1) / igemm::kRows *
                         ((size.cols + igemm::kCols - 1) / igemm::kCols) * s.groups;
-  int64_t splits = std::min((kTargetBlocks + tiles - 1) / tiles, size.depth / kMinSlice);
-  splits = std::clamp<int64_t>(splits, 1, std::max<int64_t>(65535 / s.groups, 1));
-  const int64_t slice = (size.depth + splits - 1) / splits;
-  size.slice = std::max<int64_t>((slice + kDepth - 1) / kDepth * kDepth, kDepth);
+  size.slice = weight_grad_slice(size.depth, tiles, s.groups, kDepth);
   size.splits = int(std::max<int64_t>((size.depth + size.slice - 1) / size.slice, 1));
   return size;
-}
-
-// dweight[e] = the sum over splits of partial[split][e]. Block b owns the
-// 32 elements e = 32 b + x (x = threadIdx.x, so a warp reads 128 contiguous
-// bytes of one split): thread (x, y) adds splits y, y + kSplitLanes, ... of
-// element e, and thread (x, 0) then adds the kSplitLanes sums in y order. The
-// order depends on `splits` alone, so the bits repeat.
-constexpr int kSplitLanes = 8;
-__global__ void sum_splits(const float* partial, float* dweight, int64_t count, int splits) {
-  __shared__ float lane_sums[kSplitLanes][kWarpSize];
-  const int64_t e = int64_t(blockIdx.x) * kWarpSize + threadIdx.x;
-  float acc = 0.f;
-  if (e < count)
-    for (int split = threadIdx.y; split < splits; split += kSplitLanes)
-      acc += partial[split * count + e];
-  lane_sums[threadIdx.y][threadIdx.x] = acc;
-  __syncthreads();
-  if (threadIdx.y != 0 || e >= count) return;
-  float sum = 0.f;
-  for (int lane = 0; lane < kSplitLanes; ++lane) sum += lane_sums[lane][threadIdx.x];
-  dweight[e] = sum;
 }
 
 // The grid of each pass's GEMM fits CUDA's limits.
@@ -345,8 +313,7 @@ void backward_weight(const float* x, const float* dy, float* dweight, float* wor
              OutputGradRows{dy, s.o, geo.og, int(s.oh * s.ow)},
              WeightGradOut{dst, count, size.rows, geo.og}, size, stream);
   if (size.splits > 1)
-    launch("conv2d_sum_splits", sum_splits, dim3(blocks_for(count, kWarpSize)),
-           dim3(kWarpSize, kSplitLanes), 0, stream, dst, dweight, count, size.splits);
+    sum_weight_splits(dst, dweight, count, size.splits, stream);
 }
 
 }  // namespace

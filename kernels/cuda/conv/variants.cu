@@ -13,8 +13,15 @@ const std::array<ConvVariant, kConvVariants>& conv2d_variants() {
       naive_direct_variant(),
       tiled_direct_variant(),
       implicit_gemm_variant(),
+      tf32_tensor_core_variant(),
   };
   return table;
+}
+
+const ConvVariant* conv2d_variant(int number) {
+  for (const ConvVariant& v : conv2d_variants())
+    if (v.number == number) return &v;
+  return nullptr;
 }
 
 std::string conv2d_unsupported(const Conv2dShape& s) {
@@ -67,11 +74,11 @@ const ConvVariant& automatic(const Conv2dShape& s, ConvPass p, bool allow_tf32) 
 
 const ConvVariant& conv2d_choose(const Conv2dShape& s, ConvPass p, const ConvSettings& settings,
                                  std::string* note) {
-  const auto& all = conv2d_variants();
-  DANLU_CHECK(settings.variant >= 0 && settings.variant <= int(all.size()), "conv variant ",
-              settings.variant, ": expected 0 (automatic) or 1 to ", all.size());
-  if (settings.variant > 0) {
-    const ConvVariant& forced = all[settings.variant - 1];
+  const ConvVariant* wanted = settings.variant > 0 ? conv2d_variant(settings.variant) : nullptr;
+  DANLU_CHECK(settings.variant == 0 || wanted, "conv variant ", settings.variant,
+              ": expected 0 (automatic) or one of ", conv2d_variant_numbers());
+  if (wanted) {
+    const ConvVariant& forced = *wanted;
     const std::string why = forced.refusal(s, p, settings.allow_tf32);
     if (why.empty()) return forced;
     const ConvVariant& chosen = automatic(s, p, settings.allow_tf32);
