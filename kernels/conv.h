@@ -107,7 +107,7 @@ struct ConvVariant {
 };
 
 // The number of rungs, and the ladder in rung order (variant number = index + 1); kernels/cuda/conv/variants.cu.
-constexpr int kConvVariants = 3;
+constexpr int kConvVariants = 4;
 const std::array<ConvVariant, kConvVariants>& conv2d_variants();
 
 // How the dispatcher chooses: variant 0 lets it decide; a variant number

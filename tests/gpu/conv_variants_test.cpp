@@ -97,10 +97,10 @@ constexpr ConvPass kPasses[] = {ConvPass::forward, ConvPass::backward_data,
 
 // Variant v forced on every case and pass it accepts, against the reference;
 // returns how many (case, pass) pairs it ran.
-int check_variant(const ConvVariant& v) {
+int check_variant(const ConvVariant& v, const std::vector<Case>& shapes = cases()) {
   int ran = 0;
   uint64_t seed = 1000 * v.number;
-  for (const Case& c : cases()) {
+  for (const Case& c : shapes) {
     const Problem p(c.s, seed += 10);
     for (ConvPass pass : kPasses) {
       if (!v.refusal(c.s, pass, false).empty()) continue;
@@ -143,11 +143,38 @@ TEST(ConvLadder, Rung3ImplicitGemmMatchesReference) {
   EXPECT_EQ(check_variant(kernels::cuda::conv2d_variants()[2]), 39);
 }
 
+// Rung 4 picks its tile width from the channels, so beyond the common
+// shapes (16-wide forward and backward-data tiles, 32-wide backward-weight,
+// and 128-wide backward-data for 70 channels) these reach each remaining
+// width: forward and backward-weight 64 (50 output channels) and 128 (72),
+// backward-data 32 (24 input channels) and 64 (40); stride 3 with a
+// 2-dilated 1x1-to-3x3 mix of stride phases that no tap reaches (they must
+// come out zero); groups with 20 channels each.
+std::vector<Case> wide_cases() {
+  Conv2dShape phases = conv({2, 18, 11, 10}, {33, 3, 3}, 3, 2, 2);
+  std::vector<Case> all = {
+      {"24 -> 50 channels, 3x3 pad 1", conv({2, 24, 9, 7}, {50, 3, 3}, 1, 1)},
+      {"40 -> 72 channels, 3x3 stride 2 pad 1", conv({2, 40, 9, 9}, {72, 3, 3}, 2, 1)},
+      {"18 -> 33, stride 3, dilation 2, pad 2", phases},
+      {"1x1 stride 2, 17 -> 20", conv({1, 17, 9, 9}, {20, 1, 1}, 2, 0)},
+      {"2 groups of 20 -> 36, 5x5 stride 2 pad 2", conv({1, 40, 10, 11}, {72, 5, 5}, 2, 2, 1, 2)},
+  };
+  for (Case& c : all) c.s = with_output_size(c.s);
+  return all;
+}
+
+// Every shape and pass: rung 4 runs groups, dilation and every stride.
+TEST(ConvLadder, Rung4RegisterBlockedMatchesReference) {
+  DANLU_REQUIRE_GPU();
+  EXPECT_EQ(check_variant(kernels::cuda::conv2d_variants()[3]), 39);
+  EXPECT_EQ(check_variant(kernels::cuda::conv2d_variants()[3], wide_cases()), 15);
+}
+
 // Same inputs, same bits, for the rungs that are new.
 TEST(ConvLadder, RepeatedRunsGiveIdenticalBits) {
   DANLU_REQUIRE_GPU();
   const Problem p(cases()[6].s, 77);
-  for (int v : {1, 2}) {
+  for (int v : {1, 2, 4}) {
     for (ConvPass pass : kPasses) {
       const ConvSettings forced{v, false};
       if (kernels::cuda::conv2d_choose(p.s, pass, forced).number != v) continue;
@@ -158,7 +185,7 @@ TEST(ConvLadder, RepeatedRunsGiveIdenticalBits) {
 }
 
 // Few input channels per group: the tiled direct forward; otherwise, and
-// for every backward pass, the implicit GEMM.
+// for every backward pass, the register-blocked implicit GEMM.
 TEST(ConvDispatcher, AutomaticChoice) {
   const auto chosen = [](const Conv2dShape& s, ConvPass p) {
     return kernels::cuda::conv2d_choose(s, p, {}).number;
@@ -167,31 +194,31 @@ TEST(ConvDispatcher, AutomaticChoice) {
   EXPECT_EQ(chosen(all[9].s, ConvPass::forward), 2);   // 1 channel
   EXPECT_EQ(chosen(all[7].s, ConvPass::forward), 2);   // depthwise
   EXPECT_EQ(chosen(all[11].s, ConvPass::forward), 2);  // 3 channels
-  EXPECT_EQ(chosen(all[0].s, ConvPass::forward), 3);   // 5 channels
+  EXPECT_EQ(chosen(all[0].s, ConvPass::forward), 4);   // 5 channels
   // The edge: 4 input channels per group (8 in 2 groups) still run direct.
   EXPECT_EQ(chosen(with_output_size(conv({1, 8, 9, 9}, {6, 3, 3}, 1, 1, 1, 2)), ConvPass::forward),
             2);
-  EXPECT_EQ(chosen(all[9].s, ConvPass::backward_data), 3);
-  EXPECT_EQ(chosen(all[9].s, ConvPass::backward_weight), 3);
+  EXPECT_EQ(chosen(all[9].s, ConvPass::backward_data), 4);
+  EXPECT_EQ(chosen(all[9].s, ConvPass::backward_weight), 4);
   // Rung 2's patch does not fit: the GEMM runs the 2-channel forward.
-  EXPECT_EQ(chosen(all[12].s, ConvPass::forward), 3);
+  EXPECT_EQ(chosen(all[12].s, ConvPass::forward), 4);
 }
 
 TEST(ConvDispatcher, ForcedVariantFallsBackWithANote) {
   const Conv2dShape s = cases()[0].s;
   std::string note;
-  EXPECT_EQ(kernels::cuda::conv2d_choose(s, ConvPass::backward_data, {2, true}, &note).number, 3);
+  EXPECT_EQ(kernels::cuda::conv2d_choose(s, ConvPass::backward_data, {2, true}, &note).number, 4);
   EXPECT_EQ(note,
             "conv variant 2 (tiled direct) cannot run the backward-data pass of this convolution: "
-            "it has no backward-data pass; variant 3 (implicit GEMM) runs it");
+            "it has no backward-data pass; variant 4 (register-blocked implicit GEMM) runs it");
   note.clear();
   EXPECT_EQ(kernels::cuda::conv2d_choose(cases()[12].s, ConvPass::forward, {2, true}, &note).number,
-            3);
+            4);
   EXPECT_NE(note.find("its input patch (79 x 79"), std::string::npos) << note;
   note.clear();
   EXPECT_EQ(kernels::cuda::conv2d_choose(s, ConvPass::forward, {1, true}, &note).number, 1);
   EXPECT_EQ(note, "");
-  EXPECT_THROW(kernels::cuda::conv2d_choose(s, ConvPass::forward, {4, true}), Error);
+  EXPECT_THROW(kernels::cuda::conv2d_choose(s, ConvPass::forward, {5, true}), Error);
 }
 
 // The op's switch: a bad number is refused in one line; a forced rung runs
@@ -202,7 +229,7 @@ TEST(ConvDispatcher, OpForcesAVariant) {
     FAIL() << "set_conv_variant accepted a rung that does not exist";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "conv variant 4: expected 0 (automatic) or a rung from 1 to 3 (kernels/cuda/conv/)");
+              "conv variant 5: expected 0 (automatic) or a rung from 1 to 4 (kernels/cuda/conv/)");
   }
   EXPECT_EQ(conv_variant(), 0);
   DANLU_REQUIRE_GPU();
@@ -244,10 +271,10 @@ TEST(ConvDispatcher, OpForcesAVariant) {
       EXPECT_EQ(said,
                 "danlu: note: conv2d (2, 6, 15, 15) * (10, 6, 3, 3): conv variant 2 (tiled "
                 "direct) cannot run the backward-data pass of this convolution: it has no "
-                "backward-data pass; variant 3 (implicit GEMM) runs it\n"
+                "backward-data pass; variant 4 (register-blocked implicit GEMM) runs it\n"
                 "danlu: note: conv2d (2, 6, 15, 15) * (10, 6, 3, 3): conv variant 2 (tiled "
                 "direct) cannot run the backward-weight pass of this convolution: it has no "
-                "backward-weight pass; variant 3 (implicit GEMM) runs it\n");
+                "backward-weight pass; variant 4 (register-blocked implicit GEMM) runs it\n");
     }
   }
 }

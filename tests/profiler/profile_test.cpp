@@ -154,11 +154,11 @@ TEST(ProfilerShapes, OpsParseAndBadNamesAreNamed) {
 TEST(ProfilerShapes, ConvVariantsParseAndBadOnesAreNamed) {
   EXPECT_EQ(parse_conv_variants("auto"), std::vector<int>{0});
   EXPECT_EQ(parse_conv_variants("2"), std::vector<int>{2});
-  EXPECT_EQ(parse_conv_variants("all"), (std::vector<int>{0, 1, 2, 3}));
-  EXPECT_EQ(testing::error_of([] { parse_conv_variants("4"); }),
-            "--conv-variant 4: expected auto, all or a rung from 1 to 3");
+  EXPECT_EQ(parse_conv_variants("all"), (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(testing::error_of([] { parse_conv_variants("5"); }),
+            "--conv-variant 5: expected auto, all or a rung from 1 to 4");
   EXPECT_EQ(testing::error_of([] { parse_conv_variants("02"); }),
-            "--conv-variant 02: expected auto, all or a rung from 1 to 3");
+            "--conv-variant 02: expected auto, all or a rung from 1 to 4");
 }
 
 TEST(ProfilerShapes, StandardSetHoldsTheShippedModelsAndResNetConvsOnce) {

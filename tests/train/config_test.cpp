@@ -71,9 +71,9 @@ TEST(Config, OutOfRangeValues) {
 // The convolution switches: checked when the config is read, and a session
 // sets them for the process (engine/ops/conv.h).
 TEST(Config, ConvVariantAndTf32) {
-  EXPECT_EQ(error_of({{"conv_variant", 4}}),
+  EXPECT_EQ(error_of({{"conv_variant", 5}}),
             "conv_variant: expected 0 (automatic) or a rung of the convolution ladder from 1 to "
-            "3, got 4");
+            "4, got 5");
   EXPECT_EQ(error_of({{"conv_variant", -1}}), "conv_variant: expected an integer >= 0, got -1");
   EXPECT_EQ(error_of({{"allow_tf32", 0}}), "allow_tf32: expected true or false, got 0");
   const TrainConfig defaults = parse_config(json::object());

@@ -28,9 +28,9 @@
 #include <algorithm>
 
 #include "kernels/conv.h"
-#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/conv/geometry.cuh"
 #include "kernels/cuda/conv/implicit_gemm.cuh"
+#include "kernels/cuda/conv/split_sum.h"
 #include "kernels/cuda/conv/variants.h"
 #include "kernels/cuda/launch.cuh"
 
@@ -270,27 +270,6 @@ igemm::Size weight_grad_size(const Conv2dShape& s) {
   return size;
 }
 
-// dweight[e] = the sum over splits of partial[split][e]. Block b owns the
-// 32 elements e = 32 b + x (x = threadIdx.x, so a warp reads 128 contiguous
-// bytes of one split): thread (x, y) adds splits y, y + kSplitLanes, ... of
-// element e, and thread (x, 0) then adds the kSplitLanes sums in y order. The
-// order depends on `splits` alone, so the bits repeat.
-constexpr int kSplitLanes = 8;
-__global__ void sum_splits(const float* partial, float* dweight, int64_t count, int splits) {
-  __shared__ float lane_sums[kSplitLanes][kWarpSize];
-  const int64_t e = int64_t(blockIdx.x) * kWarpSize + threadIdx.x;
-  float acc = 0.f;
-  if (e < count)
-    for (int split = threadIdx.y; split < splits; split += kSplitLanes)
-      acc += partial[split * count + e];
-  lane_sums[threadIdx.y][threadIdx.x] = acc;
-  __syncthreads();
-  if (threadIdx.y != 0 || e >= count) return;
-  float sum = 0.f;
-  for (int lane = 0; lane < kSplitLanes; ++lane) sum += lane_sums[lane][threadIdx.x];
-  dweight[e] = sum;
-}
-
 // The grid of each pass's GEMM fits CUDA's limits.
 std::string refusal(const Conv2dShape& s, ConvPass p) {
   if (p == ConvPass::backward_weight) return igemm::grid_refusal(weight_grad_size(s));
@@ -345,8 +324,7 @@ void backward_weight(const float* x, const float* dy, float* dweight, float* wor
              OutputGradRows{dy, s.o, geo.og, int(s.oh * s.ow)},
              WeightGradOut{dst, count, size.rows, geo.og}, size, stream);
   if (size.splits > 1)
-    launch("conv2d_sum_splits", sum_splits, dim3(blocks_for(count, kWarpSize)),
-           dim3(kWarpSize, kSplitLanes), 0, stream, dst, dweight, count, size.splits);
+    sum_splits(dst, dweight, count, size.splits, stream);
 }
 
 }  // namespace

@@ -32,8 +32,8 @@ inline Geometry geometry(const Conv2dShape& s) {
 // A depth index k written as digits (hi, mid, lo) of sizes (unbounded,
 // mid_size, lo_size), k = (hi * mid_size + mid) * lo_size + lo: e.g. (c, i, j)
 // over a filter or (n, oy, ox) over a batch of output planes. step() adds
-// igemm::kDepth with at most one carry per digit, since the step's own
-// digits are below the digit sizes.
+// `step` (igemm::kDepth unless given) with at most one carry per digit,
+// since the step's own digits are below the digit sizes.
 struct Digits {
   int64_t hi = 0;
   int mid = 0, lo = 0;
@@ -41,7 +41,7 @@ struct Digits {
   int step_mid = 0, step_lo = 0;
   int mid_size = 1, lo_size = 1;
 
-  __device__ static Digits of(int64_t k, int mid_size, int lo_size) {
+  __device__ static Digits of(int64_t k, int mid_size, int lo_size, int step = igemm::kDepth) {
     Digits d;
     const int64_t block = int64_t(mid_size) * lo_size;
     d.mid_size = mid_size;
@@ -50,8 +50,8 @@ struct Digits {
     const int rest = int(k % block);
     d.mid = rest / lo_size;
     d.lo = rest % lo_size;
-    d.step_hi = igemm::kDepth / block;
-    const int step_rest = int(igemm::kDepth % block);
+    d.step_hi = step / block;
+    const int step_rest = int(step % block);
     d.step_mid = step_rest / lo_size;
     d.step_lo = step_rest % lo_size;
     return d;

@@ -10,6 +10,7 @@ namespace danlu::kernels::cuda {
 ConvVariant naive_direct_variant();   // 1_naive_direct.cu
 ConvVariant tiled_direct_variant();   // 2_tiled_direct.cu
 ConvVariant implicit_gemm_variant();  // 3_implicit_gemm.cu
+ConvVariant register_blocked_variant();  // 4_register_blocked.cu
 
 // dbias (O) = the sum of dy (N, O, OH, OW) over N, OH and OW, the same for
 // every variant (bias_grad.cu); workspace: bias_grad_workspace(s) floats,
