@@ -8,6 +8,7 @@
 // op.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -75,7 +76,9 @@ std::vector<float> run_pass(const Problem& p, ConvPass pass, const ConvSettings&
     kernels::cuda::conv2d_forward(x.get(), w.get(), b.get(), y.get(), s, stream(), settings);
     return y.to_host();
   }
-  DeviceBuffer<float> out(pass == ConvPass::backward_data ? x_size(s) : w_size(s));
+  // NaN where the pass writes nothing: every element must be overwritten.
+  DeviceBuffer<float> out(std::vector<float>(
+      pass == ConvPass::backward_data ? x_size(s) : w_size(s), std::nanf("")));
   DeviceBuffer<float> ws(kernels::cuda::conv2d_workspace(s, settings));
   kernels::cuda::conv2d_backward(x.get(), w.get(), dy.get(),
                                  pass == ConvPass::backward_data ? out.get() : nullptr,
