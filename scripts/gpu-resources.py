@@ -32,7 +32,7 @@ DOC = ROOT / "docs" / "gpu-resources.md"
 # Kernel families that run every training step on large tensors: a spill
 # there costs every step, so the check refuses it.
 CONV = {"conv/1_naive_direct.cu", "conv/2_tiled_direct.cu", "conv/3_implicit_gemm.cu",
-        "conv/bias_grad.cu"}
+        "conv/4_register_blocked.cu", "conv/bias_grad.cu", "conv/split_sum.cu"}
 HOT = CONV | {"batchnorm.cu", "layernorm.cu", "optim.cu"}
 # Families whose main-loop instruction mix is reported.
 MIX = CONV
@@ -62,7 +62,7 @@ def collect(compiled, sizes):
             if not f.entry:
                 called.append((c.name, name, f))
                 continue
-            block, source = launches.block_of(c.name, ptxas.base_name(name), sizes)
+            block, source = launches.block_of(c.name, ptxas.base_name(name), sizes, name)
             kernels.append({"file": c.name, "name": name, "function": f,
                             "cmem": cmem.get(f.mangled, 0), "block": block,
                             "block_source": source, "mangled": f.mangled, "cubin": c.cubin})

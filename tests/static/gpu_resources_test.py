@@ -79,6 +79,12 @@ class LaunchTest(unittest.TestCase):
         self.assertEqual(launches.block_of("clip_grad.cu", "norm_part_kernel", sizes),
                          (512, "launch"))
         self.assertEqual(launches.block_of("optim.cu", "swats_adam_kernel", sizes), (512, "launch"))
+        # Rung 4's block follows its tile width, a template argument.
+        for width, threads in ((16, 64), (32, 128), (64, 128), (128, 256)):
+            self.assertEqual(launches.block_of(
+                "conv/4_register_blocked.cu", "register_blocked_gemm", sizes,
+                f"register_blocked_gemm<Tile<{width}>, Patches, FilterTaps, PlaneOut>"),
+                (threads, "table"))
 
 
 class StaleTest(unittest.TestCase):
@@ -94,10 +100,10 @@ class StaleTest(unittest.TestCase):
         self.assertIn("resources or text differ", report.stale(self.doc, changed)[0])
 
     def test_a_new_kernel_is_stale_under_any_nvcc(self):
-        row = next(line for line in self.doc.splitlines() if "`sum_splits`" in line)
-        added = self.doc.replace(row, row + "\n" + row.replace("sum_splits", "sum_more"), 1)
+        row = next(line for line in self.doc.splitlines() if "`sum_splits_kernel`" in line)
+        added = self.doc.replace(row, row + "\n" + row.replace("sum_splits_kernel", "sum_more"), 1)
         other = added.replace("nvcc (release", "nvcc (release 99.9, V0) (was", 1)
-        self.assertIn("new: conv/3_implicit_gemm.cu `sum_more`", report.stale(self.doc, other)[0])
+        self.assertIn("new: conv/split_sum.cu `sum_more`", report.stale(self.doc, other)[0])
 
 
 if __name__ == "__main__":
