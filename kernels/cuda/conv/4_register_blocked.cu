@@ -248,9 +248,19 @@ struct DepthWalk {
   }
 };
 
+// Thread tid's first row (or column) in a backward-weight tile whose
+// threads / 16 rows per depth are split among the threads of that depth:
+// tid / 16 rotated by the depth tid % 16, so that a warp's 16 depths (rows
+// of the depth-major tile 128 floats apart, one bank) land on distinct
+// rows, hence on 8 or 16 banks instead of one.
+__device__ inline int rotated_lane(int tid, int lanes) {
+  return (tid / kDepth + tid % kDepth) % lanes;
+}
+
 // A[(c, i, j), (n, oy, ox)] = x[n, g*Cg + c, oy*sh - ph + i*dh, ox*sw - pw + j*dw].
-// Thread tid copies depth tid % 16 of rows tid / 16 + (threads / 16) q; the
-// rows' offsets c*H*W + i*dh*W + j*dw and (i*dh, j*dw) stay in registers.
+// Thread tid copies depth tid % 16 of rows rotated_lane + (threads / 16) q;
+// the rows' offsets c*H*W + i*dh*W + j*dw and (i*dh, j*dw) stay in
+// registers.
 template <class T>
 struct InputColumns {
   using Params = WeightGradParams;
@@ -266,10 +276,11 @@ struct InputColumns {
       : walk(p, split, tid) {
     const Geometry& geo = p.geo;
     const int taps = geo.kh * geo.kw;
-    slot = tid % kDepth * kRows + tid / kDepth;
+    const int lane = rotated_lane(tid, kRowStep);
+    slot = tid % kDepth * kRows + lane;
     planes = p.x + int64_t(g) * geo.cg * geo.h * geo.w;
     for (int q = 0; q < kPer; ++q) {
-      const int64_t r = row0 + tid / kDepth + q * kRowStep;
+      const int64_t r = row0 + lane + q * kRowStep;
       const int c = int(r / taps), t = int(r % taps);
       const bool live = r < geo.cg * taps;
       ry[q] = live ? t / geo.kw * geo.dil_h : INT_MIN / 2;
@@ -293,7 +304,7 @@ struct InputColumns {
 };
 
 // B[(n, oy, ox), o] = dy[n, g*Og + o, oy, ox]. Thread tid copies depth
-// tid % 16 of columns tid / 16 + (threads / 16) q.
+// tid % 16 of columns rotated_lane + (threads / 16) q.
 template <class T>
 struct OutputGradRows {
   using Params = WeightGradParams;
@@ -302,13 +313,14 @@ struct OutputGradRows {
 
   DepthWalk walk;
   const float* channel;  // dy[0, g*Og + this thread's first column]
-  int slot, left;        // columns tid / 16 + q*kColStep < left are the group's
+  int slot, left;        // columns q*kColStep < left are the group's
 
   __device__ OutputGradRows(const Params& p, int64_t col0, int g, int split, int tid)
       : walk(p, split, tid) {
     const Geometry& geo = p.geo;
-    const int64_t first = col0 + tid / kDepth;
-    slot = tid % kDepth * T::kCols + tid / kDepth;
+    const int lane = rotated_lane(tid, kColStep);
+    const int64_t first = col0 + lane;
+    slot = tid % kDepth * T::kCols + lane;
     left = first < geo.og ? int(geo.og - first) : 0;
     channel = p.dy + (g * geo.og + (first < geo.og ? first : 0)) * geo.oh * geo.ow;
   }
@@ -507,8 +519,8 @@ void backward_weight(const float* x, const float* dy, float* dweight, float* wor
   const int64_t count = s.o * size.rows;
   float* dst = size.splits > 1 ? workspace : dweight;
   const WeightGradParams p{x, dy, geometry(s), s.n * s.oh * s.ow, slice};
-  with_width<WeightGemm, kWeightGradNarrowest>(weight_grad_width(s), p, WeightOut{dst, count, size.rows, size.cols},
-                         size, stream);
+  const WeightOut out{dst, count, size.rows, size.cols};
+  with_width<WeightGemm, kWeightGradNarrowest>(weight_grad_width(s), p, out, size, stream);
   if (size.splits > 1) sum_splits(dst, dweight, count, size.splits, stream);
 }
 
