@@ -8,7 +8,8 @@ of each conv kernel's main loop. Writes docs/gpu-resources.md:
     python3 scripts/gpu-resources.py
 
 With --check it writes only into its work directory and exits 1 when a
-conv, norm or optimizer kernel spills (or has a stack frame) or when the
+conv, norm or optimizer kernel spills (or has a stack frame), when a main
+loop of rung 4 is less than 60 % FFMA (where nvdisasm is found), or when the
 checked-in docs/gpu-resources.md differs from what the sources compile to;
 the fresh document is left in the work directory to compare. Standard
 library only."""
@@ -36,6 +37,10 @@ CONV = {"conv/1_naive_direct.cu", "conv/2_tiled_direct.cu", "conv/3_implicit_gem
 HOT = CONV | {"batchnorm.cu", "layernorm.cu", "optim.cu"}
 # Families whose main-loop instruction mix is reported.
 MIX = CONV
+# The least share of FFMA in the main loop of every kernel of a file (a
+# target of the conv ladder, docs/kernels/conv.md); --check refuses less
+# where nvdisasm is found.
+FFMA_FLOOR = {"conv/4_register_blocked.cu": 0.60}
 
 
 def find_nvcc(given):
@@ -127,11 +132,12 @@ def main():
     if not args.check:
         DOC.write_text(doc)
         print(f"gpu-resources: wrote {DOC.relative_to(ROOT)} ({summary})")
-        for problem in spills:
+        for problem in spills + sass.below_floor(mix, FFMA_FLOOR):
             print(f"gpu-resources: warning: {problem}", file=sys.stderr)
         return 0
 
     problems = [f"a hot kernel uses local memory: {p}" for p in spills]
+    problems += sass.below_floor(mix, FFMA_FLOOR)
     checked_in = DOC.read_text() if DOC.exists() else ""
     problems += [f"{DOC.relative_to(ROOT)} is stale ({p}); rerun "
                  f"`python3 scripts/gpu-resources.py` and commit it (the fresh copy is {fresh})"

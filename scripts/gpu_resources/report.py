@@ -87,8 +87,9 @@ def render(nvcc_version, command, left_out, kernels, called, mix, mix_note):
              "(files without kernels are skipped: " + ", ".join(left_out) + ").",
              "The CTest `static.gpu_resources` (`ctest -L static`, where nvcc is found) reruns "
              "the script with `--check`: it fails when a conv, norm or optimizer kernel spills "
-             "or uses a stack frame, and when this file is not what the sources compile to "
-             "(rerun the script and commit the result).", "",
+             "or uses a stack frame, when a main loop of conv rung 4 (4_register_blocked.cu) "
+             "is less than 60 % FFMA (where nvdisasm is found), and when this file is not what "
+             "the sources compile to (rerun the script and commit the result).", "",
              HOW_TO_READ, RESOURCES, "",
              _table(["file", "kernel", "regs", "spill st/ld", "stack", "smem", "cmem", "block",
                      "blocks/SM", "occupancy", "limited by"], resource_rows(kernels))]

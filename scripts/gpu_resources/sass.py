@@ -137,3 +137,19 @@ def main_loops(cubin, nvdisasm):
                 best = (key, mix)
         result[name] = best[1] if best else None
     return result
+
+
+def below_floor(mix, floors):
+    """Problems for the kernels of `floors`' files ({file: least FFMA share})
+    whose main loop has a smaller share of FFMA; mix is instruction_mix's rows
+    (file, kernel, LoopMix or None)."""
+    problems = []
+    for file, name, loop in mix or []:
+        floor = floors.get(file)
+        if floor is None:
+            continue
+        share = loop.counts.get("FFMA", 0) / loop.instructions if loop else 0.0
+        if share < floor:
+            problems.append(f"{file}: {name}: the main loop is {share:.2f} FFMA, "
+                            f"below the {floor:.2f} that the file promises")
+    return problems

@@ -10,7 +10,7 @@ sys.dont_write_bytecode = True
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from gpu_resources import launches, ptxas, report  # noqa: E402
+from gpu_resources import launches, ptxas, report, sass  # noqa: E402
 from gpu_resources.occupancy import occupancy  # noqa: E402
 
 
@@ -85,6 +85,18 @@ class LaunchTest(unittest.TestCase):
                 "conv/4_register_blocked.cu", "register_blocked_gemm", sizes,
                 f"register_blocked_gemm<Tile<{width}>, Patches, FilterTaps, PlaneOut>"),
                 (threads, "table"))
+
+
+class FfmaFloorTest(unittest.TestCase):
+    def test_a_main_loop_below_its_files_floor_is_named(self):
+        rich = sass.LoopMix(0, 16, {"FFMA": 7, "LDS": 3}, 10)
+        poor = sass.LoopMix(0, 16, {"FFMA": 5, "LDS": 5}, 10)
+        mix = [("a.cu", "k<1>", rich), ("a.cu", "k<2>", poor), ("a.cu", "k<3>", None),
+               ("b.cu", "j", poor)]
+        self.assertEqual(sass.below_floor(mix, {"a.cu": 0.6}), [
+            "a.cu: k<2>: the main loop is 0.50 FFMA, below the 0.60 that the file promises",
+            "a.cu: k<3>: the main loop is 0.00 FFMA, below the 0.60 that the file promises"])
+        self.assertEqual(sass.below_floor(None, {"a.cu": 0.6}), [])
 
 
 class StaleTest(unittest.TestCase):

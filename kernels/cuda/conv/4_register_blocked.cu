@@ -1,10 +1,12 @@
 // Rung 4: the register-blocked implicit GEMM. The same three GEMMs as rung 3
 // (y = im2col(x) . weight^T, dx = gather(dy) . weight, dweight =
-// im2col(x)^T . dy, per group), with what rung 3 leaves on the table:
-// - each thread owns an 8x8 micro-tile (8x4 in narrow tiles) of the output
-//   and reads its operands from shared memory as float4s: 4 FMAs per
-//   shared-load word where rung 3 had 2, and a quarter of the load
-//   instructions (register_blocked.cuh);
+// im2col(x)^T . dy, per group). A block of 64 to 256 threads computes a
+// 128-row by 16- to 128-column tile of a GEMM's output, each thread an 8x8
+// or 8x4 micro-tile of it (register_blocked.cuh); the loaders below say
+// which elements each thread copies. What this adds over rung 3:
+// - micro-tiles of 8x8 (8x4 in narrow tiles) read from shared memory as
+//   float4s: 4 FMAs per shared-load word (2.7 in 8x4) where rung 3 had 2,
+//   and 16 (10.7) FMAs per shared-load instruction where it had 2;
 // - 16 depths per stage and a 3-stage cp.async ring: the tensors go from
 //   global to shared memory without passing through registers, two stages
 //   ahead of the arithmetic;
@@ -34,18 +36,21 @@
 // offsets fit 32 bits and whose grid fits CUDA's limits.
 //
 // Roofline (H100 SXM: 67 TFLOP/s FP32, 3.35 TB/s HBM, ridge near 20
-// FLOP/byte). A 128 x 128 x 16 stage stages 2 x 128 x 16 floats (16 KiB)
-// for 262,144 FMAs: 32 FMAs (64 FLOP) per float, 16 FLOP/byte from L2; a
-// 128 x 16 tile still does 7 FMAs per staged float. In the SM, a thread does
-// 64 FMAs per 4 float4 shared loads (32 per 3 in 8x4 tiles), so shared
-// memory no longer bounds it; the instruction stream does: the static report
-// (docs/gpu-resources.md) counts the main loops' FFMA share. With that
-// share near 0.8 and one or two resident blocks of 4 to 8 warps per SM (the
-// registers of 64 accumulators), a prediction of 0.6 to 0.75 of FP32 peak
-// for large layers (64 or more channels both sides, batch 128), 0.4 to 0.6
-// for 16- and 32-channel layers whose narrower tiles issue more gather
-// work per FMA, and backward-weight a little below the forward (its split
-// reduction's second pass and partial sums).
+// FLOP/byte). A 128 x 128 x 16 stage stages 16 x (128 + 128) floats (16 KiB)
+// for 262,144 FMAs: 64 FMAs per staged float, 32 FLOP/byte from L2 (mostly
+// cache hits: each input is reread by every tap and column tile); 64-, 32-
+// and 16-wide tiles stage 43, 26 and 14 FMAs per float. Inside the SM a
+// thread does 64 FMAs per 4 float4 shared loads (32 per 3 in 8x4 tiles), so
+// shared-memory reads no longer bound it; the issue slots do: the static
+// report (docs/gpu-resources.md) counts 0.80 to 0.82 of the main loop's
+// instructions as FFMA for 64- and 128-wide forward and backward-data tiles,
+// 0.67 to 0.70 for 16- and 32-wide ones, 0.62 to 0.79 for backward-weight.
+// Predicted fraction of FP32 peak (none measured yet): 0.6 to 0.7 for large
+// layers (64 or more channels on both sides, batch 128), 0.45 to 0.55 for
+// 16- and 32-channel layers (more gather work per FMA; a 16-wide tile's
+// copies and reads also bring shared memory near its 128 bytes per clock),
+// 0.5 to 0.65 for backward-weight (8 to 12 warps per SM: its register-held row
+// offsets; 2- to 4-way bank conflicts on its copies; the split's second pass).
 #include <algorithm>
 #include <climits>
 #include <numeric>
