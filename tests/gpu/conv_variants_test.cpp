@@ -224,6 +224,20 @@ TEST(ConvDispatcher, ForcedVariantFallsBackWithANote) {
   EXPECT_THROW(kernels::cuda::conv2d_choose(s, ConvPass::forward, {5, true}), Error);
 }
 
+// Rung 4 keeps offsets within an image in 32 bits: a larger image falls
+// back to rung 3, whose offsets are 64-bit.
+TEST(ConvDispatcher, Rung4RefusesImagesPastItsOffsets) {
+  const Conv2dShape big = with_output_size(conv({1, 65536, 256, 256}, {16, 1, 1}));
+  for (ConvPass pass : kPasses) {
+    std::string note;
+    EXPECT_EQ(kernels::cuda::conv2d_choose(big, pass, {4, false}, &note).number, 3);
+    EXPECT_NE(note.find("exceeds its 32-bit offsets; variant 3 (implicit GEMM) runs it"),
+              std::string::npos)
+        << note;
+  }
+  EXPECT_EQ(kernels::cuda::conv2d_choose(cases()[0].s, ConvPass::forward, {4, false}).number, 4);
+}
+
 // The op's switch: a bad number is refused in one line; a forced rung runs
 // through autograd and says once where it falls back.
 TEST(ConvDispatcher, OpForcesAVariant) {

@@ -147,7 +147,7 @@ struct Patches {
     }
   }
   __device__ void load(const Params& p, float* tile) {
-    const int64_t offset = int64_t(walk.c0 + k0) * p.plane + walk.y * p.plane_w + walk.x;
+    const int64_t offset = int64_t(walk.c0 + k0) * p.plane + int64_t(walk.y) * p.plane_w + walk.x;
     const int left = p.channels - walk.c0 - k0;  // depths k0 + j*kDepthStep < channels
     bool inside[kSlots];
     for (int s = 0; s < kSlots; ++s)
@@ -529,10 +529,12 @@ void backward_weight(const float* x, const float* dy, float* dweight, float* wor
   if (size.splits > 1) sum_splits(dst, dweight, count, size.splits, stream);
 }
 
+// Offsets within one image, and a tap's reach past it, are 32-bit.
 std::string refusal(const Conv2dShape& s, ConvPass p) {
-  if (s.c * s.h * s.w > INT_MAX || s.o * s.oh * s.ow > INT_MAX)
+  const int64_t reach = (s.c * s.h + s.pad_h + s.dil_h * s.kh) * (s.w + s.pad_w + s.dil_w * s.kw);
+  if (reach > INT_MAX || s.o * s.oh * s.ow > INT_MAX)
     return detail::concat("an image of ", s.c * s.h * s.w, " input or ", s.o * s.oh * s.ow,
-                          " output values exceeds its 32-bit offsets (2^31 - 1)");
+                          " output values (with the filter's reach) exceeds its 32-bit offsets");
   rb::Size size;
   size.groups = int(s.groups);
   switch (p) {
