@@ -110,7 +110,7 @@ struct ConvVariant {
 // one still being written leaves a gap rather than renumbering the rungs
 // above it. Known in every build (with or without CUDA), so that a forced
 // variant is checked where the config is read.
-constexpr std::array<int, 4> kConvRungs = {1, 2, 3, 5};
+constexpr std::array<int, 5> kConvRungs = {1, 2, 3, 4, 5};
 constexpr int kConvVariants = int(kConvRungs.size());
 constexpr bool conv2d_is_rung(int number) {
   for (int rung : kConvRungs)

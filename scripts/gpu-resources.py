@@ -63,7 +63,7 @@ def collect(compiled, sizes):
             if not f.entry:
                 called.append((c.name, name, f))
                 continue
-            block, source = launches.block_of(c.name, ptxas.base_name(name), sizes)
+            block, source = launches.block_of(c.name, ptxas.base_name(name), sizes, name)
             kernels.append({"file": c.name, "name": name, "function": f,
                             "cmem": cmem.get(f.mangled, 0), "block": block,
                             "block_source": source, "mangled": f.mangled, "cubin": c.cubin})
@@ -128,7 +128,7 @@ def main():
     if not args.check:
         DOC.write_text(doc)
         print(f"gpu-resources: wrote {DOC.relative_to(ROOT)} ({summary})")
-        for problem in spills:
+        for problem in spills + (targets.missed(mix) if mix is not None else []):
             print(f"gpu-resources: warning: {problem}", file=sys.stderr)
         return 0
 

@@ -9,8 +9,15 @@ import operator
 import re
 
 # (file, kernel) -> (threads, why) for launch sites that compute the block.
+# A kernel given with template arguments ("gemm<Tile<16>") stands for every
+# instance whose name starts so: the block follows a template argument.
 OVERRIDES = {
     ("reduce.cu", "sum_columns_kernel"): (256, "dim3(bx, kThreads / bx): kThreads in all"),
+    ("conv/4_register_blocked.cu", "register_blocked_gemm<Tile<16>"): (64, "Tile<16>::kThreads"),
+    ("conv/4_register_blocked.cu", "register_blocked_gemm<Tile<32>"): (128, "Tile<32>::kThreads"),
+    ("conv/4_register_blocked.cu", "register_blocked_gemm<Tile<64>"): (128, "Tile<64>::kThreads"),
+    ("conv/4_register_blocked.cu", "register_blocked_gemm<Tile<128>"): (256,
+                                                                         "Tile<128>::kThreads"),
 }
 ASSUMED = 256  # for a kernel whose launch site is not found
 
@@ -118,11 +125,15 @@ def block_sizes(cuda_dir):
     return per_file, per_header
 
 
-def block_of(file, kernel, sizes):
-    """(threads, source) where source is "launch", "table" or "assumed"."""
+def block_of(file, kernel, sizes, instance=None):
+    """(threads, source) where source is "launch", "table" or "assumed";
+    instance is the kernel's name with its template arguments."""
     per_file, per_header = sizes
     if (file, kernel) in OVERRIDES:
         return OVERRIDES[(file, kernel)][0], "table"
+    for (where, prefix), (threads, _) in OVERRIDES.items():
+        if where == file and "<" in prefix and instance and instance.startswith(prefix):
+            return threads, "table"
     if (file, kernel) in per_file:
         return per_file[(file, kernel)], "launch"
     if kernel in per_header:

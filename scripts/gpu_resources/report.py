@@ -97,7 +97,8 @@ def render(nvcc_version, command, left_out, kernels, called, mix, mix_note):
              "The CTest `static.gpu_resources` (`ctest -L static`, where nvcc is found) reruns "
              "the script with `--check`: it fails when a conv, norm or optimizer kernel spills "
              "or uses a stack frame, when a rung of the convolution ladder misses its static "
-             "target (scripts/gpu_resources/targets.py: rung 5's main loop issues HMMA; "
+             "target (scripts/gpu_resources/targets.py: rung 4's main loops at least 60 % FFMA, "
+             "rung 5's issue HMMA; "
              "checked where nvdisasm is found), and when this file is not what the sources "
              "compile to (rerun the script and commit the result).", "",
              HOW_TO_READ, RESOURCES, "",

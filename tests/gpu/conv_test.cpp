@@ -1,5 +1,6 @@
-// CUDA conv2d as the dispatcher runs it in strict FP32 (implicit GEMM in
-// all three directions, the tiled direct kernel for few input channels)
+// CUDA conv2d as the dispatcher runs it in strict FP32 (the register-blocked
+// implicit GEMM of rung 4 in all three directions, the tiled direct kernel
+// for few input channels)
 // against the plain reference conv
 // (kernels/cpu/conv_reference.h): odd sizes that fit no tile, batch 1 and
 // 128 at 28 x 28 (split dweight and dbias reductions), long channels (dbias

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -81,7 +82,9 @@ std::vector<float> run_pass(const Problem& p, ConvPass pass, const ConvSettings&
     kernels::cuda::conv2d_forward(x.get(), w.get(), b.get(), y.get(), s, stream(), settings);
     return y.to_host();
   }
-  DeviceBuffer<float> out(pass == ConvPass::backward_data ? x_size(s) : w_size(s));
+  // NaN where the pass writes nothing: every element must be overwritten.
+  DeviceBuffer<float> out(std::vector<float>(
+      pass == ConvPass::backward_data ? x_size(s) : w_size(s), std::nanf("")));
   DeviceBuffer<float> ws(kernels::cuda::conv2d_workspace(s, settings));
   kernels::cuda::conv2d_backward(x.get(), w.get(), dy.get(),
                                  pass == ConvPass::backward_data ? out.get() : nullptr,
@@ -104,10 +107,10 @@ constexpr ConvPass kPasses[] = {ConvPass::forward, ConvPass::backward_data,
 // Variant v forced on every case and pass it accepts, against the reference
 // (in double, for the TF32 bound); returns how many (case, pass) pairs it
 // ran.
-int check_variant(const ConvVariant& v) {
+int check_variant(const ConvVariant& v, const std::vector<Case>& shapes = cases()) {
   int ran = 0;
   uint64_t seed = 1000 * v.number;
-  for (const Case& c : cases()) {
+  for (const Case& c : shapes) {
     const Problem p(c.s, seed += 10);
     std::optional<testing::ConvProblem<double>> exact;
     if (v.needs_tf32) exact.emplace(c.s, seed);
@@ -135,8 +138,7 @@ const ConvVariant& rung(int number) {
   return *v;
 }
 
-// Rung numbers rise through the table and each is found by its number; a
-// rung still being written (4) leaves a gap.
+// Rung numbers rise through the table and each is found by its number.
 TEST(ConvLadder, TableIsInRungOrder) {
   const auto& all = kernels::cuda::conv2d_variants();
   ASSERT_EQ(all.size(), size_t(kernels::cuda::kConvVariants));
@@ -150,7 +152,7 @@ TEST(ConvLadder, TableIsInRungOrder) {
     EXPECT_NE(all[i].unsupported, nullptr);
   }
   EXPECT_EQ(kernels::cuda::conv2d_variant(0), nullptr);
-  EXPECT_EQ(kernels::cuda::conv2d_variant_numbers(), "1, 2, 3, 5");
+  EXPECT_EQ(kernels::cuda::conv2d_variant_numbers(), "1, 2, 3, 4, 5");
 }
 
 // 14 shapes x 3 passes; rung 1 runs everything.
@@ -170,6 +172,33 @@ TEST(ConvLadder, Rung3ImplicitGemmMatchesReference) {
   EXPECT_EQ(check_variant(rung(3)), 42);
 }
 
+// Rung 4 picks its tile width from the channels, so beyond the common
+// shapes (16-wide forward and backward-data tiles, 32-wide backward-weight,
+// and 128-wide backward-data for 70 channels) these reach each remaining
+// width: forward and backward-weight 64 (50 output channels) and 128 (72),
+// backward-data 32 (24 input channels) and 64 (40); stride 3 with a
+// 2-dilated 1x1-to-3x3 mix of stride phases that no tap reaches (they must
+// come out zero); groups with 20 channels each.
+std::vector<Case> wide_cases() {
+  Conv2dShape phases = conv({2, 18, 11, 10}, {33, 3, 3}, 3, 2, 2);
+  std::vector<Case> all = {
+      {"24 -> 50 channels, 3x3 pad 1", conv({2, 24, 9, 7}, {50, 3, 3}, 1, 1)},
+      {"40 -> 72 channels, 3x3 stride 2 pad 1", conv({2, 40, 9, 9}, {72, 3, 3}, 2, 1)},
+      {"18 -> 33, stride 3, dilation 2, pad 2", phases},
+      {"1x1 stride 2, 17 -> 20", conv({1, 17, 9, 9}, {20, 1, 1}, 2, 0)},
+      {"2 groups of 20 -> 36, 5x5 stride 2 pad 2", conv({1, 40, 10, 11}, {72, 5, 5}, 2, 2, 1, 2)},
+  };
+  for (Case& c : all) c.s = with_output_size(c.s);
+  return all;
+}
+
+// Every shape and pass: rung 4 runs groups, dilation and every stride.
+TEST(ConvLadder, Rung4RegisterBlockedMatchesReference) {
+  DANLU_REQUIRE_GPU();
+  EXPECT_EQ(check_variant(rung(4)), 42);
+  EXPECT_EQ(check_variant(rung(4), wide_cases()), 15);
+}
+
 // Every pass of every shape, within the TF32 bound.
 TEST(ConvLadder, Rung5Tf32TensorCoresMatchesReference) {
   DANLU_REQUIRE_GPU();
@@ -182,7 +211,7 @@ TEST(ConvLadder, RepeatedRunsGiveIdenticalBits) {
   DANLU_REQUIRE_GPU();
   for (int which : {2, 6}) {
     const Problem p(cases()[which].s, 77);
-    for (int v : {1, 2, 5}) {
+    for (int v : {1, 2, 4, 5}) {
       for (ConvPass pass : kPasses) {
         const ConvSettings forced{v, v == 5};
         if (kernels::cuda::conv2d_choose(p.s, pass, forced).number != v) continue;
@@ -196,11 +225,11 @@ TEST(ConvLadder, RepeatedRunsGiveIdenticalBits) {
 
 // Few input channels per group: the tiled direct forward; otherwise, and
 // for every backward pass, the TF32 tensor cores where TF32 is allowed (the
-// default) and the implicit GEMM where it is not.
+// default) and the register-blocked implicit GEMM where it is not.
 TEST(ConvDispatcher, AutomaticChoice) {
   for (bool tf32 : {true, false}) {
     SCOPED_TRACE(tf32 ? "TF32 allowed" : "strict FP32");
-    const int gemm = tf32 ? 5 : 3;
+    const int gemm = tf32 ? 5 : 4;
     const auto chosen = [tf32](const Conv2dShape& s, ConvPass p) {
       return kernels::cuda::conv2d_choose(s, p, {0, tf32}).number;
     };
@@ -223,10 +252,10 @@ TEST(ConvDispatcher, AutomaticChoice) {
 TEST(ConvDispatcher, ForcedVariantFallsBackWithANote) {
   const Conv2dShape s = cases()[0].s;
   std::string note;
-  EXPECT_EQ(kernels::cuda::conv2d_choose(s, ConvPass::backward_data, {2, false}, &note).number, 3);
+  EXPECT_EQ(kernels::cuda::conv2d_choose(s, ConvPass::backward_data, {2, false}, &note).number, 4);
   EXPECT_EQ(note,
             "conv variant 2 (tiled direct) cannot run the backward-data pass of this convolution: "
-            "it has no backward-data pass; variant 3 (implicit GEMM) runs it");
+            "it has no backward-data pass; variant 4 (register-blocked implicit GEMM) runs it");
   note.clear();
   EXPECT_EQ(kernels::cuda::conv2d_choose(cases()[12].s, ConvPass::forward, {2, true}, &note).number,
             5);
@@ -237,6 +266,20 @@ TEST(ConvDispatcher, ForcedVariantFallsBackWithANote) {
   EXPECT_THROW(kernels::cuda::conv2d_choose(s, ConvPass::forward, {9, true}), Error);
 }
 
+// Rung 4 keeps offsets within an image in 32 bits: a larger image falls
+// back to rung 3, whose offsets are 64-bit.
+TEST(ConvDispatcher, Rung4RefusesImagesPastItsOffsets) {
+  const Conv2dShape big = with_output_size(conv({1, 65536, 256, 256}, {16, 1, 1}));
+  for (ConvPass pass : kPasses) {
+    std::string note;
+    EXPECT_EQ(kernels::cuda::conv2d_choose(big, pass, {4, false}, &note).number, 3);
+    EXPECT_NE(note.find("exceeds its 32-bit offsets; variant 3 (implicit GEMM) runs it"),
+              std::string::npos)
+        << note;
+  }
+  EXPECT_EQ(kernels::cuda::conv2d_choose(cases()[0].s, ConvPass::forward, {4, false}).number, 4);
+}
+
 // The op's switch: a bad number is refused in one line; a forced rung runs
 // through autograd and says once where it falls back.
 TEST(ConvDispatcher, OpForcesAVariant) {
@@ -245,12 +288,12 @@ TEST(ConvDispatcher, OpForcesAVariant) {
     FAIL() << "set_conv_variant accepted a rung that does not exist";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "conv variant 9: expected 0 (automatic) or a rung of 1, 2, 3, 5 "
+              "conv variant 9: expected 0 (automatic) or a rung of 1, 2, 3, 4, 5 "
               "(kernels/cuda/conv/)");
   }
   EXPECT_EQ(conv_variant(), 0);
   DANLU_REQUIRE_GPU();
-  // Strict FP32, so that the fallbacks are rung 3 and the FP32 tolerance holds.
+  // Strict FP32, so that the fallbacks are rung 4 and the FP32 tolerance holds.
   set_conv_allow_tf32(false);
   const Conv2dShape s = cases()[3].s;
   const Problem p(s, 900);
@@ -290,10 +333,10 @@ TEST(ConvDispatcher, OpForcesAVariant) {
       EXPECT_EQ(said,
                 "danlu: note: conv2d (2, 6, 15, 15) * (10, 6, 3, 3): conv variant 2 (tiled "
                 "direct) cannot run the backward-data pass of this convolution: it has no "
-                "backward-data pass; variant 3 (implicit GEMM) runs it\n"
+                "backward-data pass; variant 4 (register-blocked implicit GEMM) runs it\n"
                 "danlu: note: conv2d (2, 6, 15, 15) * (10, 6, 3, 3): conv variant 2 (tiled "
                 "direct) cannot run the backward-weight pass of this convolution: it has no "
-                "backward-weight pass; variant 3 (implicit GEMM) runs it\n");
+                "backward-weight pass; variant 4 (register-blocked implicit GEMM) runs it\n");
     }
   }
   set_conv_allow_tf32(true);

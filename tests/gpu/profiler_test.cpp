@@ -75,9 +75,11 @@ TEST(Profiler, EveryConvVariantGetsItsOwnRows) {
     kernels.push_back(row.kernel);
   }
   EXPECT_EQ(kernels, (std::vector<std::string>{
-                         "auto: 2 tiled direct", "auto: 3 implicit GEMM", "auto: 3 implicit GEMM",
-                         "1 naive direct", "1 naive direct", "1 naive direct", "2 tiled direct",
-                         "3 implicit GEMM", "3 implicit GEMM", "3 implicit GEMM"}));
+                         "auto: 2 tiled direct", "auto: 4 register-blocked implicit GEMM",
+                         "auto: 4 register-blocked implicit GEMM", "1 naive direct",
+                         "1 naive direct", "1 naive direct", "2 tiled direct", "3 implicit GEMM",
+                         "3 implicit GEMM", "3 implicit GEMM", "4 register-blocked implicit GEMM",
+                         "4 register-blocked implicit GEMM", "4 register-blocked implicit GEMM"}));
   int refusals = 0;
   for (const std::string& note : report.notes)
     refusals += note.find("variant 2 (tiled direct) not timed: it has no backward-") !=

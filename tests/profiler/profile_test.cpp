@@ -154,11 +154,11 @@ TEST(ProfilerShapes, OpsParseAndBadNamesAreNamed) {
 TEST(ProfilerShapes, ConvVariantsParseAndBadOnesAreNamed) {
   EXPECT_EQ(parse_conv_variants("auto"), std::vector<int>{0});
   EXPECT_EQ(parse_conv_variants("2"), std::vector<int>{2});
-  EXPECT_EQ(parse_conv_variants("all"), (std::vector<int>{0, 1, 2, 3, 5}));
+  EXPECT_EQ(parse_conv_variants("all"), (std::vector<int>{0, 1, 2, 3, 4, 5}));
   EXPECT_EQ(testing::error_of([] { parse_conv_variants("9"); }),
-            "--conv-variant 9: expected auto, all or a rung of 1, 2, 3, 5");
+            "--conv-variant 9: expected auto, all or a rung of 1, 2, 3, 4, 5");
   EXPECT_EQ(testing::error_of([] { parse_conv_variants("02"); }),
-            "--conv-variant 02: expected auto, all or a rung of 1, 2, 3, 5");
+            "--conv-variant 02: expected auto, all or a rung of 1, 2, 3, 4, 5");
 }
 
 TEST(ProfilerShapes, StandardSetHoldsTheShippedModelsAndResNetConvsOnce) {

@@ -82,6 +82,12 @@ class LaunchTest(unittest.TestCase):
         self.assertEqual(launches.block_of("clip_grad.cu", "norm_part_kernel", sizes),
                          (512, "launch"))
         self.assertEqual(launches.block_of("optim.cu", "swats_adam_kernel", sizes), (512, "launch"))
+        # Rung 4's block follows its tile width, a template argument.
+        for width, threads in ((16, 64), (32, 128), (64, 128), (128, 256)):
+            self.assertEqual(launches.block_of(
+                "conv/4_register_blocked.cu", "register_blocked_gemm", sizes,
+                f"register_blocked_gemm<Tile<{width}>, Patches, FilterTaps, PlaneOut>"),
+                (threads, "table"))
 
 
 class SassTest(unittest.TestCase):
@@ -100,15 +106,25 @@ class SassTest(unittest.TestCase):
 
 
 class TargetTest(unittest.TestCase):
+    def test_rung_4_main_loops_are_at_least_60_percent_ffma(self):
+        file = "conv/4_register_blocked.cu"
+        rich = sass.LoopMix(0, 16, {"FFMA": 6, "LDS": 4}, 10)
+        poor = sass.LoopMix(0, 16, {"FFMA": 5, "LDS": 5}, 10)
+        self.assertEqual(targets.missed([(file, "k<1>", rich)]), [])
+        self.assertEqual(targets.missed([(file, "k<2>", poor), (file, "k<3>", None)]), [
+            f"{file}: k<2>: misses its target (its main loop is at least 0.60 FFMA): 0.50 FFMA",
+            f"{file}: k<3>: misses its target (its main loop is at least 0.60 FFMA): "
+            "no main loop found"])
+
     def test_rung_5_must_issue_hmma(self):
         name = "tf32_gemm<InputPatches, FilterRows<4>, ForwardOut>"
         file = "conv/5_tf32_tensor_core.cu"
-        good = sass.LoopMix(0, 16, {"HMMA": 16, "LDS": 32})
+        good = sass.LoopMix(0, 16, {"HMMA": 16, "LDS": 32}, 48)
         self.assertEqual(targets.missed([(file, name, good)]), [])
-        lost = sass.LoopMix(0, 16, {"FFMA": 16, "LDS": 32})
-        self.assertEqual(targets.missed([(file, name, lost), (file, name, None)]),
-                         [f"{file}: {name}: misses its target: its main loop issues HMMA "
-                          "(TF32 tensor cores)"] * 2)
+        lost = sass.LoopMix(0, 16, {"FFMA": 16, "LDS": 32}, 48)
+        self.assertEqual(targets.missed([(file, name, lost)]),
+                         [f"{file}: {name}: misses its target (its main loop issues HMMA "
+                          "(TF32 tensor cores)): no HMMA"])
         # Other kernels carry no target.
         self.assertEqual(targets.missed([("conv/3_implicit_gemm.cu", "implicit_gemm<A>", lost)]),
                          [])
@@ -127,8 +143,8 @@ class StaleTest(unittest.TestCase):
         self.assertIn("resources or text differ", report.stale(self.doc, changed)[0])
 
     def test_a_new_kernel_is_stale_under_any_nvcc(self):
-        row = next(line for line in self.doc.splitlines() if "`sum_splits`" in line)
-        added = self.doc.replace(row, row + "\n" + row.replace("sum_splits", "sum_more"), 1)
+        row = next(line for line in self.doc.splitlines() if "`sum_splits_kernel`" in line)
+        added = self.doc.replace(row, row + "\n" + row.replace("sum_splits_kernel", "sum_more"), 1)
         other = added.replace("nvcc (release", "nvcc (release 99.9, V0) (was", 1)
         self.assertIn("new: conv/split_sum.cu `sum_more`", report.stale(self.doc, other)[0])
 

@@ -73,7 +73,7 @@ TEST(Config, OutOfRangeValues) {
 TEST(Config, ConvVariantAndTf32) {
   EXPECT_EQ(error_of({{"conv_variant", 9}}),
             "conv_variant: expected 0 (automatic) or a rung of the convolution ladder (1, 2, 3, "
-            "5), got 9");
+            "4, 5), got 9");
   EXPECT_EQ(error_of({{"conv_variant", -1}}), "conv_variant: expected an integer >= 0, got -1");
   EXPECT_EQ(error_of({{"allow_tf32", 0}}), "allow_tf32: expected true or false, got 0");
   const TrainConfig defaults = parse_config(json::object());

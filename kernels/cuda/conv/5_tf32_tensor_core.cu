@@ -49,6 +49,7 @@
 #include "kernels/conv.h"
 #include "kernels/cuda/conv/geometry.cuh"
 #include "kernels/cuda/conv/tf32_gemm.cuh"
+#include "kernels/cuda/conv/split_sum.h"
 #include "kernels/cuda/conv/variants.h"
 #include "kernels/cuda/launch.cuh"
 

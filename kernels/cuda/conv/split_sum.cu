@@ -5,7 +5,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/cuda/block_reduce.cuh"
-#include "kernels/cuda/conv/variants.h"
+#include "kernels/cuda/conv/split_sum.h"
 #include "kernels/cuda/launch.cuh"
 
 namespace danlu::kernels::cuda {

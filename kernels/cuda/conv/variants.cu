@@ -13,6 +13,7 @@ const std::array<ConvVariant, kConvVariants>& conv2d_variants() {
       naive_direct_variant(),
       tiled_direct_variant(),
       implicit_gemm_variant(),
+      register_blocked_variant(),
       tf32_tensor_core_variant(),
   };
   return table;

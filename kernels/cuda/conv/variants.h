@@ -10,6 +10,7 @@ namespace danlu::kernels::cuda {
 ConvVariant naive_direct_variant();   // 1_naive_direct.cu
 ConvVariant tiled_direct_variant();   // 2_tiled_direct.cu
 ConvVariant implicit_gemm_variant();  // 3_implicit_gemm.cu
+ConvVariant register_blocked_variant();  // 4_register_blocked.cu
 ConvVariant tf32_tensor_core_variant();  // 5_tf32_tensor_core.cu
 
 // dbias (O) = the sum of dy (N, O, OH, OW) over N, OH and OW, the same for
@@ -18,14 +19,5 @@ ConvVariant tf32_tensor_core_variant();  // 5_tf32_tensor_core.cu
 int64_t bias_grad_workspace(const Conv2dShape& s);
 void bias_grad(const float* dy, float* dbias, float* workspace, const Conv2dShape& s,
                Stream stream);
-
-// The implicit GEMMs' backward-weight reduction over N*OH*OW (split_sum.cu):
-// the length of each depth slice (a multiple of `step`) for a GEMM of
-// `tiles` output tiles per group, so that the grid fills a large GPU; and
-// dweight (count) = the sum of `splits` dweight-shaped partial sums, added
-// in an order that depends on `splits` alone.
-int64_t weight_grad_slice(int64_t depth, int64_t tiles, int64_t groups, int64_t step);
-void sum_weight_splits(const float* partial, float* dweight, int64_t count, int splits,
-                       Stream stream);
 
 }  // namespace danlu::kernels::cuda
