@@ -119,11 +119,11 @@ TEST(ConvTf32, RefusedWithoutTf32AndStrictFp32RunsInstead) {
   for (ConvPass pass : kPasses) {
     SCOPED_TRACE(kernels::cuda::pass_name(pass));
     std::string note;
-    EXPECT_EQ(kernels::cuda::conv2d_choose(s, pass, {5, false}, &note).number, 3);
+    EXPECT_EQ(kernels::cuda::conv2d_choose(s, pass, {5, false}, &note).number, 4);
     EXPECT_EQ(note, std::string("conv variant 5 (TF32 tensor cores) cannot run the ") +
                         kernels::cuda::pass_name(pass) +
                         " pass of this convolution: it needs TF32, which is off (allow_tf32); "
-                        "variant 3 (implicit GEMM) runs it");
+                        "variant 4 (register-blocked implicit GEMM) runs it");
     EXPECT_EQ(kernels::cuda::conv2d_choose(s, pass, {5, true}).number, 5);
   }
   DANLU_REQUIRE_GPU();
@@ -140,11 +140,12 @@ TEST(ConvTf32, RefusedWithoutTf32AndStrictFp32RunsInstead) {
 }
 
 // Its copies address a tensor with 32-bit offsets: 2^31 elements or more go
-// to rung 3 (only the choice is made here; nothing is allocated).
+// to a strict FP32 rung, here rung 4, whose offsets are per image (only the
+// choice is made here; nothing is allocated).
 TEST(ConvTf32, RefusesTensorsOf2To31Elements) {
   const Conv2dShape big = conv({2, 1024, 1024, 1024}, {8, 1, 1});
   std::string note;
-  EXPECT_EQ(kernels::cuda::conv2d_choose(big, ConvPass::forward, {5, true}, &note).number, 3);
+  EXPECT_EQ(kernels::cuda::conv2d_choose(big, ConvPass::forward, {5, true}, &note).number, 4);
   EXPECT_NE(note.find(": a tensor of 2147483648 elements exceeds its 32-bit offsets"),
             std::string::npos)
       << note;

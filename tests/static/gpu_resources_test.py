@@ -143,8 +143,8 @@ class StaleTest(unittest.TestCase):
         self.assertIn("resources or text differ", report.stale(self.doc, changed)[0])
 
     def test_a_new_kernel_is_stale_under_any_nvcc(self):
-        row = next(line for line in self.doc.splitlines() if "`sum_splits_kernel`" in line)
-        added = self.doc.replace(row, row + "\n" + row.replace("sum_splits_kernel", "sum_more"), 1)
+        row = next(line for line in self.doc.splitlines() if "`sum_splits`" in line)
+        added = self.doc.replace(row, row + "\n" + row.replace("sum_splits", "sum_more"), 1)
         other = added.replace("nvcc (release", "nvcc (release 99.9, V0) (was", 1)
         self.assertIn("new: conv/split_sum.cu `sum_more`", report.stale(self.doc, other)[0])
 
