@@ -23,15 +23,7 @@
 #include "engine/error.h"
 #include "kernels/cuda/async_copy.cuh"
 #include "kernels/cuda/launch.cuh"
-
-// The depth loop of a stage is unrolled in full, so that its shared-memory
-// offsets are constants and the accumulators stay in registers. (The
-// emulated build's host compiler takes the loop as it is.)
-#ifdef DANLU_EMULATED
-#define DANLU_UNROLL
-#else
-#define DANLU_UNROLL _Pragma("unroll")
-#endif
+#include "kernels/cuda/unroll.cuh"  // the depth loop of a stage unrolls in full
 
 namespace danlu::kernels::cuda::rb {
 
