@@ -22,6 +22,7 @@
 
 #include "engine/error.h"
 #include "kernels/cuda/async_copy.cuh"
+#include "kernels/cuda/conv/gemm_grid.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/unroll.cuh"  // the depth loop of a stage unrolls in full
 
@@ -131,14 +132,9 @@ __global__ void __launch_bounds__(T::kThreads)
 // does, otherwise why not.
 template <class T>
 std::string grid_refusal(const Size& size) {
-  const int64_t z = int64_t(size.groups) * size.splits;
-  const int64_t col_tiles = (size.cols + T::kCols - 1) / T::kCols;
-  const int64_t row_tiles = (size.rows + kRows - 1) / kRows;
-  if (z > 65535 || col_tiles > 65535 || row_tiles > 0x7fffffff || size.stages > 0x7fffffff)
-    return detail::concat(size.groups, " groups x ", size.splits, " depth splits, ", col_tiles,
-                          " column tiles and ", row_tiles,
-                          " row tiles exceed a CUDA grid (65535, 65535, 2^31 - 1)");
-  return "";
+  if (size.stages > 0x7fffffff)
+    return detail::concat(size.stages, " pipeline stages per block exceed 2^31 - 1");
+  return gemm_grid_refusal(size.rows, size.cols, size.groups, size.splits, kRows, T::kCols);
 }
 
 // Launches the GEMM on `stream`: a grid of row tiles x column tiles x

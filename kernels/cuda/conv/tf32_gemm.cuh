@@ -30,6 +30,7 @@
 
 #include "engine/error.h"
 #include "kernels/cuda/async_copy.cuh"
+#include "kernels/cuda/conv/gemm_grid.h"
 #include "kernels/cuda/conv/geometry.cuh"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/mma_tf32.cuh"
@@ -251,14 +252,7 @@ __global__ void __launch_bounds__(kThreads) tf32_gemm(A a, B b, Out out, Size si
 // Whether a GEMM of this size fits the grid run() launches: "" when it
 // does, otherwise why not.
 inline std::string grid_refusal(const Size& size) {
-  const int64_t z = int64_t(size.groups) * size.splits;
-  const int64_t col_tiles = (size.cols + kCols - 1) / kCols;
-  const int64_t row_tiles = (size.rows + kRows - 1) / kRows;
-  if (z > 65535 || col_tiles > 65535 || row_tiles > 0x7fffffff)
-    return detail::concat(size.groups, " groups x ", size.splits, " depth splits, ", col_tiles,
-                          " column tiles and ", row_tiles,
-                          " row tiles exceed a CUDA grid (65535, 65535, 2^31 - 1)");
-  return "";
+  return gemm_grid_refusal(size.rows, size.cols, size.groups, size.splits, kRows, kCols);
 }
 
 // Launches the GEMM on `stream`: a grid of row tiles x column tiles x
